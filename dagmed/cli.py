@@ -1,0 +1,145 @@
+"""The ``dagmed`` command: a thin layer over the API.
+
+Exit codes: 0 success, 2 usage or spec syntax, 3 model or assumptions, 4 data,
+5 sampling (or interrupted), 1 anything unexpected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__, checks, load
+from .errors import DagmedError, UsageError
+from .tables import CONVENTIONS, MISSING
+
+EXIT_CODES = """exit codes:
+  0  success (check: the analysis is well posed)
+  2  usage error or spec syntax error
+  3  the model or its assumptions are not sound
+  4  the data cannot be used
+  5  sampling failed or was interrupted
+"""
+
+
+def _print_analysis(a: checks.Analysis, out) -> None:
+    spec = a.spec
+    p = lambda *args: print(*args, file=out)  # noqa: E731
+    p(f"spec:         {spec.source}")
+    p(f"treatment:    {a.treatment}")
+    p(f"mediators:    {', '.join(a.mediators) or '(none)'}")
+    p(f"outcome:      {a.outcome}")
+    p(f"covariates:   {', '.join(a.covariates) or '(none)'}")
+    if a.latent:
+        p(f"latent:       {', '.join(a.latent)}")
+    if a.other:
+        p(f"other:        {', '.join(a.other)} (after the treatment, not on a path to the outcome: "
+          "modelled, not decomposed)")
+    p("equations:")
+    for n in a.modelled():
+        p(f"  {a.equation(n)}")
+    if len(a.mediators) < 2:
+        verdict = "nothing to check (fewer than two mediators)"
+    elif a.dependent:
+        verdict = "DEPENDENT: " + "; ".join(f"{x}, {y} via {path}" for x, y, path in a.dependent)
+    else:
+        given = ", ".join([a.treatment, *a.covariates])
+        verdict = f"mediators conditionally independent given {given} (d-separation)"
+    p(f"independence: {verdict}")
+    k = len(a.mediators)
+    p(f"regimes:      {a.n_regimes} = 2^({k}+1)")
+    if spec.data:
+        p(f"data:         {spec.data}")
+    p(f"missing:      {MISSING[spec.missing]}")
+
+
+def cmd_check(args) -> int:
+    spec = load(args.spec)
+    analysis = checks.analyse(spec)
+    _print_analysis(analysis, sys.stdout)
+    if analysis.problems:
+        for prob in analysis.problems:
+            _report(prob)
+        return analysis.problems[0].exit_code
+    print("ok:           the mediation analysis is well posed")
+    return 0
+
+
+def _report(err: DagmedError) -> None:
+    print(f"dagmed: error: {err}", file=sys.stderr)
+    excerpt = err.excerpt()
+    if excerpt:
+        print(excerpt, file=sys.stderr)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's own usage errors exit 2 with one line, as ours do
+        self.print_usage(sys.stderr)
+        raise UsageError(message)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    ap = _Parser(
+        prog="dagmed",
+        description="Bayesian causal mediation analysis from a DAG spec.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument("--version", action="version", version=f"dagmed {__version__}")
+    ap.add_argument("--debug", action="store_true", help="show Python tracebacks")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    c = sub.add_parser("check", help="parse a spec and check that the mediation analysis is well posed")
+    c.add_argument("spec", help="the spec file (.dag)")
+    c.set_defaults(func=cmd_check)
+
+    r = sub.add_parser("run", help="compile, fit and decompose: the effect table and output files")
+    r.add_argument("spec", help="the spec file (.dag)")
+    r.add_argument("--data", help="CSV path or URL (overrides the spec's data statement)")
+    r.add_argument("--config", help="YAML file with any of the options below (flags win)")
+    r.add_argument("--draws", type=int, help="posterior draws per chain (default 1000)")
+    r.add_argument("--tune", type=int, help="tuning steps per chain (default 1000)")
+    r.add_argument("--chains", type=int, help="chains (default 4)")
+    r.add_argument("--cores", type=int, help="chains run in parallel (default: all cores)")
+    r.add_argument("--seed", type=int, help="random seed (default: none, i.e. not reproducible)")
+    r.add_argument("--target-accept", type=float, dest="target_accept", help="NUTS target acceptance (default 0.8)")
+    r.add_argument("--sampler", choices=["auto", "nutpie", "pymc"], help="auto: nutpie when installed (default)")
+    r.add_argument("--convention", choices=sorted(CONVENTIONS), help="effect convention (default control)")
+    r.add_argument("--hdi", type=float, dest="hdi_prob", help="HDI probability (default 0.95)")
+    r.add_argument("--out", help="directory for effects.json/.csv, regimes.csv, idata.nc")
+    r.add_argument("--quiet", action="store_true", help="no progress bars")
+    r.set_defaults(func=_cmd_run)
+    return ap
+
+
+def _cmd_run(args) -> int:
+    from .commands import cmd_run
+
+    return cmd_run(args)
+
+
+def main(argv=None) -> int:
+    ap = make_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    try:
+        args = ap.parse_args(argv)
+        if not getattr(args, "func", None):
+            ap.print_help(sys.stderr)
+            return 2
+        return args.func(args)
+    except DagmedError as err:
+        if debug:
+            raise
+        _report(err)
+        return err.exit_code
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("dagmed: error: interrupted; nothing was written", file=sys.stderr)
+        return 5
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,195 @@
+"""The spec's intermediate representation: frozen, value-comparable dataclasses.
+
+The parser produces a :class:`SpecIR` (the statements as written, each with its line and
+column); the resolver turns it into a :class:`Spec` (nodes, edges and priors with every
+default filled in). Both compare by value, so tests compare parsed specs directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Loc:
+    """A 1-based position in the spec text."""
+
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class Dist:
+    """A prior distribution by name, e.g. ``normal(0, 1)``."""
+
+    name: str
+    args: tuple[float, ...] = ()
+    kwargs: tuple[tuple[str, float], ...] = ()
+    loc: Loc | None = field(default=None, compare=False)
+
+    def __str__(self) -> str:
+        parts = [_num(a) for a in self.args] + [f"{k}={_num(v)}" for k, v in self.kwargs]
+        return f"{self.name}({', '.join(parts)})"
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+# ---- statements, as written -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EdgeStmt:
+    """``a, b -> c -> d [~ family]``: every parent group points to the next group."""
+
+    groups: tuple[tuple[str, ...], ...]
+    family: str | None
+    loc: Loc
+    family_loc: Loc | None = None
+
+
+@dataclass(frozen=True)
+class FamilyStmt:
+    """``a, b ~ family``."""
+
+    nodes: tuple[str, ...]
+    family: str
+    loc: Loc
+    family_loc: Loc | None = None
+
+
+@dataclass(frozen=True)
+class RoleStmt:
+    """``treatment x`` / ``outcome y``; ``keyword`` is as written (aliases allowed)."""
+
+    keyword: str
+    nodes: tuple[str, ...]
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class LatentStmt:
+    nodes: tuple[str, ...]
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class BidirectedStmt:
+    """``a <-> b``: a latent common cause of a and b."""
+
+    a: str
+    b: str
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class PriorStmt:
+    """``prior TARGET = dist``; target kind is "default", "node" or "edge"."""
+
+    kind: str
+    param: str | None  # intercept / beta / sigma for default and node targets
+    node: str | None  # the node (node target) or the child (edge target)
+    parent: str | None  # edge target only
+    dist: Dist
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class DataStmt:
+    source: str
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class CodeStmt:
+    """``code gender: Male = 1[, Female = 0]``."""
+
+    column: str
+    levels: tuple[tuple[str, float], ...]
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class MissingStmt:
+    policy: str
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class SpecIR:
+    """A parsed spec: its statements in file order."""
+
+    statements: tuple
+    source: str = field(default="<string>", compare=False)
+    text: str = field(default="", compare=False, repr=False)
+
+
+# ---- the resolved spec ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    family: str | None  # None for latent nodes and for exogenous covariates
+    observed: bool
+    loc: Loc = field(compare=False)
+
+
+@dataclass(frozen=True)
+class Edge:
+    parent: str
+    child: str
+    prior: Dist  # prior of the coefficient
+    loc: Loc = field(compare=False)
+    latent: bool = False  # an edge out of a latent node (no coefficient is fitted)
+
+
+@dataclass(frozen=True)
+class NodePriors:
+    intercept: Dist
+    sigma: Dist | None
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A resolved spec: every node, edge and prior explicit; roles declared.
+
+    Equality is the model's: locations are carried for messages but not compared, so
+    the same model written in another layout (or by ``dagmed fmt``) compares equal.
+
+    Mediators and covariates are not stored: they follow from the graph
+    (see :func:`dagmed.checks.analyse`).
+    """
+
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+    treatment: str
+    outcome: str
+    priors: tuple[tuple[str, NodePriors], ...]  # per observed endogenous node
+    data: str | None = None
+    codes: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()
+    missing: str = "drop"
+    role_locs: tuple[tuple[str, Loc], ...] = field(default=(), compare=False)
+    source: str = field(default="<string>", compare=False)
+    text: str = field(default="", compare=False, repr=False)
+
+    def node(self, name: str) -> Node:
+        return next(n for n in self.nodes if n.name == name)
+
+    def node_priors(self, name: str) -> NodePriors:
+        return dict(self.priors)[name]
+
+    def code_for(self, column: str):
+        return dict(self.codes).get(column)
+
+    def loc_of(self, *, node: str | None = None, edge: tuple[str, str] | None = None) -> dict:
+        """Keyword arguments locating a node or an edge, for an error."""
+        loc = None
+        if edge is not None:
+            loc = next((e.loc for e in self.edges if (e.parent, e.child) == edge), None)
+        elif node is not None:
+            loc = next((n.loc for n in self.nodes if n.name == node), None)
+        if loc is None:
+            return {"source": self.source}
+        return {"source": self.source, "line": loc.line, "column": loc.column, "text": self.text}

@@ -1,0 +1,93 @@
+"""Lookup tables: families, links, prior distributions, parameters, roles, policies.
+
+Everything before the compile stage refers to these by plain name; only ``compile.py``
+turns the names into PyMC classes. Every lookup goes through :func:`lookup`, which gives
+one "valid options are ..." error naming the culprit.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from .errors import SpecError
+
+
+@dataclass(frozen=True)
+class Family:
+    """A GLM family: its link, whether it has a scale, and its default priors."""
+
+    name: str
+    link: str
+    has_scale: bool
+    support: str  # "binary", "real" or "count": what the data column may hold
+    default_intercept: tuple[str, tuple[float, ...]]
+    default_beta: tuple[str, tuple[float, ...]]
+    default_sigma: tuple[str, tuple[float, ...]] | None = None
+
+
+# Defaults reproduce the reference analyses: Normal(0, 1) on the logit scale
+# (Example 2), Normal(0, 10) and HalfCauchy(1) for linear models (Example 1).
+FAMILIES = {
+    "bernoulli": Family("bernoulli", "logit", False, "binary", ("normal", (0.0, 1.0)), ("normal", (0.0, 1.0))),
+    "normal": Family(
+        "normal", "identity", True, "real", ("normal", (0.0, 10.0)), ("normal", (0.0, 10.0)), ("halfcauchy", (1.0,))
+    ),
+    "poisson": Family("poisson", "log", False, "count", ("normal", (0.0, 1.0)), ("normal", (0.0, 1.0))),
+}
+
+
+@dataclass(frozen=True)
+class PriorDist:
+    """A prior distribution: PyMC class name, its parameters, which must be > 0."""
+
+    name: str
+    pymc: str
+    params: tuple[str, ...]
+    positive_params: tuple[str, ...]
+    positive_support: bool  # usable for a scale parameter
+
+
+PRIORS = {
+    "normal": PriorDist("normal", "Normal", ("mu", "sigma"), ("sigma",), False),
+    "studentt": PriorDist("studentt", "StudentT", ("nu", "mu", "sigma"), ("nu", "sigma"), False),
+    "cauchy": PriorDist("cauchy", "Cauchy", ("alpha", "beta"), ("beta",), False),
+    "laplace": PriorDist("laplace", "Laplace", ("mu", "b"), ("b",), False),
+    "uniform": PriorDist("uniform", "Uniform", ("lower", "upper"), (), False),
+    "halfnormal": PriorDist("halfnormal", "HalfNormal", ("sigma",), ("sigma",), True),
+    "halfcauchy": PriorDist("halfcauchy", "HalfCauchy", ("beta",), ("beta",), True),
+    "halfstudentt": PriorDist("halfstudentt", "HalfStudentT", ("nu", "sigma"), ("nu", "sigma"), True),
+    "exponential": PriorDist("exponential", "Exponential", ("lam",), ("lam",), True),
+    "gamma": PriorDist("gamma", "Gamma", ("alpha", "beta"), ("alpha", "beta"), True),
+    "lognormal": PriorDist("lognormal", "LogNormal", ("mu", "sigma"), ("sigma",), True),
+}
+
+# The parameters of a node's GLM that a prior statement can target.
+PARAMS = {"intercept": "intercept", "beta": "beta", "sigma": "sigma"}
+
+# Role keywords and their aliases.
+ROLES = {"treatment": "treatment", "exposure": "treatment", "outcome": "outcome", "response": "outcome"}
+
+# What to do with rows that have a missing value.
+MISSING = {
+    "drop": "complete cases: rows with a missing value in a modelled column are dropped",
+    "error": "a missing value in a modelled column is an error",
+}
+
+# Effect conventions (MATH.md section 3).
+CONVENTIONS = {
+    "control": "indirect effects at the control outcome level, E(0; .) (MATH.md section 3, default)",
+    "treated": "indirect effects at the treated outcome level, E(1; .), joint mediators for TE and DE (intmed)",
+}
+
+
+def lookup(table: dict, name: str, what: str, **loc):
+    """Return ``table[name]`` or raise one SpecError listing the valid options."""
+    try:
+        return table[name]
+    except KeyError:
+        pass
+    valid = ", ".join(sorted(table))
+    close = difflib.get_close_matches(name, list(table), n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    raise SpecError(f"unknown {what} '{name}'{hint}; valid options are {valid}", **loc) from None

@@ -1,0 +1,1 @@
+"""The dagmed spec grammar (installed as the ``dagmed.grammar`` package data)."""

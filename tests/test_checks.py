@@ -1,0 +1,124 @@
+"""Checks on canonical graphs: roles, acyclicity, reachability, d-separation, latents."""
+
+import networkx as nx
+import pytest
+
+import dagmed
+from dagmed import checks, graph
+from dagmed.errors import SpecError
+
+from conftest import CANONICAL
+
+
+def analyse(name_or_text):
+    return checks.analyse(dagmed.parse(CANONICAL.get(name_or_text, name_or_text), "s.dag"))
+
+
+def test_chain():
+    a = analyse("chain")
+    assert (a.treatment, a.mediators, a.outcome, a.covariates) == ("t", ("m",), "y", ())
+    assert a.ok and a.n_regimes == 4
+
+
+def test_fork_covariate():
+    a = analyse("fork")
+    assert a.covariates == ("x",) and a.mediators == ()
+    assert a.ok and a.n_regimes == 2
+
+
+def test_collider_is_neither_covariate_nor_mediator():
+    a = analyse("collider")
+    assert a.other == ("c",) and a.covariates == () and a.mediators == ()
+    assert a.ok
+
+
+def test_two_independent_mediators():
+    a = analyse("two_mediators")
+    assert a.mediators == ("m1", "m2") and a.dependent == () and a.ok
+    assert a.n_regimes == 8
+
+
+def test_dependent_mediators_name_the_path_and_line():
+    a = analyse("dependent_mediators")
+    assert a.dependent == (("m1", "m2", "m1 -> m2"),)
+    (err,) = a.problems
+    assert "open path m1 -> m2" in err.message and err.line == 4
+    with pytest.raises(SpecError, match="m1 -> m2"):
+        checks.check(a.spec)
+
+
+def test_shared_latent_parent_makes_mediators_dependent():
+    a = analyse("treatment t\noutcome y\nt -> m1, m2 -> y\nlatent u\nu -> m1, m2\nm1, m2, y ~ bernoulli\n")
+    assert a.dependent == (("m1", "m2", "m1 <- u -> m2"),)
+
+
+def test_covariate_blocks_a_fork_between_mediators():
+    a = analyse("treatment t\noutcome y\nt -> m1, m2 -> y\nx -> m1, m2\nm1, m2, y ~ bernoulli\n")
+    assert a.covariates == ("x",) and a.dependent == () and a.ok
+
+
+def test_chain_through_non_mediator_is_found():
+    # m1 -> z -> m2 makes z a mediator too: three mediators, two dependent pairs named
+    a = analyse("treatment t\noutcome y\nt -> m1, m2 -> y\nm1 -> z -> m2\nm1, m2, z, y ~ bernoulli\n")
+    assert ("m1", "m2", "m1 -> z -> m2") in a.dependent
+
+
+def test_latent_confounder_is_reported_with_its_name():
+    a = analyse("latent_confounder")
+    (err,) = a.problems
+    assert "latent node U_t_y is a common cause of t and y" in err.message
+    assert err.line == 4
+
+
+@pytest.mark.parametrize("pair", ["t <-> m", "m <-> y"])
+def test_latent_treatment_mediator_and_mediator_outcome(pair):
+    a = analyse(f"treatment t\noutcome y\nt -> m -> y\n{pair}\nm, y ~ bernoulli\n")
+    assert any("common cause" in p.message for p in a.problems)
+
+
+def test_latent_confounding_blocked_by_an_observed_covariate_is_fine():
+    a = analyse("treatment t\noutcome y\nt -> m -> y\nlatent u\nu -> x -> t\nu -> y\nm, y, x ~ bernoulli\n")
+    assert a.ok, a.problems
+
+
+def test_cycle_reports_nodes_in_order_at_the_closing_edge():
+    with pytest.raises(SpecError) as info:
+        analyse("treatment t\noutcome y\nt -> m -> y ~ bernoulli\nm ~ bernoulli\ny -> t\n")
+    assert "cycle: t -> m -> y -> t" in info.value.message
+    assert info.value.line == 5
+
+
+def test_outcome_unreachable():
+    with pytest.raises(SpecError, match="not reachable from the treatment t"):
+        analyse("treatment t\noutcome y\ny -> t ~ bernoulli\nx -> y ~ bernoulli\n")
+
+
+def test_endogenous_node_without_family():
+    a = analyse("treatment t\noutcome y\nt -> m -> y ~ bernoulli\n")
+    assert any("mediator m has parents but no family" in p.message for p in a.problems)
+
+
+def test_treatment_without_family_is_allowed():
+    a = analyse("treatment t\noutcome y\nx -> t -> y ~ bernoulli\nx -> y\n")
+    assert a.ok and a.modelled() == ["y"]
+
+
+def test_non_binary_mediator_needs_identity_outcome():
+    a = analyse("treatment t\noutcome y\nt -> m ~ poisson\nt, m -> y ~ bernoulli\n")
+    assert any("mediator m has family poisson" in p.message for p in a.problems)
+    assert analyse("treatment t\noutcome y\nt -> m ~ poisson\nt, m -> y ~ normal\n").ok
+
+
+def test_graph_attributes_and_parent_order():
+    spec = dagmed.parse(CANONICAL["two_mediators"] + "x -> t, m1, m2, y\n")
+    g = graph.build(spec)
+    assert isinstance(g, nx.DiGraph)
+    assert g.nodes["m1"]["role"] == "mediator" and g.nodes["x"]["role"] == "covariate"
+    assert g.nodes["y"]["family"] == "bernoulli" and g.nodes["y"]["observed"]
+    assert graph.observed_parents(g, "y") == ["t", "m1", "m2", "x"]
+    assert g.edges["t", "y"]["prior"].name == "normal"
+
+
+def test_equation_line():
+    a = checks.analyse(dagmed.load(__import__("conftest").SPECS / "substance.dag"))
+    assert a.equation("sub_disorder") == "sub_disorder ~ bernoulli(logit: fam_int, dev_peer, sub_exp, gender, conflict)"
