@@ -3,10 +3,10 @@
 The pipeline, one module per stage::
 
     text --parser--> SpecIR --resolver--> Spec --graph/checks--> Analysis
-         --data--> Dataset --compile--> pm.Model --fit--> InferenceData
+         --data--> Dataset --compiler--> pm.Model --fit--> InferenceData
          --decompose--> regimes and effects --output--> files
 
-Only ``compile`` and ``fit`` import PyMC; :func:`load`, :func:`parse` and :func:`check`
+Only ``compiler`` and ``fit`` import PyMC; :func:`load`, :func:`parse` and :func:`check`
 stay light.
 """
 
@@ -66,12 +66,12 @@ def load_data(spec: Spec, data=None):
 
 
 def compile(spec: Spec, data=None):  # noqa: A001 - the documented API name
-    """Compile ``spec`` with ``data`` into a ``pm.Model`` (see :func:`dagmed.compile.build`)."""
-    from . import compile as _compile
+    """Compile ``spec`` with ``data`` into a ``pm.Model`` (see :func:`dagmed.compiler.build`)."""
+    from . import compiler as _compiler
     from . import data as _data
 
     analysis = checks.check(spec)
-    return _compile.build(analysis, _data.load(analysis, data))
+    return _compiler.build(analysis, _data.load(analysis, data))
 
 
 def run(spec: Spec, data=None, **options):

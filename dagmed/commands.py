@@ -1,0 +1,83 @@
+"""``dagmed run``: options from flags and ``--config`` YAML (flags win), then the API."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import yaml
+
+from . import load, output
+from .errors import UsageError
+
+# Options a --config YAML file may hold, with their types.
+CONFIG_KEYS = {
+    "data": str,
+    "draws": int,
+    "tune": int,
+    "chains": int,
+    "cores": int,
+    "seed": int,
+    "target_accept": float,
+    "sampler": str,
+    "convention": str,
+    "hdi_prob": float,
+    "out": str,
+    "quiet": bool,
+}
+
+
+def read_config(path) -> dict:
+    """A YAML mapping of run options (``yaml.safe_load``; never executes anything)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read config {path}: {exc}") from None
+    try:
+        conf = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = {"line": mark.line + 1, "column": mark.column + 1} if mark else {}
+        raise UsageError(f"config is not valid YAML: {getattr(exc, 'problem', exc)}", source=str(path), **where) from None
+    if not isinstance(conf, dict):
+        raise UsageError(f"config {path} must be a mapping of option: value")
+    for key, value in conf.items():
+        if key not in CONFIG_KEYS:
+            raise UsageError(f"config {path}: unknown option {key!r}; valid options are {', '.join(CONFIG_KEYS)}")
+        want = CONFIG_KEYS[key]
+        ok = isinstance(value, want) and not (want is int and isinstance(value, bool))
+        if want is float and isinstance(value, int) and not isinstance(value, bool):
+            ok = True
+        if not ok:
+            raise UsageError(f"config {path}: {key} must be {want.__name__}, got {value!r}")
+    if "data" in conf and not Path(conf["data"]).is_absolute() and "://" not in conf["data"]:
+        conf["data"] = str(Path(path).parent / conf["data"])
+    return conf
+
+
+def options(args) -> dict:
+    conf = read_config(args.config) if args.config else {}
+    for key in CONFIG_KEYS:
+        value = getattr(args, key, None)
+        if value not in (None, False):
+            conf[key] = value
+    return conf
+
+
+def cmd_run(args) -> int:
+    from .api import run
+
+    opts = options(args)
+    spec = load(args.spec)
+    out = opts.pop("out", None)
+    if out is not None:
+        output._check_writable(Path(out))  # refuse before sampling, not after
+    quiet = opts.pop("quiet", False)
+    data = opts.pop("data", None)
+    log = (lambda msg: None) if quiet else (lambda msg: print(msg, file=sys.stderr))
+    result = run(spec, data, progressbar=not quiet, log=log, **opts)
+    print(output.format_table(result))
+    if out is not None:
+        output.write(result, out)
+        print(f"wrote {', '.join(output.FILES)} to {out}")
+    return 0

@@ -1,0 +1,110 @@
+"""Sampling: nutpie when installed, PyMC's NUTS otherwise; convergence diagnostics."""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+from dataclasses import asdict, dataclass
+
+import arviz as az
+import numpy as np
+import pymc as pm
+
+from .errors import SamplingError, UsageError
+
+SAMPLERS = ("auto", "nutpie", "pymc")
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """What to sample with. ``seed=None`` is not reproducible."""
+
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    cores: int | None = None
+    seed: int | None = None
+    target_accept: float = 0.8
+    sampler: str = "auto"
+    progressbar: bool = True
+
+    def __post_init__(self):
+        for name in ("draws", "tune", "chains"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < (0 if name == "tune" else 1):
+                raise UsageError(f"{name} must be a {'non-negative' if name == 'tune' else 'positive'} integer, got {value!r}")
+        if not 0 < self.target_accept < 1:
+            raise UsageError(f"target_accept must be between 0 and 1, got {self.target_accept!r}")
+        if self.sampler not in SAMPLERS:
+            raise UsageError(f"unknown sampler {self.sampler!r}; valid options are {', '.join(SAMPLERS)}")
+
+    def resolved_sampler(self) -> str:
+        has_nutpie = importlib.util.find_spec("nutpie") is not None
+        if self.sampler == "nutpie" and not has_nutpie:
+            raise UsageError("--sampler nutpie: nutpie is not installed (pip install nutpie, or use --sampler pymc)")
+        if self.sampler == "auto":
+            return "nutpie" if has_nutpie else "pymc"
+        return self.sampler
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("progressbar")
+        d["sampler"] = self.resolved_sampler()
+        return d
+
+
+def sample(model: pm.Model, settings: SamplerSettings) -> az.InferenceData:
+    """Sample the posterior of ``model``; adds the observed data, drops warm-up draws."""
+    name = settings.resolved_sampler()
+    kwargs = dict(
+        draws=settings.draws,
+        tune=settings.tune,
+        chains=settings.chains,
+        random_seed=settings.seed,
+        target_accept=settings.target_accept,
+        progressbar=settings.progressbar,
+        nuts_sampler=name,
+        model=model,
+    )
+    if settings.cores is not None:
+        kwargs["cores"] = settings.cores
+    try:
+        with warnings.catch_warnings():
+            # PyMC's own convergence warnings are replaced by dagmed's (see diagnostics()).
+            warnings.simplefilter("ignore", UserWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            idata = pm.sample(**kwargs, compute_convergence_checks=False)
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # the sampler's own failure, reported in one line
+        raise SamplingError(f"sampling with {name} failed: {type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
+    for group in [g for g in idata.groups() if g.startswith("warmup")]:
+        del idata[group]
+    if "observed_data" not in idata.groups():
+        idata.extend(pm.to_inference_data(model=model, log_likelihood=False, trace=None), join="right")
+    return idata
+
+
+def diagnostics(idata: az.InferenceData) -> dict:
+    """Worst R-hat and bulk ESS over the model's parameters, and the number of divergences."""
+    post = idata.posterior
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rhat = az.rhat(post)
+        ess = az.ess(post, method="bulk")
+    rhat_max = max(float(np.nanmax(rhat[v].values)) for v in rhat.data_vars) if post.sizes["chain"] > 1 else float("nan")
+    ess_min = min(float(np.nanmin(ess[v].values)) for v in ess.data_vars)
+    div = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
+    return {"rhat_max": rhat_max, "ess_bulk_min": ess_min, "divergences": div}
+
+
+def warnings_for(diag: dict) -> list[str]:
+    """Human warnings for bad diagnostics (R-hat > 1.01, bulk ESS < 400, divergences)."""
+    out = []
+    if diag["rhat_max"] > 1.01:
+        out.append(f"R-hat up to {diag['rhat_max']:.3f} (> 1.01): the chains disagree; sample longer")
+    if diag["ess_bulk_min"] < 400:
+        out.append(f"bulk ESS as low as {diag['ess_bulk_min']:.0f} (< 400): more draws are needed for stable intervals")
+    if diag["divergences"]:
+        out.append(f"{diag['divergences']} divergent transitions: raise --target-accept or reparameterise")
+    return out

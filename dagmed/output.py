@@ -1,0 +1,73 @@
+"""Showing a result: the terminal table and the files of ``--out DIR``.
+
+Files are written into a temporary directory beside ``DIR`` and renamed into place at the
+end, so a failed or interrupted run leaves no half-written output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from .errors import UsageError
+
+FILES = ("effects.json", "effects.csv", "regimes.csv", "idata.nc")
+
+
+def format_table(result) -> str:
+    """The effect table as the terminal shows it."""
+    eff = result.effects
+    pct = f"{result.hdi_prob:.0%} HDI"
+    width = max(12, *(len(n) for n in eff.index))
+    lines = [f"{'effect':<{width}}  {'mean':>8}  {'sd':>7}  {pct:^21}  {'P(<0)':>6}"]
+    for name, r in eff.iterrows():
+        hdi = f"[{r.hdi_low:8.3f}, {r.hdi_high:8.3f}]"
+        lines.append(f"{name:<{width}}  {r['mean']:8.3f}  {r.sd:7.3f}  {hdi:^21}  {r.p_lt_0:6.3f}")
+    a = result.analysis
+    head = (
+        f"{a.treatment} -> {a.outcome} through {', '.join(a.mediators) or '(no mediator)'}; "
+        f"{result.dataset.n_obs} observations; convention: {result.convention}"
+    )
+    return head + "\n" + "\n".join(lines)
+
+
+def _check_writable(out: Path) -> Path:
+    parent = out.resolve().parent
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a directory")
+    if not parent.is_dir():
+        raise UsageError(f"--out {out}: the parent directory {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise UsageError(f"--out {out}: cannot write in {parent}")
+    return parent
+
+
+def write(result, out, extra=None) -> Path:
+    """Write effects.json, effects.csv, regimes.csv and idata.nc into ``out`` atomically.
+
+    ``extra(tmpdir)`` may add more files before the directory is moved into place.
+    """
+    out = Path(out)
+    parent = _check_writable(out)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
+    try:
+        (tmp / "effects.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+        result.effects.rename_axis("name").reset_index().to_csv(tmp / "effects.csv", index=False)
+        result.regimes.to_csv(tmp / "regimes.csv", index=False)
+        result.idata.to_netcdf(str(tmp / "idata.nc"))
+        if extra is not None:
+            extra(tmp)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=parent))
+            out.rename(old / out.name)
+            tmp.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
