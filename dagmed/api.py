@@ -106,7 +106,7 @@ class Result:
                 }
                 for _, r in regimes.iterrows()
             ],
-            "diagnostics": {k: _num(v) for k, v in self.diagnostics.items()},
+            "diagnostics": {k: v if isinstance(v, int) else _num(v) for k, v in self.diagnostics.items()},
         }
 
 

@@ -1,0 +1,82 @@
+"""Data loading: coding, complete cases, and every refusal naming column, row and value."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import dagmed
+from dagmed import checks, data
+from dagmed.errors import DataError
+
+from conftest import SPECS
+
+SPEC = "treatment t\noutcome y\nx -> t -> m -> y ~ bernoulli\nm ~ bernoulli\nx, t -> y\ncode x: Male = 1\n"
+
+
+def load(csv_text, tmp_path, spec=SPEC):
+    p = tmp_path / "d.csv"
+    p.write_text(csv_text)
+    return data.load(checks.check(dagmed.parse(spec)), p)
+
+
+def test_substance_complete_cases(substance_csv):
+    spec = dagmed.load(SPECS / "substance.dag")
+    d = data.load(checks.check(spec))  # the spec's own relative data path
+    assert (d.n_obs, d.n_dropped, d.n_rows) == (410, 143, 553)
+    assert d.summary() == "dropped 143 of 553 rows with a missing value; 410 used"
+    assert set(np.unique(d["gender"])) == {0.0, 1.0}
+    raw = pd.read_csv(substance_csv).dropna()
+    assert d["gender"].sum() == (raw["gender"] == "Male").sum()
+    np.testing.assert_allclose(d["conflict"], raw["conflict"])
+
+
+def test_one_level_codes_the_other_as_complement(tmp_path):
+    d = load("x,t,m,y\nMale,1,0,1\nFemale,0,1,0\nMale,1,1,1\n", tmp_path)
+    assert d["x"].tolist() == [1.0, 0.0, 1.0]
+
+
+def test_dataframe_input():
+    spec = dagmed.parse(SPEC)
+    df = pd.DataFrame({"x": ["Male", "Female"], "t": [0, 1], "m": [1, 0], "y": [0, 1]})
+    assert data.load(checks.check(spec), df).n_obs == 2
+
+
+@pytest.mark.parametrize(
+    "csv, fragment",
+    [
+        ("x,t,m\nMale,1,0\n", "column(s) y not found; available columns: x, t, m"),
+        ("x,t,m,y\nMale,1,0,1\nFemale,0,2,0\n", "column m, row 2: value 2 is not 0 or 1 (bernoulli)"),
+        ("x,t,m,y\nMale,1,0,1\nFemale,0,1,abc\n", "column y, row 2: text value 'abc' in a numeric column"),
+        ("x,t,m,y\nMale,1,0,1\nOther,0,1,0\nFemale,0,1,1\n", "column x, row 2: value 'Other' is not a level of 'code x' (Male); levels present: Female, Male, Other"),
+        ("x,t,m,y\nMale,1,0,1\nFemale,1,1,0\n", "the treatment t is constant (1)"),
+        ("x,t,m,y\nMale,NA,0,1\nFemale,0,NA,0\n", "every one of the 2 rows has a missing value"),
+        ("", "is empty"),
+        ("x,t,m,y\n", "has a header but no rows"),
+    ],
+)
+def test_data_errors(tmp_path, csv, fragment):
+    with pytest.raises(DataError) as info:
+        load(csv, tmp_path)
+    assert fragment in info.value.message
+
+
+def test_uncoded_text_column_says_how_to_code_it(tmp_path):
+    spec = "treatment t\noutcome y\ng -> t -> y ~ bernoulli\n"
+    with pytest.raises(DataError, match=r"column g, row 1: text value 'F' .* say how to code it, e.g. 'code g: M = 1'"):
+        load("g,t,y\nF,1,0\nM,0,1\n", tmp_path, spec)
+
+
+def test_missing_error_policy(tmp_path):
+    with pytest.raises(DataError, match="column m, row 2: missing value"):
+        load("x,t,m,y\nMale,1,0,1\nFemale,0,,0\n", tmp_path, SPEC + "missing error\n")
+
+
+def test_missing_and_binary_files(tmp_path):
+    a = checks.check(dagmed.parse(SPEC))
+    with pytest.raises(DataError, match="data file not found"):
+        data.load(a, tmp_path / "nope.csv")
+    (tmp_path / "b.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
+    with pytest.raises(DataError, match="not a CSV text file"):
+        data.load(a, tmp_path / "b.csv")
+    with pytest.raises(DataError, match="no 'data' statement"):
+        data.load(a)

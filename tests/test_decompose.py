@@ -1,0 +1,115 @@
+"""The regime table and effects on synthetic draws (no sampling): exactness and identities."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from dagmed import decompose as D
+
+
+def make_problem(k, n_draws=7, n_obs=11, seed=0, outcome_link="logit", mediator_link="logit"):
+    rng = np.random.default_rng(seed)
+    cov = {"x1": rng.normal(size=n_obs), "x2": rng.binomial(1, 0.4, size=n_obs).astype(float)}
+    meds = tuple(f"m{j}" for j in range(k))
+    mglms = tuple(
+        D.GLMDraws(mediator_link, rng.normal(size=n_draws), rng.normal(size=(n_draws, 3)), ("t", "x1", "x2"))
+        for _ in meds
+    )
+    y = D.GLMDraws(
+        outcome_link, rng.normal(size=n_draws), rng.normal(size=(n_draws, 3 + k)), ("t", *meds, "x1", "x2")
+    )
+    return D.Problem(y, mglms, meds, "t", cov, n_obs)
+
+
+def truth_by_hand(p):
+    """Regimes straight from MATH.md section 1, one observation and draw at a time."""
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    k = len(p.mediators)
+    out = np.zeros((p.n_draws,) + (2,) * (k + 1))
+    for s in range(p.n_draws):
+        for i in range(p.n_obs):
+            x = {c: v[i] for c, v in p.covariates.items()}
+
+            def lin(glm, values):
+                return glm.intercept[s] + sum(glm.beta[s, j] * values[name] for j, name in enumerate(glm.parents))
+
+            for t, *ts in itertools.product((0, 1), repeat=k + 1):
+                pm_ = [sig(lin(m, {**x, "t": ts[j]})) for j, m in enumerate(p.mediators)]
+                e = 0.0
+                for mv in itertools.product((0, 1), repeat=k):
+                    w = np.prod([pm_[j] if mv[j] else 1 - pm_[j] for j in range(k)])
+                    e += w * sig(lin(p.outcome, {**x, "t": t, **dict(zip(p.mediator_names, mv))}))
+                out[(s, t, *ts)] += e / p.n_obs
+    return out
+
+
+@pytest.mark.parametrize("k", [0, 1, 2, 3])
+def test_contraction_equals_the_definition(k):
+    p = make_problem(k)
+    np.testing.assert_allclose(D.regime_table(p), truth_by_hand(p), rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_contraction_equals_naive_enumeration(k):
+    p = make_problem(k, n_draws=20, n_obs=30, seed=k)
+    np.testing.assert_allclose(D.regime_table(p), D.regime_table_naive(p), rtol=0, atol=1e-13)
+
+
+def test_chunking_does_not_change_the_numbers():
+    p = make_problem(4, n_draws=13, n_obs=17, seed=3)
+    whole = D.regime_table(p, chunk_bytes=2**40)
+    tiny = D.regime_table(p, chunk_bytes=1)  # one draw and observation per chunk
+    some = D.regime_table(p, chunk_bytes=8 * 32 * 4 * 7)
+    np.testing.assert_allclose(tiny, whole, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(some, whole, rtol=0, atol=1e-14)
+    assert D.chunk_shape(4000, 410, 8, 256 * 2**20)[0] * 410 * 2**9 * 8 * 4 <= 256 * 2**20
+
+
+@pytest.mark.parametrize("convention", ["control", "treated"])
+@pytest.mark.parametrize("k", [1, 2, 3, 4])
+def test_components_add_up_to_te_in_every_draw(k, convention):
+    p = make_problem(k, n_draws=50, seed=10 + k)
+    eff = D.effects(D.regime_table(p), p.mediator_names, convention)
+    total = sum(eff[n] for n in D.components(eff))
+    assert np.max(np.abs(eff["TE"] - total)) < 1e-14
+    assert len([n for n in eff if n.startswith("INT[")]) == 2**k - k - 1
+    if convention == "treated":
+        assert np.all(eff["DEP"] == 0)
+
+
+def test_effect_formulas_k2():
+    p = make_problem(2, n_draws=5)
+    R = D.regime_table(p)
+    eff = D.effects(R, ("m0", "m1"))
+    E = lambda t, a, b: R[:, t, a, b]  # noqa: E731
+    np.testing.assert_allclose(eff["TE"], E(1, 1, 1) - E(0, 0, 0))
+    np.testing.assert_allclose(eff["DE"], E(1, 0, 0) - E(0, 0, 0))
+    np.testing.assert_allclose(eff["IIE[m0]"], E(0, 1, 0) - E(0, 0, 0))
+    np.testing.assert_allclose(eff["IIE[m1]"], E(0, 0, 1) - E(0, 0, 0))
+    np.testing.assert_allclose(eff["INT[m0,m1]"], E(0, 1, 1) - E(0, 1, 0) - E(0, 0, 1) + E(0, 0, 0))
+    # with independent mediators, DEP is the direct-path x mediators interaction
+    np.testing.assert_allclose(eff["DEP"], E(1, 1, 1) - E(0, 1, 1) - E(1, 0, 0) + E(0, 0, 0), atol=1e-15)
+    np.testing.assert_allclose(eff["PM[m0]"], eff["IIE[m0]"] / eff["TE"])
+    assert list(eff) == ["TE", "DE", "IIE[m0]", "IIE[m1]", "INT[m0,m1]", "DEP", "PM[m0]", "PM[m1]"]
+
+
+def test_linear_gaussian_iie_is_a_times_b_per_draw():
+    rng = np.random.default_rng(1)
+    s, n = 100, 40
+    a, b, c = rng.normal(size=s), rng.normal(size=s), rng.normal(size=s)
+    m = D.GLMDraws("identity", rng.normal(size=s), a[:, None], ("x",))
+    y = D.GLMDraws("identity", rng.normal(size=s), np.stack([c, b], axis=1), ("x", "m"))
+    p = D.Problem(y, (m,), ("m",), "x", {}, n)
+    eff = D.effects(D.regime_table(p), ("m",))
+    np.testing.assert_allclose(eff["IIE[m]"], a * b, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(eff["DE"], c, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(eff["TE"], c + a * b, rtol=1e-12, atol=1e-12)
+
+
+def test_refuses_tables_that_cannot_fit():
+    from dagmed.errors import SpecError
+
+    D.check_size(10, 4000)
+    with pytest.raises(SpecError, match=r"2\^26 = 67108864 regimes: the regime table alone needs about 2000.0 GiB"):
+        D.check_size(25, 4000)
