@@ -138,8 +138,17 @@ def chunk_shape(n_draws: int, n_obs: int, k: int, chunk_bytes: int = DEFAULT_CHU
     return n_s, n_i
 
 
-def regime_table(p: Problem, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> np.ndarray:
-    """``E(t; t_1..t_K)`` per draw: an array ``(S, 2, 2, ..., 2)`` indexed ``[s, t, t_1, ..., t_K]``."""
+def regime_table(p: Problem, chunk_bytes: int = DEFAULT_CHUNK_BYTES, engine: str = "numba") -> np.ndarray:
+    """``E(t; t_1..t_K)`` per draw: an array ``(S, 2, 2, ..., 2)`` indexed ``[s, t, t_1, ..., t_K]``.
+
+    ``engine="numba"`` (default) runs the fused kernel of :mod:`dagmed.kernel`, chunked over
+    draws; ``"numpy"`` the vectorised contraction, chunked over draws and observations.
+    Both give the same numbers to floating point (tested).
+    """
+    if engine == "numba":
+        return _regime_table_numba(p, chunk_bytes)
+    if engine != "numpy":
+        raise ValueError(f"unknown engine {engine!r}; valid options are numba, numpy")
     k = len(p.mediators)
     n_s, n_i = chunk_shape(p.n_draws, p.n_obs, k, chunk_bytes)
     out = np.empty((p.n_draws,) + (2,) * (k + 1))
@@ -151,6 +160,28 @@ def regime_table(p: Problem, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> np.ndarr
             acc += _contract(_outcome_corners(p, s, i), _mediator_means(p, s, i)).sum(axis=1)
         out[s] = acc / p.n_obs
     return out
+
+
+def _regime_table_numba(p: Problem, chunk_bytes: int) -> np.ndarray:
+    from .kernel import LINK_CODES, regime_kernel
+
+    k = len(p.mediators)
+    # the kernel's inputs are (K + 1) linear predictors of (s, N): chunk over draws to bound them
+    n_s = max(1, min(p.n_draws, chunk_bytes // (8 * p.n_obs * (k + 1))))
+    every = slice(None)
+    y = p.outcome
+    out = np.empty((p.n_draws, 2 ** (k + 1)))
+    m_link = np.array([LINK_CODES[m.link] for m in p.mediators], dtype=np.int64)
+    for s0 in range(0, p.n_draws, n_s):
+        s = slice(s0, min(s0 + n_s, p.n_draws))
+        m_base = np.stack([_base(m, p, s, every) for m in p.mediators]) if k else np.zeros((0, s.stop - s.start, p.n_obs))
+        m_t = np.stack([m.coef(p.treatment)[s] for m in p.mediators]) if k else np.zeros((0, s.stop - s.start))
+        y_m = np.stack([y.coef(name)[s] for name in p.mediator_names], axis=1) if k else np.zeros((s.stop - s.start, 0))
+        out[s] = regime_kernel(
+            _base(y, p, s, every), np.ascontiguousarray(y.coef(p.treatment)[s]), np.ascontiguousarray(y_m),
+            LINK_CODES[y.link], np.ascontiguousarray(m_base), np.ascontiguousarray(m_t), m_link,
+        )
+    return out.reshape((p.n_draws,) + (2,) * (k + 1))
 
 
 def regime_table_naive(p: Problem) -> np.ndarray:

@@ -44,10 +44,19 @@ def truth_by_hand(p):
     return out
 
 
+@pytest.mark.parametrize("engine", ["numba", "numpy"])
 @pytest.mark.parametrize("k", [0, 1, 2, 3])
-def test_contraction_equals_the_definition(k):
+def test_contraction_equals_the_definition(k, engine):
     p = make_problem(k)
-    np.testing.assert_allclose(D.regime_table(p), truth_by_hand(p), rtol=0, atol=1e-13)
+    np.testing.assert_allclose(D.regime_table(p, engine=engine), truth_by_hand(p), rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("links", [("logit", "logit"), ("identity", "log"), ("log", "identity")])
+@pytest.mark.parametrize("k", [1, 4, 6])
+def test_fused_kernel_equals_the_numpy_contraction(k, links):
+    p = make_problem(k, n_draws=9, n_obs=13, seed=k, outcome_link=links[0], mediator_link=links[1])
+    fused, plain = D.regime_table(p, engine="numba"), D.regime_table(p, engine="numpy")
+    np.testing.assert_allclose(fused, plain, rtol=1e-13, atol=1e-13)
 
 
 @pytest.mark.parametrize("k", [1, 3, 5])
@@ -58,11 +67,12 @@ def test_contraction_equals_naive_enumeration(k):
 
 def test_chunking_does_not_change_the_numbers():
     p = make_problem(4, n_draws=13, n_obs=17, seed=3)
-    whole = D.regime_table(p, chunk_bytes=2**40)
-    tiny = D.regime_table(p, chunk_bytes=1)  # one draw and observation per chunk
-    some = D.regime_table(p, chunk_bytes=8 * 32 * 4 * 7)
-    np.testing.assert_allclose(tiny, whole, rtol=0, atol=1e-14)
-    np.testing.assert_allclose(some, whole, rtol=0, atol=1e-14)
+    whole = D.regime_table(p, chunk_bytes=2**40, engine="numpy")
+    for engine in ("numpy", "numba"):
+        tiny = D.regime_table(p, chunk_bytes=1, engine=engine)  # one draw (and observation) per chunk
+        some = D.regime_table(p, chunk_bytes=8 * 32 * 4 * 7, engine=engine)
+        np.testing.assert_allclose(tiny, whole, rtol=0, atol=1e-14)
+        np.testing.assert_allclose(some, whole, rtol=0, atol=1e-14)
     assert D.chunk_shape(4000, 410, 8, 256 * 2**20)[0] * 410 * 2**9 * 8 * 4 <= 256 * 2**20
 
 

@@ -1,0 +1,173 @@
+"""dagmed benchmarks: one command, ratios against baselines measured in the same run.
+
+    python bench/run.py            # everything (about 10 minutes on 2 cores)
+    python bench/run.py --quick    # smaller draws and K, for a smoke test
+
+1. End to end on the substance data: `dagmed run` against the hand-written notebook
+   (bench/handwritten.py), same sampler, chains, draws and tuning; also the largest
+   difference in effect means.
+2. The regime table for K = 2..10 binary mediators, 4000 draws, N = 410 and 5000:
+   seconds and peak memory (tracemalloc) against the naive O(4^K) enumeration.
+3. Sampling efficiency: bulk ESS of TE per second, nutpie against PyMC's NUTS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+CSV = REPO.parent / "shared" / "data" / "substance.csv"
+sys.path.insert(0, str(HERE))
+
+
+def timed(fn, *args, **kwargs):
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - t0
+
+
+def end_to_end(draws, tune, chains):
+    import json
+
+    import handwritten
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "dagmed", "run", str(REPO / "specs" / "substance.dag"), "--data", str(CSV),
+               "--draws", str(draws), "--tune", str(tune), "--chains", str(chains), "--seed", "1",
+               "--sampler", "nutpie", "--out", f"{tmp}/out", "--quiet"]
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True)
+        t_dagmed = time.perf_counter() - t0
+        ours = {e["name"]: e["mean"] for e in json.loads(Path(f"{tmp}/out/effects.json").read_text())["effects"]}
+    # the baseline in a fresh interpreter too, so both pay imports and compilation
+    code = (
+        "import sys, json, numpy as np; sys.path.insert(0, %r); import handwritten as h;"
+        "eff = h.run(%r, %d, %d, %d, 1, 'nutpie');"
+        "print(json.dumps({k: float(np.mean(v)) for k, v in eff.items()}))"
+    ) % (str(HERE), str(CSV), draws, tune, chains)
+    t0 = time.perf_counter()
+    r = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    t_hand = time.perf_counter() - t0
+    theirs = json.loads(r.stdout.strip().splitlines()[-1])
+    diff = max(abs(ours[k] - theirs[k]) for k in theirs)
+    print(f"1. end to end, substance data, nutpie, {chains} chains x {draws} draws ({tune} tuning)")
+    print(f"   dagmed run      {t_dagmed:7.1f} s")
+    print(f"   hand-written    {t_hand:7.1f} s")
+    print(f"   ratio dagmed / hand-written = {t_dagmed / t_hand:.2f}  (goal <= 0.5)")
+    print(f"   largest |difference| of effect means = {diff:.4f}")
+    for k in theirs:
+        print(f"     {k:<24} dagmed {ours[k]: .4f}   hand-written {theirs[k]: .4f}")
+    return t_dagmed / t_hand
+
+
+def synthetic(k, n_draws, n_obs, seed=0):
+    from dagmed import decompose as D
+
+    rng = np.random.default_rng(seed)
+    cov = {"x1": rng.normal(size=n_obs), "x2": rng.binomial(1, 0.4, size=n_obs).astype(float)}
+    meds = tuple(f"m{j}" for j in range(k))
+    mglms = tuple(
+        D.GLMDraws("logit", rng.normal(size=n_draws), rng.normal(size=(n_draws, 3)) * 0.5, ("t", "x1", "x2"))
+        for _ in meds
+    )
+    y = D.GLMDraws("logit", rng.normal(size=n_draws), rng.normal(size=(n_draws, 3 + k)) * 0.5, ("t", *meds, "x1", "x2"))
+    return D.Problem(y, mglms, meds, "t", cov, n_obs)
+
+
+def naive_chunked(p, chunk=50):
+    """The naive enumeration, chunked over draws so that it fits in memory."""
+    from dagmed import decompose as D
+
+    out = []
+    for s0 in range(0, p.n_draws, chunk):
+        s = slice(s0, s0 + chunk)
+        sub = D.Problem(
+            D.GLMDraws(p.outcome.link, p.outcome.intercept[s], p.outcome.beta[s], p.outcome.parents),
+            tuple(D.GLMDraws(m.link, m.intercept[s], m.beta[s], m.parents) for m in p.mediators),
+            p.mediator_names, p.treatment, p.covariates, p.n_obs,
+        )
+        out.append(D.regime_table_naive(sub))
+    return np.concatenate(out)
+
+
+def measure(fn, *args):
+    tracemalloc.start()
+    out, secs = timed(fn, *args)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return out, secs, peak
+
+
+def regime_table(ks, n_draws, sizes, naive_budget):
+    from dagmed import decompose as D
+
+    print(f"2. regime table, {n_draws} draws: dagmed contraction O(K 2^(K+1)) against naive O(4^K)")
+    for n_obs in sizes:
+        print(f"   N = {n_obs}")
+        print(f"   {'K':>3} {'regimes':>8} {'dagmed s':>9} {'peak MB':>8} {'x prev K':>8} {'naive s':>9} {'naive/dagmed':>12}")
+        prev, naive_ok = None, True
+        for k in ks:
+            p = synthetic(k, n_draws, n_obs)
+            ours, secs, peak = measure(D.regime_table, p)
+            growth = f"{secs / prev:8.2f}" if prev else f"{'':>8}"
+            prev = secs
+            naive = ""
+            if naive_ok:
+                theirs, nsecs = timed(naive_chunked, p)
+                assert np.allclose(ours, theirs, rtol=0, atol=1e-12)
+                naive = f"{nsecs:9.2f} {nsecs / secs:12.1f}"
+                naive_ok = nsecs < naive_budget
+            else:
+                naive = f"{'skipped':>9} {'':>12}"
+            print(f"   {k:>3} {2 ** (k + 1):>8} {secs:9.2f} {peak / 2**20:8.0f} {growth} {naive}")
+
+
+def sampling_efficiency(draws, tune, chains):
+    import arviz as az
+
+    import dagmed
+
+    spec = dagmed.load(REPO / "specs" / "substance.dag")
+    print(f"3. sampling efficiency on the substance model, {chains} chains x {draws} draws ({tune} tuning)")
+    rates = {}
+    for sampler in ("nutpie", "pymc"):
+        res, secs = timed(
+            dagmed.run, spec, str(CSV), draws=draws, tune=tune, chains=chains, seed=1, sampler=sampler,
+            progressbar=False, log=lambda m: None,
+        )
+        te = res.idata.mediation["effects"].sel(effect="TE")
+        ess = float(az.ess(te.values, method="bulk"))
+        rates[sampler] = ess / secs
+        print(f"   {sampler:<7} {secs:6.1f} s (whole run)  bulk ESS(TE) {ess:7.0f}  ESS/s {ess / secs:7.1f}")
+    print(f"   ratio nutpie / pymc ESS per second = {rates['nutpie'] / rates['pymc']:.2f}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
+    ap.add_argument("--only", choices=["1", "2", "3"], help="run one comparison")
+    args = ap.parse_args(argv)
+    print(f"dagmed benchmarks on {os.cpu_count()} cores, python {sys.version.split()[0]}")
+    if args.only in (None, "1"):
+        end_to_end(*( (200, 200, 2) if args.quick else (1000, 1500, 6) ))
+    if args.only in (None, "2"):
+        if args.quick:
+            regime_table(range(2, 7), 400, (410,), naive_budget=5)
+        else:
+            regime_table(range(2, 11), 4000, (410, 5000), naive_budget=20)
+    if args.only in (None, "3"):
+        sampling_efficiency(*((200, 200, 2) if args.quick else (1000, 1000, 4)))
+
+
+if __name__ == "__main__":
+    main()
