@@ -50,12 +50,13 @@ def regime_kernel(y_base, y_t, y_m, y_link, m_base, m_t, m_link):
         for j in range(k):
             coef[k - 1 - j] = y_m[s, j]
         for i in range(n_obs):
-            # outcome linear predictor at every corner, by doubling: one addition per corner
+            # outcome linear predictor at every corner, by doubling: one addition per corner,
+            # the terms added in the order of the NumPy path (treatment, then each mediator)
             buf[0] = y_base[s, i]
-            for b in range(k + 1):
-                size = 1 << b
-                for idx in range(size):
-                    buf[idx + size] = buf[idx] + coef[b]
+            for b in range(k, -1, -1):
+                half = 1 << b
+                for idx in range(0, cells, 2 * half):
+                    buf[idx + half] = buf[idx] + coef[b]
             for idx in range(cells):
                 buf[idx] = _inv(y_link, buf[idx])
             for j in range(k):
