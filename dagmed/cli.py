@@ -12,7 +12,8 @@ from pathlib import Path
 
 from . import __version__, checks, load
 from .errors import DagmedError, UsageError
-from .tables import CONVENTIONS, MISSING
+from .output import describe
+from .tables import CONVENTIONS
 
 EXIT_CODES = """exit codes:
   0  success (check: the analysis is well posed)
@@ -23,41 +24,10 @@ EXIT_CODES = """exit codes:
 """
 
 
-def _print_analysis(a: checks.Analysis, out) -> None:
-    spec = a.spec
-    p = lambda *args: print(*args, file=out)  # noqa: E731
-    p(f"spec:         {spec.source}")
-    p(f"treatment:    {a.treatment}")
-    p(f"mediators:    {', '.join(a.mediators) or '(none)'}")
-    p(f"outcome:      {a.outcome}")
-    p(f"covariates:   {', '.join(a.covariates) or '(none)'}")
-    if a.latent:
-        p(f"latent:       {', '.join(a.latent)}")
-    if a.other:
-        p(f"other:        {', '.join(a.other)} (after the treatment, not on a path to the outcome: "
-          "modelled, not decomposed)")
-    p("equations:")
-    for n in a.modelled():
-        p(f"  {a.equation(n)}")
-    if len(a.mediators) < 2:
-        verdict = "nothing to check (fewer than two mediators)"
-    elif a.dependent:
-        verdict = "DEPENDENT: " + "; ".join(f"{x}, {y} via {path}" for x, y, path in a.dependent)
-    else:
-        given = ", ".join([a.treatment, *a.covariates])
-        verdict = f"mediators conditionally independent given {given} (d-separation)"
-    p(f"independence: {verdict}")
-    k = len(a.mediators)
-    p(f"regimes:      {a.n_regimes} = 2^({k}+1)")
-    if spec.data:
-        p(f"data:         {spec.data}")
-    p(f"missing:      {MISSING[spec.missing]}")
-
-
 def cmd_check(args) -> int:
     spec = load(args.spec)
     analysis = checks.analyse(spec)
-    _print_analysis(analysis, sys.stdout)
+    print(describe(analysis))
     if analysis.problems:
         for prob in analysis.problems:
             _report(prob)
@@ -108,8 +78,14 @@ def make_parser() -> argparse.ArgumentParser:
     r.add_argument("--convention", choices=sorted(CONVENTIONS), help="effect convention (default control)")
     r.add_argument("--hdi", type=float, dest="hdi_prob", help="HDI probability (default 0.95)")
     r.add_argument("--out", help="directory for effects.json/.csv, regimes.csv, idata.nc")
+    r.add_argument("--no-plots", action="store_true", dest="no_plots",
+                   help="with --out: skip plots/, report.html and the predictive checks")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     r.set_defaults(func=_cmd_run)
+
+    pl = sub.add_parser("plot", help="redraw DIR/plots/*.png and DIR/report.html from a finished run")
+    pl.add_argument("dir", help="a run directory written by 'dagmed run --out DIR'")
+    pl.set_defaults(func=_cmd_plot)
     return ap
 
 
@@ -117,6 +93,12 @@ def _cmd_run(args) -> int:
     from .commands import cmd_run
 
     return cmd_run(args)
+
+
+def _cmd_plot(args) -> int:
+    from .commands import cmd_plot
+
+    return cmd_plot(args)
 
 
 def main(argv=None) -> int:

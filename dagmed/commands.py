@@ -24,6 +24,7 @@ CONFIG_KEYS = {
     "hdi_prob": float,
     "out": str,
     "quiet": bool,
+    "no_plots": bool,
 }
 
 
@@ -73,11 +74,56 @@ def cmd_run(args) -> int:
     if out is not None:
         output._check_writable(Path(out))  # refuse before sampling, not after
     quiet = opts.pop("quiet", False)
+    plots = not opts.pop("no_plots", False)
     data = opts.pop("data", None)
     log = (lambda msg: None) if quiet else (lambda msg: print(msg, file=sys.stderr))
     result = run(spec, data, progressbar=not quiet, log=log, **opts)
     print(output.format_table(result))
-    if out is not None:
-        output.write(result, out)
-        print(f"wrote {', '.join(output.FILES)} to {out}")
+    if out is None:
+        return 0
+    extra = None
+    if plots:
+        from . import fit
+
+        log("predictive checks: prior and posterior predictive draws")
+        fit.predictive(result.model, result.idata, seed=result.settings.seed, progressbar=not quiet)
+
+        def extra(tmp: Path) -> None:
+            _pictures_and_report(tmp, result.analysis, result.idata, result.to_dict(), result.model, log)
+
+    output.write(result, out, extra=extra)
+    written = list(output.FILES) + (["plots/", "report.html"] if plots else [])
+    print(f"wrote {', '.join(written)} to {out}")
+    return 0
+
+
+def _pictures_and_report(run_dir: Path, analysis, idata, doc, model, log) -> None:
+    from . import plots, report
+
+    log("plots: drawing")
+    drawn = plots.draw_all(run_dir, analysis, idata, doc, model=model, log=log)
+    html = report.render(doc, output.describe(analysis), run_dir / "plots")
+    (run_dir / "report.html").write_text(html, encoding="utf-8")
+    log(f"plots: {len(drawn)} pictures and report.html")
+
+
+def cmd_plot(args) -> int:
+    """Redraw the pictures and the report of a finished run without refitting."""
+    import json
+
+    import arviz as az
+
+    from . import checks, parse
+
+    run_dir = Path(args.dir)
+    needed = [run_dir / n for n in ("effects.json", "idata.nc", "spec.dag")]
+    missing = [p.name for p in needed if not p.exists()]
+    if missing:
+        raise UsageError(f"{run_dir} is not a dagmed run directory: {', '.join(missing)} missing")
+    doc = json.loads((run_dir / "effects.json").read_text())
+    spec = parse((run_dir / "spec.dag").read_text(encoding="utf-8"), str(run_dir / "spec.dag"))
+    idata = az.from_netcdf(run_dir / "idata.nc")
+    analysis = checks.check(spec)
+    _pictures_and_report(run_dir, analysis, idata, doc, None, lambda m: print(m, file=sys.stderr))
+    print(f"wrote plots/ and report.html to {run_dir}")
     return 0

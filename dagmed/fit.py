@@ -80,9 +80,25 @@ def sample(model: pm.Model, settings: SamplerSettings) -> az.InferenceData:
         raise SamplingError(f"sampling with {name} failed: {type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
     for group in [g for g in idata.groups() if g.startswith("warmup")]:
         del idata[group]
-    if "observed_data" not in idata.groups():
-        idata.extend(pm.to_inference_data(model=model, log_likelihood=False, trace=None), join="right")
+    if model.data_vars and "constant_data" not in idata.groups():  # nutpie leaves it out
+        import xarray as xr
+
+        idata.add_groups(
+            constant_data=xr.Dataset(
+                {v.name: (("obs_id",), np.asarray(v.get_value())) for v in model.data_vars},
+                coords={"obs_id": np.asarray(model.coords["obs_id"])},
+            )
+        )
     return idata
+
+
+def predictive(model: pm.Model, idata: az.InferenceData, seed=None, prior_draws: int = 500, progressbar=True) -> None:
+    """Add prior and posterior predictive draws of the observed nodes to ``idata`` (in place)."""
+    with model, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        prior = pm.sample_prior_predictive(draws=prior_draws, random_seed=seed)
+        idata.add_groups(prior_predictive=prior.prior_predictive, prior=prior.prior)
+        pm.sample_posterior_predictive(idata, random_seed=seed, extend_inferencedata=True, progressbar=progressbar)
 
 
 def diagnostics(idata: az.InferenceData) -> dict:

@@ -13,8 +13,43 @@ import tempfile
 from pathlib import Path
 
 from .errors import UsageError
+from .tables import MISSING
 
-FILES = ("effects.json", "effects.csv", "regimes.csv", "idata.nc")
+FILES = ("effects.json", "effects.csv", "regimes.csv", "idata.nc", "spec.dag")
+
+
+def describe(a) -> str:
+    """What `dagmed check` prints: roles, equations, the independence verdict, regimes."""
+    lines = []
+    spec = a.spec
+    p = lines.append
+    p(f"spec:         {spec.source}")
+    p(f"treatment:    {a.treatment}")
+    p(f"mediators:    {', '.join(a.mediators) or '(none)'}")
+    p(f"outcome:      {a.outcome}")
+    p(f"covariates:   {', '.join(a.covariates) or '(none)'}")
+    if a.latent:
+        p(f"latent:       {', '.join(a.latent)}")
+    if a.other:
+        p(f"other:        {', '.join(a.other)} (after the treatment, not on a path to the outcome: "
+          "modelled, not decomposed)")
+    p("equations:")
+    for n in a.modelled():
+        p(f"  {a.equation(n)}")
+    if len(a.mediators) < 2:
+        verdict = "nothing to check (fewer than two mediators)"
+    elif a.dependent:
+        verdict = "DEPENDENT: " + "; ".join(f"{x}, {y} via {path}" for x, y, path in a.dependent)
+    else:
+        given = ", ".join([a.treatment, *a.covariates])
+        verdict = f"mediators conditionally independent given {given} (d-separation)"
+    p(f"independence: {verdict}")
+    k = len(a.mediators)
+    p(f"regimes:      {a.n_regimes} = 2^({k}+1)")
+    if spec.data:
+        p(f"data:         {spec.data}")
+    p(f"missing:      {MISSING[spec.missing]}")
+    return "\n".join(lines)
 
 
 def format_table(result) -> str:
@@ -58,6 +93,7 @@ def write(result, out, extra=None) -> Path:
         result.effects.rename_axis("name").reset_index().to_csv(tmp / "effects.csv", index=False)
         result.regimes.to_csv(tmp / "regimes.csv", index=False)
         result.idata.to_netcdf(str(tmp / "idata.nc"))
+        (tmp / "spec.dag").write_text(result.analysis.spec.text, encoding="utf-8")
         if extra is not None:
             extra(tmp)
         if out.exists():

@@ -25,7 +25,7 @@ def canonical(request):
     return request.param, CANONICAL[request.param]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def substance_csv():
     if not SUBSTANCE_CSV.exists():
         pytest.fail(f"the shared example data is missing: {SUBSTANCE_CSV}")

@@ -124,17 +124,27 @@ def test_three_binary_mediators_recover_the_true_regimes():
 # ---- the substance data, through the command line -----------------------------------------
 
 
-def test_substance_end_to_end(tmp_path, substance_csv):
+def dagmed_cli(*args, cwd):
     script = Path(sys.executable).with_name("dagmed")
     cmd = [str(script)] if script.exists() else [sys.executable, "-m", "dagmed"]
-    out = tmp_path / "out"
-    r = subprocess.run(
-        cmd + ["run", str(SPECS / "substance.dag"), "--data", str(substance_csv), "--draws", "300", "--tune", "300",
-               "--chains", "2", "--seed", "1", "--out", str(out), "--quiet"],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path,
-    )
+    return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, timeout=900, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def substance_run(tmp_path_factory, substance_csv):
+    tmp = tmp_path_factory.mktemp("substance")
+    out = tmp / "out"
+    r = dagmed_cli("run", SPECS / "substance.dag", "--data", substance_csv, "--draws", 300, "--tune", 300,
+                   "--chains", 2, "--seed", 1, "--out", out, "--quiet", cwd=tmp)
     assert r.returncode == 0, r.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["effects.csv", "effects.json", "idata.nc", "regimes.csv"]
+    return out, r
+
+
+def test_substance_end_to_end(substance_run):
+    out, r = substance_run
+    assert sorted(p.name for p in out.iterdir()) == [
+        "effects.csv", "effects.json", "idata.nc", "plots", "regimes.csv", "report.html", "spec.dag"
+    ]
     doc = json.loads((out / "effects.json").read_text())
     assert (doc["treatment"], doc["outcome"]) == ("fam_int", "sub_disorder")
     assert doc["mediators"] == ["dev_peer", "sub_exp"] and doc["covariates"] == ["gender", "conflict"]
@@ -153,7 +163,56 @@ def test_substance_end_to_end(tmp_path, substance_csv):
     import arviz as az
 
     idata = az.from_netcdf(out / "idata.nc")
-    assert {"posterior", "observed_data", "mediation"} <= set(idata.groups())
+    assert {"posterior", "observed_data", "constant_data", "mediation", "posterior_predictive"} <= set(idata.groups())
     assert idata.observed_data["sub_disorder"].size == 410
     csv = pd.read_csv(out / "effects.csv")
     assert csv["name"].tolist() == names
+
+
+def _nonblank(png: Path) -> bool:
+    import matplotlib.image as mpimg
+
+    return float(np.var(mpimg.imread(png)[..., :3])) > 1e-3
+
+
+def test_pictures_and_report(substance_run):
+    out, _ = substance_run
+    pngs = sorted((out / "plots").glob("*.png"))
+    names = {p.name for p in pngs}
+    assert {"dag.png", "model_graph.png", "data.png", "rates_by_treatment.png", "prior_predictive.png",
+            "trace.png", "posterior_predictive.png", "effects.png", "forest.png"} <= names
+    assert all(_nonblank(p) for p in pngs), [p.name for p in pngs if not _nonblank(p)]
+    report = (out / "report.html").read_text()
+    doc = json.loads((out / "effects.json").read_text())
+    for e in doc["effects"]:
+        assert f"<td>{e['name']}</td><td>{e['mean']:.3f}</td>" in report
+    assert report.count("data:image/png;base64,") == len(pngs)
+    assert "410 observations used; 143 rows dropped" in report
+    assert "mediators conditionally independent" in report
+
+
+def test_plot_redraws_a_copied_run_directory(substance_run, tmp_path):
+    import shutil
+
+    out, _ = substance_run
+    copy = tmp_path / "copied"
+    shutil.copytree(out, copy)
+    shutil.rmtree(copy / "plots")
+    (copy / "report.html").unlink()
+    r = dagmed_cli("plot", copy, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert len(list((copy / "plots").glob("*.png"))) >= 9
+    assert all(_nonblank(p) for p in (copy / "plots").glob("*.png"))
+    assert "forest.png" in (copy / "report.html").read_text()
+
+
+def test_linear_run_has_a_pair_plot(tmp_path):
+    csv = tmp_path / "linear.csv"
+    linear_data().to_csv(csv, index=False)
+    r = dagmed_cli("run", SPECS / "linear.dag", "--data", csv, "--config", SPECS / "linear.yaml", "--tune", 500,
+                   "--draws", 300, "--chains", 2, "--out", tmp_path / "out", "--quiet", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert _nonblank(tmp_path / "out" / "plots" / "pair.png")
+    doc = json.loads((tmp_path / "out" / "effects.json").read_text())
+    assert doc["sampler"]["target_accept"] == 0.9 and doc["sampler"]["seed"] == 42  # from the YAML
+    assert doc["sampler"]["tune"] == 500  # the flag wins

@@ -1,0 +1,83 @@
+"""A self-contained HTML report: assumptions, effect table, diagnostics and the pictures."""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+CAPTIONS = {
+    "forest.png": "Total effect and its components (the key picture)",
+    "effects.png": "Posterior of each effect",
+    "dag.png": "The causal DAG",
+    "model_graph.png": "The compiled PyMC model",
+    "data.png": "Data",
+    "rates_by_treatment.png": "Rates by treatment",
+    "prior_predictive.png": "Prior predictive check",
+    "trace.png": "Trace plots",
+    "posterior_predictive.png": "Posterior predictive check",
+    "pair.png": "Path coefficients and effects",
+}
+
+
+def _fmt(v) -> str:
+    return "n/a" if v is None else f"{v:.3f}"
+
+
+def render(doc: dict, check_text: str, plots_dir: Path) -> str:
+    """The report as one HTML string, images embedded as base64 PNG."""
+    e = html.escape
+    rows = "\n".join(
+        f"<tr><td>{e(x['name'])}</td><td>{_fmt(x['mean'])}</td><td>{_fmt(x['sd'])}</td>"
+        f"<td>[{_fmt(x['hdi_low'])}, {_fmt(x['hdi_high'])}]</td><td>{_fmt(x['p_lt_0'])}</td></tr>"
+        for x in doc["effects"]
+    )
+    d = doc["diagnostics"]
+    bad = []
+    if d.get("rhat_max") is not None and d["rhat_max"] > 1.01:
+        bad.append(f"R-hat up to {d['rhat_max']:.3f} (&gt; 1.01)")
+    if d.get("ess_bulk_min") is not None and d["ess_bulk_min"] < 400:
+        bad.append(f"bulk ESS as low as {d['ess_bulk_min']:.0f} (&lt; 400)")
+    if d.get("divergences"):
+        bad.append(f"{d['divergences']} divergent transitions")
+    warning = (
+        f'<p class="warn">Warning: {"; ".join(bad)}. The numbers below may not be reliable.</p>' if bad
+        else '<p class="ok">Diagnostics look fine: R-hat &le; 1.01, bulk ESS &ge; 400, no divergences.</p>'
+    )
+    images = []
+    order = list(CAPTIONS) + sorted(p.name for p in plots_dir.glob("*.png") if p.name not in CAPTIONS)
+    for name in order:
+        p = plots_dir / name
+        if p.exists():
+            data = base64.b64encode(p.read_bytes()).decode("ascii")
+            images.append(f'<figure><img alt="{e(name)}" src="data:image/png;base64,{data}"/>'
+                          f"<figcaption>{e(CAPTIONS.get(name, name))}</figcaption></figure>")
+    sampler = doc["sampler"]
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>dagmed report: {e(doc['treatment'])} -&gt; {e(doc['outcome'])}</title>
+<style>
+body {{ font-family: sans-serif; max-width: 1000px; margin: 2em auto; color: #222; }}
+table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: 4px 10px; text-align: right; }}
+td:first-child {{ text-align: left; font-family: monospace; }}
+pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
+.warn {{ color: #a00; font-weight: bold; }} .ok {{ color: #060; }}
+figure {{ margin: 2em 0; }} img {{ max-width: 100%; }}
+</style></head><body>
+<h1>Mediation of {e(doc['treatment'])} on {e(doc['outcome'])}</h1>
+<h2>Spec and assumptions</h2>
+<pre>{e(check_text)}</pre>
+<p>{doc['n_obs']} observations used; {doc['n_dropped']} rows dropped with a missing value. Data: {e(str(doc.get('data', '')))}.
+Convention: {e(doc.get('convention_description', doc['convention']))}.</p>
+<h2>Effects</h2>
+<table><tr><th>effect</th><th>mean</th><th>sd</th><th>{doc['hdi_prob']:.0%} HDI</th><th>P(&lt;0)</th></tr>
+{rows}
+</table>
+<h2>Diagnostics</h2>
+{warning}
+<p>R-hat max {_fmt(d.get('rhat_max'))}, bulk ESS min {d.get('ess_bulk_min') or 0:.0f}, divergences {d.get('divergences')}.
+Sampler {e(str(sampler.get('sampler')))}: {sampler.get('chains')} chains x {sampler.get('draws')} draws
+({sampler.get('tune')} tuning), seed {sampler.get('seed')}.</p>
+<h2>Pictures</h2>
+{''.join(images)}
+</body></html>
+"""
