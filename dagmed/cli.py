@@ -36,6 +36,16 @@ def cmd_check(args) -> int:
     return 0
 
 
+def cmd_fmt(args) -> int:
+    from . import parser, resolver
+    from .fmt import format_ir
+
+    spec_ir = parser.read(args.spec)
+    resolver.resolve(spec_ir)  # refuse to format a spec that does not resolve
+    sys.stdout.write(format_ir(spec_ir))
+    return 0
+
+
 def _report(err: DagmedError) -> None:
     print(f"dagmed: error: {err}", file=sys.stderr)
     excerpt = err.excerpt()
@@ -82,6 +92,10 @@ def make_parser() -> argparse.ArgumentParser:
                    help="with --out: skip plots/, report.html and the predictive checks")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     r.set_defaults(func=_cmd_run)
+
+    f = sub.add_parser("fmt", help="print a spec in canonical form (comments are not kept)")
+    f.add_argument("spec", help="the spec file (.dag)")
+    f.set_defaults(func=cmd_fmt)
 
     pl = sub.add_parser("plot", help="redraw DIR/plots/*.png and DIR/report.html from a finished run")
     pl.add_argument("dir", help="a run directory written by 'dagmed run --out DIR'")

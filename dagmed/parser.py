@@ -6,6 +6,7 @@ The grammar is ``grammar/dagmed.lark`` (installed as ``dagmed.grammar``).
 from __future__ import annotations
 
 import functools
+import json
 from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
@@ -133,8 +134,13 @@ class _ToIR(Transformer):
 
 
 def _unquote(token) -> str:
-    s = str(token)[1:-1]
-    return s.encode("utf-8").decode("unicode_escape") if "\\" in s else s
+    """A quoted string's text; escapes as in JSON (``\\"``, ``\\\\``, ``\\n``, ``\\u00e9``)."""
+    try:
+        return json.loads(str(token))
+    except json.JSONDecodeError as exc:
+        raise SpecSyntaxError(
+            f"invalid escape in string {token}: {exc.msg}", line=token.line, column=token.column + exc.pos
+        ) from None
 
 
 def _describe(terminals) -> str:
@@ -215,7 +221,14 @@ def parse(text: str, source: str = "<string>") -> ir.SpecIR:
         tree = _lark().parse(text + "\n")
     except lark.exceptions.UnexpectedInput as err:
         raise _translate(err, source, text) from None
-    return ir.SpecIR(_ToIR().transform(tree), source=source, text=text)
+    try:
+        statements = _ToIR().transform(tree)
+    except lark.exceptions.VisitError as err:
+        if isinstance(err.orig_exc, SpecSyntaxError):
+            e = err.orig_exc
+            raise SpecSyntaxError(e.message, source=source, line=e.line, column=e.column, text=text) from None
+        raise
+    return ir.SpecIR(statements, source=source, text=text)
 
 
 def read(path) -> ir.SpecIR:

@@ -6,6 +6,8 @@ contradictory ones), and fills every prior in: edge > node > spec default > fami
 
 from __future__ import annotations
 
+import math
+
 from . import ir
 from .errors import SpecError
 from .tables import FAMILIES, MISSING, PARAMS, PRIORS, ROLES, lookup
@@ -39,6 +41,9 @@ def _check_dist(dist: ir.Dist, ctx: _Ctx, *, scale: bool) -> ir.Dist:
         if key in values:
             raise SpecError(f"argument '{key}' of {dist.name} given twice", **at)
         values[key] = value
+    infinite = [p for p, v in values.items() if not math.isfinite(v)]
+    if infinite:
+        raise SpecError(f"prior {dist.name}: {', '.join(infinite)} must be a finite number", **at)
     missing = [p for p in spec.params if p not in values]
     if missing:
         raise SpecError(f"prior {dist.name} needs {', '.join(missing)} ({dist.name}({', '.join(spec.params)}))", **at)
