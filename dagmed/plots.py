@@ -132,21 +132,7 @@ def rates_by_treatment(idata, doc, path: Path) -> Path:
         ax.set_title(f"Mediator and outcome rates by {t}")
         ax.legend()
     else:
-        cols = [t, *names]
-        k = len(cols)
-        fig, axes = plt.subplots(k, k, figsize=(2.6 * k, 2.6 * k), squeeze=False)
-        for i, a in enumerate(cols):
-            for j, b in enumerate(cols):
-                ax = axes[i, j]
-                if i == j:
-                    ax.hist(obs[a], bins=15, color="#7570b3")
-                else:
-                    ax.scatter(obs[b], obs[a], s=8, alpha=0.7)
-                if i == k - 1:
-                    ax.set_xlabel(b)
-                if j == 0:
-                    ax.set_ylabel(a)
-        fig.suptitle("Pair plot of the data")
+        fig = _pair_grid({c: obs[c] for c in [t, *names]}, "Pair plot of the data", medians=False)
     fig.tight_layout()
     return _save(fig, path)
 
@@ -240,27 +226,35 @@ def pair_paths(idata, doc, path: Path) -> Path:
     for m in doc["mediators"]:
         cols[f"indirect {m}"] = eff.sel(effect=f"IIE[{m}]").values.reshape(-1)
     cols["total"] = eff.sel(effect="TE").values.reshape(-1)
+    fig = _pair_grid(cols, "Path coefficients and effects (red: medians)", medians=True)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def _pair_grid(cols: dict, title: str, medians: bool):
+    """Histograms on the diagonal, scatter plots below it (and above, without medians)."""
     names = list(cols)
     k = len(names)
-    fig, axes = plt.subplots(k, k, figsize=(2.3 * k, 2.3 * k), squeeze=False)
+    fig, axes = plt.subplots(k, k, figsize=(2.4 * k, 2.4 * k), squeeze=False)
     for i, a in enumerate(names):
         for j, b in enumerate(names):
             ax = axes[i, j]
             if i == j:
-                ax.hist(cols[a], bins=30, color="#7570b3")
-                ax.axvline(np.median(cols[a]), color="red")
-            elif i > j:
-                ax.scatter(cols[b], cols[a], s=2, alpha=0.3)
-                ax.plot(np.median(cols[b]), np.median(cols[a]), "r+", ms=12)
+                ax.hist(cols[a], bins=30 if medians else 15, color="#7570b3")
+                if medians:
+                    ax.axvline(np.median(cols[a]), color="red")
+            elif i > j or not medians:
+                ax.scatter(cols[b], cols[a], s=2 if medians else 8, alpha=0.3 if medians else 0.7)
+                if medians:
+                    ax.plot(np.median(cols[b]), np.median(cols[a]), "r+", ms=12)
             else:
                 ax.axis("off")
             if i == k - 1:
                 ax.set_xlabel(b, fontsize=8)
             if j == 0:
                 ax.set_ylabel(a, fontsize=8)
-    fig.suptitle("Path coefficients and effects (red: medians)")
-    fig.tight_layout()
-    return _save(fig, path)
+    fig.suptitle(title)
+    return fig
 
 
 def draw_all(run_dir: Path, analysis, idata, doc, model=None, log=print) -> list[Path]:
