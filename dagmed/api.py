@@ -6,6 +6,7 @@ Reads like the pipeline: check -> load data -> compile -> sample -> decompose.
 from __future__ import annotations
 
 import sys
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -131,10 +132,14 @@ def _mediation_group(analysis, effect_draws, table, chains, draws):
     )
 
 
-def decompose_idata(analysis, dataset, idata, convention="control", chunk_bytes=decompose.DEFAULT_CHUNK_BYTES):
-    """Regime table and effect draws from a fitted posterior."""
+def _check_convention(convention: str) -> None:
     if convention not in CONVENTIONS:
         raise UsageError(f"unknown convention {convention!r}; valid options are {', '.join(CONVENTIONS)}")
+
+
+def decompose_idata(analysis, dataset, idata, convention="control", chunk_bytes=decompose.DEFAULT_CHUNK_BYTES):
+    """Regime table and effect draws from a fitted posterior."""
+    _check_convention(convention)
     problem = decompose.problem_from(idata, analysis, dataset)
     table = decompose.regime_table(problem, chunk_bytes=chunk_bytes)
     return table, decompose.effects(table, analysis.mediators, convention)
@@ -170,8 +175,7 @@ def run(
     log = log or (lambda msg: print(msg, file=sys.stderr))
     if not 0 < hdi_prob < 1:
         raise UsageError(f"hdi_prob must be between 0 and 1, got {hdi_prob!r}")
-    if convention not in CONVENTIONS:
-        raise UsageError(f"unknown convention {convention!r}; valid options are {', '.join(CONVENTIONS)}")
+    _check_convention(convention)  # before sampling, not after
     settings = fit.SamplerSettings(**sampler)
     analysis = checks.check(spec)
     decompose.check_size(len(analysis.mediators), settings.chains * settings.draws)
@@ -189,8 +193,6 @@ def run(
     log(f"decomposing: {analysis.n_regimes} regimes over {idata.posterior.sizes['chain'] * idata.posterior.sizes['draw']} draws")
     table, effect_draws = decompose_idata(analysis, dataset, idata, convention)
     group = _mediation_group(analysis, effect_draws, table, idata.posterior.sizes["chain"], idata.posterior.sizes["draw"])
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "mediation" is not an ArviZ schema group
         idata.add_groups({"mediation": group})

@@ -55,12 +55,6 @@ class Analysis:
         return [n for n in topo if self.graph.nodes[n]["observed"] and self.graph.nodes[n]["family"]]
 
 
-def _at(spec: ir.Spec, loc: ir.Loc | None) -> dict:
-    if loc is None:
-        return {"source": spec.source}
-    return {"source": spec.source, "line": loc.line, "column": loc.column, "text": spec.text}
-
-
 def _cycle(g: nx.DiGraph, spec: ir.Spec) -> None:
     try:
         cycle = nx.find_cycle(g)
@@ -71,7 +65,7 @@ def _cycle(g: nx.DiGraph, spec: ir.Spec) -> None:
     i = cycle.index(last)
     cycle = cycle[i + 1 :] + cycle[: i + 1]
     names = " -> ".join([cycle[0][0]] + [v for _, v in cycle])
-    raise SpecError(f"the graph has a cycle: {names}", **_at(spec, g.edges[last]["loc"]))
+    raise SpecError(f"the graph has a cycle: {names}", **spec.at(g.edges[last]["loc"]))
 
 
 def _latent_reach(g: nx.DiGraph, u: str) -> set[str]:
@@ -104,7 +98,7 @@ def analyse(spec: ir.Spec) -> Analysis:
     if not nx.has_path(g, t, y):
         raise SpecError(
             f"the outcome {y} is not reachable from the treatment {t}: no directed path {t} -> ... -> {y}",
-            **_at(spec, dict(spec.role_locs)["outcome"]),
+            **spec.at(dict(spec.role_locs)["outcome"]),
         )
     mediators = G.nodes_with_role(g, "mediator")
     covariates = G.nodes_with_role(g, "covariate")
@@ -119,14 +113,14 @@ def analyse(spec: ir.Spec) -> Analysis:
                 SpecError(
                     f"{role} {n} has parents but no family; add e.g. '{n} ~ bernoulli' "
                     f"(valid options are {', '.join(sorted(FAMILIES))})",
-                    **_at(spec, g.nodes[n]["loc"]),
+                    **spec.at(g.nodes[n]["loc"]),
                 )
             )
 
     # Latent nodes on a causal path, or confounding treatment, mediators and outcome.
     t_desc, y_anc = nx.descendants(g, t), nx.ancestors(g, y)
     for u in latent:
-        loc = _at(spec, g.nodes[u]["loc"])
+        loc = spec.at(g.nodes[u]["loc"])
         if u in t_desc and u in y_anc:
             problems.append(SpecError(f"latent node {u} lies on a causal path from {t} to {y}; mediators must be observed", **loc))
             continue
@@ -158,7 +152,7 @@ def analyse(spec: ir.Spec) -> Analysis:
             SpecError(
                 f"mediators {a} and {b} are not conditionally independent given {', '.join([t, *covariates])}: "
                 f"open path {shown} (dependent mediators are not supported yet)",
-                **_at(spec, loc),
+                **spec.at(loc),
             )
         )
 
@@ -173,7 +167,7 @@ def analyse(spec: ir.Spec) -> Analysis:
                     SpecError(
                         f"mediator {m} has family {mfam}; with a {yfam} outcome only bernoulli mediators can be "
                         f"decomposed exactly (a {mfam} mediator needs an outcome with an identity link, e.g. normal)",
-                        **_at(spec, g.nodes[m]["loc"]),
+                        **spec.at(g.nodes[m]["loc"]),
                     )
                 )
     return Analysis(

@@ -53,7 +53,7 @@ def _vector_prior(name: str, dists, dims: str, analysis: Analysis, node: str):
         raise SpecError(
             f"the coefficients of {node} have priors of different distributions ({', '.join(kinds)}); "
             f"per-edge priors of one node must share a distribution",
-            **analysis.spec.loc_of(node=node),
+            **analysis.spec.loc_of(node),
         )
     params = {k: np.array([dict(d.kwargs)[k] for d in dists]) for k, _ in dists[0].kwargs}
     return getattr(pm, PRIORS[kinds[0]].pymc)(name, **params, dims=dims)

@@ -74,9 +74,7 @@ def sample(model: pm.Model, settings: SamplerSettings) -> az.InferenceData:
             warnings.simplefilter("ignore", UserWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
             idata = pm.sample(**kwargs, compute_convergence_checks=False)
-    except KeyboardInterrupt:
-        raise
-    except Exception as exc:  # the sampler's own failure, reported in one line
+    except Exception as exc:  # the sampler's own failure in one line (Ctrl-C is not an Exception)
         raise SamplingError(f"sampling with {name} failed: {type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
     for group in [g for g in idata.groups() if g.startswith("warmup")]:
         del idata[group]

@@ -32,6 +32,13 @@ class Dist:
         return f"{self.name}({', '.join(parts)})"
 
 
+def location(source: str, text: str, loc: "Loc | None") -> dict:
+    """Keyword arguments that locate an error at ``loc`` in ``source`` (just the file if None)."""
+    if loc is None:
+        return {"source": source}
+    return {"source": source, "line": loc.line, "column": loc.column, "text": text}
+
+
 def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(float(x))
 
@@ -183,13 +190,10 @@ class Spec:
     def code_for(self, column: str):
         return dict(self.codes).get(column)
 
-    def loc_of(self, *, node: str | None = None, edge: tuple[str, str] | None = None) -> dict:
-        """Keyword arguments locating a node or an edge, for an error."""
-        loc = None
-        if edge is not None:
-            loc = next((e.loc for e in self.edges if (e.parent, e.child) == edge), None)
-        elif node is not None:
-            loc = next((n.loc for n in self.nodes if n.name == node), None)
-        if loc is None:
-            return {"source": self.source}
-        return {"source": self.source, "line": loc.line, "column": loc.column, "text": self.text}
+    def at(self, loc: Loc | None) -> dict:
+        """Keyword arguments locating an error at ``loc`` in this spec."""
+        return location(self.source, self.text, loc)
+
+    def loc_of(self, node: str) -> dict:
+        """Keyword arguments locating an error at ``node``'s first mention."""
+        return self.at(next((n.loc for n in self.nodes if n.name == node), None))

@@ -19,9 +19,7 @@ class _Ctx:
         self.text = spec_ir.text
 
     def at(self, loc: ir.Loc | None) -> dict:
-        if loc is None:
-            return {"source": self.source}
-        return {"source": self.source, "line": loc.line, "column": loc.column, "text": self.text}
+        return ir.location(self.source, self.text, loc)
 
 
 def _check_dist(dist: ir.Dist, ctx: _Ctx, *, scale: bool) -> ir.Dist:
