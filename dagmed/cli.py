@@ -87,10 +87,13 @@ def make_parser() -> argparse.ArgumentParser:
     r.add_argument("--sampler", choices=["auto", "nutpie", "pymc"], help="auto: nutpie when installed (default)")
     r.add_argument("--convention", choices=sorted(CONVENTIONS), help="effect convention (default control)")
     r.add_argument("--hdi", type=float, dest="hdi_prob", help="HDI probability (default 0.95)")
-    r.add_argument("--out", help="directory for effects.json/.csv, regimes.csv, idata.nc")
-    r.add_argument("--no-plots", action="store_true", dest="no_plots",
+    r.add_argument("--out", help="directory for effects.json/.csv, regimes.csv, idata.nc, plots/ and report.html; "
+                   "it must not exist, be empty, or hold a previous run's output (which is replaced): a directory "
+                   "with any other file is refused, so nothing of yours is overwritten")
+    # default=None, not False: an option is taken from the YAML config only when the flag is absent
+    r.add_argument("--no-plots", action="store_true", default=None, dest="no_plots",
                    help="with --out: skip plots/, report.html and the predictive checks")
-    r.add_argument("--quiet", action="store_true", help="no progress bars")
+    r.add_argument("--quiet", action="store_true", default=None, help="no progress bars")
     r.set_defaults(func=_cmd_run)
 
     f = sub.add_parser("fmt", help="print a spec in canonical form (comments are not kept)")

@@ -57,10 +57,15 @@ def read_config(path) -> dict:
 
 
 def options(args) -> dict:
+    """Run options: the ``--config`` file's, then every flag given on the command line.
+
+    A flag that was not given is None (never a falsy default), so ``--draws 0`` reaches the
+    validation and is refused rather than silently replaced by the default.
+    """
     conf = read_config(args.config) if args.config else {}
     for key in CONFIG_KEYS:
         value = getattr(args, key, None)
-        if value not in (None, False):
+        if value is not None:
             conf[key] = value
     return conf
 

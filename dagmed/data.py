@@ -72,7 +72,31 @@ def _read_csv(data, name: str) -> pd.DataFrame:
         raise DataError(f"cannot read {name}: {exc}") from None
     if df.empty:
         raise DataError(f"{name} has a header but no rows")
+    # pandas renames a repeated header ("x", "x.1"); keep the names as written so that a
+    # repeated column is refused instead of one copy being used silently
+    header = pd.read_csv(data, header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0].tolist()
+    if len(header) == len(df.columns):
+        df.columns = header
     return df
+
+
+def _refuse_duplicates(df: pd.DataFrame, needed, name: str) -> None:
+    """A used column whose name appears twice in the header: which one is meant is unknowable."""
+    dup = [c for c in needed if list(df.columns).count(c) > 1]
+    if dup:
+        raise DataError(
+            f"{name}: column {dup[0]} appears {list(df.columns).count(dup[0])} times in the header; "
+            f"rename or remove the extra copies"
+        )
+
+
+def _refuse_non_finite(col: pd.Series, name: str, source: str) -> None:
+    """Every used value must be a finite number (NaN is a missing value, not infinite)."""
+    v = col.to_numpy(dtype=float)
+    bad = np.isinf(v)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(f"{source}: column {name}, row {i + 1}: value {v[i]:g} is not a finite number")
 
 
 def _code(col: pd.Series, name: str, levels, source: str) -> pd.Series:
@@ -129,6 +153,7 @@ def load(analysis: Analysis, data=None) -> Dataset:
     df = df.reset_index(drop=True)
     g = analysis.graph
     needed = [n for n, a in g.nodes(data=True) if a["observed"]]
+    _refuse_duplicates(df, needed, name)
     missing_cols = [c for c in needed if c not in df.columns]
     if missing_cols:
         raise DataError(
@@ -140,6 +165,7 @@ def load(analysis: Analysis, data=None) -> Dataset:
         levels = spec.code_for(c)
         col = df[c]
         coded[c] = _code(col, c, levels, name) if levels is not None else _numeric(col, c, name)
+        _refuse_non_finite(coded[c], c, name)
     frame = pd.DataFrame(coded)
     has_na = frame.isna().any(axis=1)
     if has_na.any() and spec.missing == "error":

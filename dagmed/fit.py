@@ -33,6 +33,11 @@ class SamplerSettings:
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value < (0 if name == "tune" else 1):
                 raise UsageError(f"{name} must be a {'non-negative' if name == 'tune' else 'positive'} integer, got {value!r}")
+        for name in ("cores", "seed"):  # optional, but when given they are used, so they must be valid
+            value = getattr(self, name)
+            low = 1 if name == "cores" else 0
+            if value is not None and (not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low):
+                raise UsageError(f"{name} must be an integer >= {low}, got {value!r}")
         if not 0 < self.target_accept < 1:
             raise UsageError(f"target_accept must be between 0 and 1, got {self.target_accept!r}")
         if self.sampler not in SAMPLERS:

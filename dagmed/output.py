@@ -16,6 +16,8 @@ from .errors import UsageError
 from .tables import MISSING
 
 FILES = ("effects.json", "effects.csv", "regimes.csv", "idata.nc", "spec.dag")
+# Everything a run directory may hold: dagmed replaces such a directory, and nothing else.
+RUN_ENTRIES = (*FILES, "report.html", "plots")
 
 
 def describe(a) -> str:
@@ -69,10 +71,44 @@ def format_table(result) -> str:
     return head + "\n" + "\n".join(lines)
 
 
+def foreign_files(out: Path) -> list[str]:
+    """Entries of an existing directory ``out`` that a dagmed run did not write.
+
+    A run directory holds only :data:`RUN_ENTRIES`, with nothing but PNG pictures in
+    ``plots/``; anything else is the user's and must never be replaced.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> (d / "effects.json").write_text("{}")
+    3
+    >>> (d / "notes.txt").write_text("mine")
+    4
+    >>> foreign_files(d)
+    ['notes.txt']
+    """
+    foreign = [p.name for p in out.iterdir() if p.name not in RUN_ENTRIES]
+    plots = out / "plots"
+    if plots.is_dir():
+        foreign += [f"plots/{p.name}" for p in plots.iterdir() if p.suffix != ".png" or not p.is_file()]
+    elif plots.exists():
+        foreign.append("plots")
+    return sorted(foreign)
+
+
 def _check_writable(out: Path) -> Path:
     parent = out.resolve().parent
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a directory")
+    if out.is_dir():
+        foreign = foreign_files(out)
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+            raise UsageError(
+                f"--out {out}: the directory holds files dagmed did not write ({shown}); dagmed replaces only "
+                f"an empty directory or a previous run's output: choose another directory"
+            )
     if not parent.is_dir():
         raise UsageError(f"--out {out}: the parent directory {parent} does not exist")
     if not os.access(parent, os.W_OK):
@@ -97,6 +133,7 @@ def write(result, out, extra=None) -> Path:
         if extra is not None:
             extra(tmp)
         if out.exists():
+            _check_writable(out)  # again: a file may have appeared while sampling
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=parent))
             out.rename(old / out.name)
             tmp.rename(out)

@@ -131,3 +131,81 @@ def test_ctrl_c_during_sampling_leaves_nothing(tmp_path, substance_csv):
     assert "dagmed: error: interrupted; nothing was written" in err
     assert "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+# ---- in process: options given explicitly are used or refused; the user's files are kept ----
+
+from dagmed import cli, commands, output  # noqa: E402
+
+TINY = "treatment t\noutcome y\nt -> y ~ bernoulli\n"
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    spec = tmp_path / "s.dag"
+    spec.write_text(TINY)
+    (tmp_path / "d.csv").write_text("t,y\n0,1\n1,0\n1,1\n0,0\n")
+    return spec, tmp_path / "d.csv"
+
+
+@pytest.mark.parametrize(
+    "flag, value, message",
+    [
+        ("--draws", "0", "draws must be a positive integer, got 0"),
+        ("--chains", "0", "chains must be a positive integer, got 0"),
+        ("--tune", "-1", "tune must be a non-negative integer, got -1"),
+        ("--cores", "0", "cores must be an integer >= 1, got 0"),
+        ("--seed", "-3", "seed must be an integer >= 0, got -3"),
+        ("--hdi", "0", "hdi_prob must be between 0 and 1, got 0.0"),
+        ("--target-accept", "0", "target_accept must be between 0 and 1, got 0.0"),
+    ],
+)
+def test_an_explicit_zero_or_negative_option_is_refused_not_replaced(tiny, capsys, flag, value, message):
+    spec, csv = tiny
+    assert cli.main(["run", str(spec), "--data", str(csv), flag, value]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"dagmed: error: {message}"
+
+
+def test_flags_win_over_the_config_and_absent_flags_do_not(tmp_path):
+    conf = tmp_path / "c.yaml"
+    conf.write_text("draws: 50\ntune: 60\nseed: 3\nquiet: true\nno_plots: true\n")
+    args = cli.make_parser().parse_args(["run", "s.dag", "--config", str(conf), "--draws", "0", "--seed", "0"])
+    opts = commands.options(args)
+    # 0 is a value, not "absent": it overrides the config (and is then refused by the settings)
+    assert opts["draws"] == 0 and opts["seed"] == 0
+    assert opts["tune"] == 60 and opts["quiet"] is True and opts["no_plots"] is True
+    args = cli.make_parser().parse_args(["run", "s.dag", "--config", str(conf), "--quiet"])
+    assert commands.options(args) == {"draws": 50, "tune": 60, "seed": 3, "quiet": True, "no_plots": True}
+
+
+def test_config_data_path_is_relative_to_the_config_file(tmp_path):
+    sub = tmp_path / "conf"
+    sub.mkdir()
+    (sub / "c.yaml").write_text("data: d.csv\n")
+    assert commands.read_config(sub / "c.yaml")["data"] == str(sub / "d.csv")
+
+
+def test_out_directory_with_a_users_file_is_refused_and_kept(tiny, capsys):
+    spec, csv = tiny
+    out = spec.parent / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("my notes")
+    (out / "effects.json").write_text("{}")
+    assert cli.main(["run", str(spec), "--data", str(csv), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "holds files dagmed did not write (notes.txt)" in err
+    assert (out / "notes.txt").read_text() == "my notes" and (out / "effects.json").read_text() == "{}"
+
+
+def test_a_previous_run_directory_may_be_replaced_but_not_a_users_picture_folder(tmp_path):
+    run = tmp_path / "run"
+    (run / "plots").mkdir(parents=True)
+    for name in output.FILES + ("report.html",):
+        (run / name).write_text("x")
+    (run / "plots" / "dag.png").write_bytes(b"png")
+    assert output.foreign_files(run) == []
+    (run / "plots" / "holiday.jpg").write_bytes(b"jpg")
+    assert output.foreign_files(run) == ["plots/holiday.jpg"]
+    with pytest.raises(__import__("dagmed").UsageError, match="plots/holiday.jpg"):
+        output._check_writable(run)

@@ -80,3 +80,33 @@ def test_missing_and_binary_files(tmp_path):
         data.load(a, tmp_path / "b.csv")
     with pytest.raises(DataError, match="no 'data' statement"):
         data.load(a)
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "Infinity"])
+def test_non_finite_values_are_refused_in_every_used_column(tmp_path, value):
+    # x has no family (an exogenous covariate): its values are used as they are, so must be finite
+    spec = "treatment t\noutcome y\nx -> t -> y ~ bernoulli\nx -> y\n"
+    with pytest.raises(DataError) as info:
+        load(f"x,t,y\n0.5,1,0\n{value},0,1\n", tmp_path, spec)
+    assert info.value.message.endswith("column x, row 2: value " + ("-inf" if value.startswith("-") else "inf")
+                                       + " is not a finite number")
+
+
+def test_non_finite_values_in_a_dataframe_are_refused():
+    spec = dagmed.parse("treatment t\noutcome y\nx -> t -> y ~ bernoulli\nx -> y\n")
+    df = pd.DataFrame({"x": [0.1, np.inf], "t": [0, 1], "y": [1, 0]})
+    with pytest.raises(DataError, match="column x, row 2: value inf is not a finite number"):
+        data.load(checks.check(spec), df)
+
+
+def test_duplicate_column_names_are_refused(tmp_path):
+    with pytest.raises(DataError, match="column m appears 2 times in the header"):
+        load("x,t,m,y,m\nMale,1,0,1,1\nFemale,0,1,0,0\n", tmp_path)
+    df = pd.DataFrame([["Male", 0, 1, 0, 1]], columns=["x", "t", "m", "y", "m"])
+    with pytest.raises(DataError, match="column m appears 2 times"):
+        data.load(checks.check(dagmed.parse(SPEC)), df)
+
+
+def test_an_unused_repeated_column_is_harmless(tmp_path):
+    d = load("x,t,m,y,note,note\nMale,1,0,1,a,b\nFemale,0,1,0,c,d\n", tmp_path)
+    assert d.n_obs == 2

@@ -22,6 +22,29 @@ def make_problem(k, n_draws=7, n_obs=11, seed=0, outcome_link="logit", mediator_
     return D.Problem(y, mglms, meds, "t", cov, n_obs)
 
 
+EPS = np.finfo(float).eps
+
+
+def table_tolerance(p):
+    """An absolute bound on the rounding error of any two ways of computing ``p``'s regime table.
+
+    Each entry is a mean over N observations of a value built by K contractions
+    ``r0 + q (r1 - r0)`` from the outcome mean at the corners. Every contraction adds at most
+    a few roundings relative to ``B = max|mu| * prod_k (1 + 2 max|q_k|)`` (the largest
+    intermediate value), and summing N terms in any order adds at most N - 1 more; two
+    engines that order the operations differently (or one CPU's vectorised sum against
+    another's) therefore differ by at most ``2 * 4 * (K + N) * eps * B``. The bound does not
+    depend on the machine, only on the arithmetic.
+    """
+    every = slice(None)
+    mu = D._outcome_corners(p, every, every)
+    qs = D._mediator_means(p, every, every)
+    bound = np.abs(mu).max()
+    for q in qs:
+        bound *= 1 + 2 * np.abs(q).max()
+    return 8 * (len(qs) + p.n_obs) * EPS * bound
+
+
 def truth_by_hand(p):
     """Regimes straight from MATH.md section 1, one observation and draw at a time."""
     sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
@@ -48,7 +71,7 @@ def truth_by_hand(p):
 @pytest.mark.parametrize("k", [0, 1, 2, 3])
 def test_contraction_equals_the_definition(k, engine):
     p = make_problem(k)
-    np.testing.assert_allclose(D.regime_table(p, engine=engine), truth_by_hand(p), rtol=0, atol=1e-13)
+    np.testing.assert_allclose(D.regime_table(p, engine=engine), truth_by_hand(p), rtol=0, atol=table_tolerance(p))
 
 
 @pytest.mark.parametrize("links", [("logit", "logit"), ("identity", "log"), ("log", "identity")])
@@ -56,13 +79,13 @@ def test_contraction_equals_the_definition(k, engine):
 def test_fused_kernel_equals_the_numpy_contraction(k, links):
     p = make_problem(k, n_draws=9, n_obs=13, seed=k, outcome_link=links[0], mediator_link=links[1])
     fused, plain = D.regime_table(p, engine="numba"), D.regime_table(p, engine="numpy")
-    np.testing.assert_allclose(fused, plain, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(fused, plain, rtol=0, atol=table_tolerance(p))
 
 
 @pytest.mark.parametrize("k", [1, 3, 5])
 def test_contraction_equals_naive_enumeration(k):
     p = make_problem(k, n_draws=20, n_obs=30, seed=k)
-    np.testing.assert_allclose(D.regime_table(p), D.regime_table_naive(p), rtol=0, atol=1e-13)
+    np.testing.assert_allclose(D.regime_table(p), D.regime_table_naive(p), rtol=0, atol=table_tolerance(p))
 
 
 def test_chunking_does_not_change_the_numbers():
@@ -71,8 +94,8 @@ def test_chunking_does_not_change_the_numbers():
     for engine in ("numpy", "numba"):
         tiny = D.regime_table(p, chunk_bytes=1, engine=engine)  # one draw (and observation) per chunk
         some = D.regime_table(p, chunk_bytes=8 * 32 * 4 * 7, engine=engine)
-        np.testing.assert_allclose(tiny, whole, rtol=0, atol=1e-14)
-        np.testing.assert_allclose(some, whole, rtol=0, atol=1e-14)
+        np.testing.assert_allclose(tiny, whole, rtol=0, atol=table_tolerance(p))
+        np.testing.assert_allclose(some, whole, rtol=0, atol=table_tolerance(p))
     assert D.chunk_shape(4000, 410, 8, 256 * 2**20)[0] * 410 * 2**9 * 8 * 4 <= 256 * 2**20
 
 
@@ -82,7 +105,9 @@ def test_components_add_up_to_te_in_every_draw(k, convention):
     p = make_problem(k, n_draws=50, seed=10 + k)
     eff = D.effects(D.regime_table(p), p.mediator_names, convention)
     total = sum(eff[n] for n in D.components(eff))
-    assert np.max(np.abs(eff["TE"] - total)) < 1e-14
+    # every component is a signed sum of regimes in [0, 1]; INT over all sets uses 3^K - 2^K
+    # of them and DEP repeats them all: (3^K + K + 4) additions of values <= 1 in total
+    assert np.max(np.abs(eff["TE"] - total)) <= 2 * (3**k + k + 4) * EPS
     assert len([n for n in eff if n.startswith("INT[")]) == 2**k - k - 1
     if convention == "treated":
         assert np.all(eff["DEP"] == 0)
@@ -99,7 +124,8 @@ def test_effect_formulas_k2():
     np.testing.assert_allclose(eff["IIE[m1]"], E(0, 0, 1) - E(0, 0, 0))
     np.testing.assert_allclose(eff["INT[m0,m1]"], E(0, 1, 1) - E(0, 1, 0) - E(0, 0, 1) + E(0, 0, 0))
     # with independent mediators, DEP is the direct-path x mediators interaction
-    np.testing.assert_allclose(eff["DEP"], E(1, 1, 1) - E(0, 1, 1) - E(1, 0, 0) + E(0, 0, 0), atol=1e-15)
+    # both sides are signed sums of at most 12 regimes in [0, 1]: at most 12 roundings of values <= 4
+    np.testing.assert_allclose(eff["DEP"], E(1, 1, 1) - E(0, 1, 1) - E(1, 0, 0) + E(0, 0, 0), rtol=0, atol=2 * 12 * 4 * EPS)
     np.testing.assert_allclose(eff["PM[m0]"], eff["IIE[m0]"] / eff["TE"])
     assert list(eff) == ["TE", "DE", "IIE[m0]", "IIE[m1]", "INT[m0,m1]", "DEP", "PM[m0]", "PM[m1]"]
 
@@ -112,9 +138,10 @@ def test_linear_gaussian_iie_is_a_times_b_per_draw():
     y = D.GLMDraws("identity", rng.normal(size=s), np.stack([c, b], axis=1), ("x", "m"))
     p = D.Problem(y, (m,), ("m",), "x", {}, n)
     eff = D.effects(D.regime_table(p), ("m",))
-    np.testing.assert_allclose(eff["IIE[m]"], a * b, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(eff["DE"], c, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(eff["TE"], c + a * b, rtol=1e-12, atol=1e-12)
+    tol = 2 * table_tolerance(p)  # each effect is a difference of two regimes
+    np.testing.assert_allclose(eff["IIE[m]"], a * b, rtol=0, atol=tol)
+    np.testing.assert_allclose(eff["DE"], c, rtol=0, atol=tol)
+    np.testing.assert_allclose(eff["TE"], c + a * b, rtol=0, atol=tol)
 
 
 def test_refuses_tables_that_cannot_fit():
