@@ -15,7 +15,7 @@ import networkx as nx
 from . import graph as G
 from . import ir
 from .errors import SpecError
-from .tables import FAMILIES
+from .families import FAMILIES
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class Analysis:
         """``y ~ bernoulli(logit: t, m, x)``."""
         fam = self.graph.nodes[node]["family"]
         parents = G.observed_parents(self.graph, node)
-        link = FAMILIES[fam].link if fam else "?"
+        link = FAMILIES[fam].link.name if fam else "?"
         return f"{node} ~ {fam}({link}: {', '.join(parents) if parents else '1'})"
 
     def modelled(self) -> list[str]:
@@ -159,10 +159,10 @@ def analyse(spec: ir.Spec) -> Analysis:
     # What the decomposition can handle: binary mediators with any outcome; any mediator when
     # the outcome has an identity link (the outcome is then affine in each mediator, MATH.md 6).
     yfam = g.nodes[y]["family"]
-    if yfam is not None and FAMILIES[yfam].link != "identity":
+    if yfam is not None and not FAMILIES[yfam].link.affine:
         for m in mediators:
             mfam = g.nodes[m]["family"]
-            if mfam is not None and FAMILIES[mfam].support != "binary":
+            if mfam is not None and not FAMILIES[mfam].support.binary:
                 problems.append(
                     SpecError(
                         f"mediator {m} has family {mfam}; with a {yfam} outcome only bernoulli mediators can be "

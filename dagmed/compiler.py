@@ -20,25 +20,17 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from . import graph as G
+from . import names
 from .checks import Analysis
 from .data import Dataset
 from .errors import SpecError
-from .tables import FAMILIES, PRIORS
-
-INVERSE_LINKS = {
-    "logit": pm.math.invlogit,
-    "identity": lambda eta: eta,
-    "log": pt.exp,
-}
+from .families import FAMILIES
+from .tables import PRIORS
 
 
-def _likelihood(family: str, name: str, mu, sigma, observed):
-    table = {
-        "bernoulli": lambda: pm.Bernoulli(name, p=mu, observed=observed, dims="obs_id"),
-        "normal": lambda: pm.Normal(name, mu=mu, sigma=sigma, observed=observed, dims="obs_id"),
-        "poisson": lambda: pm.Poisson(name, mu=mu, observed=observed, dims="obs_id"),
-    }
-    return table[family]()
+def _likelihood(fam, name: str, mu, extras: dict, observed):
+    cls = getattr(pm, fam.likelihood)
+    return cls(name, **{fam.mean_param: mu}, **extras, observed=observed, dims=names.OBS_DIM)
 
 
 def _prior(name: str, dist, dims=None):
@@ -91,15 +83,14 @@ def build(analysis: Analysis, data: Dataset) -> pm.Model:
             fam = FAMILIES[family]
             node_priors = spec.node_priors(node)
             parents = G.observed_parents(g, node)
-            eta = _prior(f"{node}_intercept", node_priors.intercept)
+            eta = _prior(names.intercept(node), node_priors.intercept)
             if parents:
-                model.add_coord(f"{node}_parents", parents)
+                model.add_coord(names.parents_dim(node), parents)
                 beta = _vector_prior(
-                    f"{node}_beta", [priors[(p, node)] for p in parents], f"{node}_parents", analysis, node
+                    names.beta(node), [priors[(p, node)] for p in parents], names.parents_dim(node), analysis, node
                 )
                 design = pt.stack([tensors[p] for p in parents], axis=1)
                 eta = eta + pt.dot(design, beta)
-            sigma = _prior(f"{node}_sigma", node_priors.sigma) if fam.has_scale else None
-            mu = INVERSE_LINKS[fam.link](eta)
-            tensors[node] = _likelihood(family, node, mu, sigma, data[node])
+            extras = {p.name: _prior(names.extra(node, p.name), node_priors.extra(p.name)) for p in fam.extras}
+            tensors[node] = _likelihood(fam, node, fam.link.tensor(eta), extras, data[node])
     return model

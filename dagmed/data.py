@@ -17,7 +17,7 @@ import pandas as pd
 
 from .checks import Analysis
 from .errors import DataError
-from .tables import FAMILIES
+from .families import FAMILIES
 
 
 @dataclass(frozen=True, eq=False)
@@ -194,15 +194,8 @@ def load(analysis: Analysis, data=None) -> Dataset:
 
 def _check_support(col: pd.Series, name: str, fam, source: str) -> None:
     v = col.to_numpy()
-    if fam.support == "binary":
-        bad = ~np.isin(v, (0.0, 1.0))
-        what = "0 or 1 (bernoulli)"
-    elif fam.support == "count":
-        bad = (v < 0) | (v != np.round(v))
-        what = "a non-negative integer (poisson)"
-    else:
-        bad = ~np.isfinite(v)
-        what = "a finite number"
+    bad = fam.support.bad(v)
+    what = fam.support.expected
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         row = int(col.index[i]) + 1

@@ -18,15 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import graph as G
+from . import names
 from .checks import Analysis
 from .errors import SpecError
-from .tables import FAMILIES
-
-INVERSE_LINKS = {
-    "logit": lambda eta: 0.5 * (1.0 + np.tanh(0.5 * eta)),  # stable logistic
-    "identity": lambda eta: eta,
-    "log": np.exp,
-}
+from .families import FAMILIES, LINKS
 
 DEFAULT_CHUNK_BYTES = 256 * 2**20
 
@@ -51,13 +46,13 @@ def glm_draws(posterior, analysis: Analysis, node: str) -> GLMDraws:
     """Read ``<node>_intercept`` and ``<node>_beta`` from an ArviZ posterior group."""
     g = analysis.graph
     parents = tuple(G.observed_parents(g, node))
-    intercept = np.asarray(posterior[f"{node}_intercept"]).reshape(-1)
+    intercept = np.asarray(posterior[names.intercept(node)]).reshape(-1)
     if parents:
-        beta = np.asarray(posterior[f"{node}_beta"].transpose("chain", "draw", f"{node}_parents"))
+        beta = np.asarray(posterior[names.beta(node)].transpose("chain", "draw", names.parents_dim(node)))
         beta = beta.reshape(-1, len(parents))
     else:
         beta = np.zeros((intercept.size, 0))
-    return GLMDraws(FAMILIES[g.nodes[node]["family"]].link, intercept, beta, parents)
+    return GLMDraws(FAMILIES[g.nodes[node]["family"]].link.name, intercept, beta, parents)
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,7 +91,7 @@ def _mediator_means(p: Problem, s: slice, i: slice) -> list[np.ndarray]:
     for m in p.mediators:
         base = _base(m, p, s, i)
         eta = base[:, :, None] + m.coef(p.treatment)[s, None, None] * tv
-        out.append(INVERSE_LINKS[m.link](eta))
+        out.append(LINKS[m.link].inverse(eta))
     return out
 
 
@@ -116,7 +111,7 @@ def _outcome_corners(p: Problem, s: slice, i: slice) -> np.ndarray:
     for name in p.mediator_names:
         b = y.coef(name)[s].reshape((-1,) + (1,) * eta.ndim)
         eta = eta[..., None] + b * tv
-    return INVERSE_LINKS[y.link](eta)
+    return LINKS[y.link].inverse(eta)
 
 
 def _contract(mu: np.ndarray, means: list[np.ndarray]) -> np.ndarray:
@@ -163,7 +158,7 @@ def regime_table(p: Problem, chunk_bytes: int = DEFAULT_CHUNK_BYTES, engine: str
 
 
 def _regime_table_numba(p: Problem, chunk_bytes: int) -> np.ndarray:
-    from .kernel import LINK_CODES, regime_kernel
+    from .kernel import regime_kernel
 
     k = len(p.mediators)
     # the kernel's inputs are (K + 1) linear predictors of (s, N): chunk over draws to bound them
@@ -171,7 +166,7 @@ def _regime_table_numba(p: Problem, chunk_bytes: int) -> np.ndarray:
     every = slice(None)
     y = p.outcome
     out = np.empty((p.n_draws, 2 ** (k + 1)))
-    m_link = np.array([LINK_CODES[m.link] for m in p.mediators], dtype=np.int64)
+    m_link = np.array([LINKS[m.link].code for m in p.mediators], dtype=np.int64)
     for s0 in range(0, p.n_draws, n_s):
         s = slice(s0, min(s0 + n_s, p.n_draws))
         m_base = np.stack([_base(m, p, s, every) for m in p.mediators]) if k else np.zeros((0, s.stop - s.start, p.n_obs))
@@ -179,7 +174,7 @@ def _regime_table_numba(p: Problem, chunk_bytes: int) -> np.ndarray:
         y_m = np.stack([y.coef(name)[s] for name in p.mediator_names], axis=1) if k else np.zeros((s.stop - s.start, 0))
         out[s] = regime_kernel(
             _base(y, p, s, every), np.ascontiguousarray(y.coef(p.treatment)[s]), np.ascontiguousarray(y_m),
-            LINK_CODES[y.link], np.ascontiguousarray(m_base), np.ascontiguousarray(m_t), m_link,
+            LINKS[y.link].code, np.ascontiguousarray(m_base), np.ascontiguousarray(m_t), m_link,
         )
     return out.reshape((p.n_draws,) + (2,) * (k + 1))
 

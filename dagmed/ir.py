@@ -154,8 +154,13 @@ class Edge:
 
 @dataclass(frozen=True)
 class NodePriors:
+    """A node's intercept prior and the priors of its family's extra parameters (e.g. sigma)."""
+
     intercept: Dist
-    sigma: Dist | None
+    extras: tuple[tuple[str, Dist], ...] = ()
+
+    def extra(self, name: str) -> Dist:
+        return dict(self.extras)[name]
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-LINK_CODES = {"logit": 0, "identity": 1, "log": 2}
-
 
 @numba.njit(inline="always", cache=True)
 def _inv(code, eta):
+    """The inverse link by its code in :data:`dagmed.families.LINKS`: 0 logit, 1 identity, 2 log."""
     if code == 0:
         return 1.0 / (1.0 + np.exp(-eta))
     if code == 1:
@@ -34,7 +33,7 @@ def regime_kernel(y_base, y_t, y_m, y_link, m_base, m_t, m_link):
     y_m : (S, K) outcome coefficients of the mediators
     m_base : (K, S, N) mediator linear predictors without the treatment
     m_t : (K, S) mediator coefficients of the treatment
-    y_link, m_link : link codes (LINK_CODES); m_link has one per mediator
+    y_link, m_link : link codes (``dagmed.families.LINKS[name].code``); m_link has one per mediator
     """
     n_s, n_obs = y_base.shape
     k = y_m.shape[1]

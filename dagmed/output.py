@@ -81,10 +81,8 @@ def foreign_files(out: Path) -> list[str]:
     --------
     >>> import tempfile
     >>> d = Path(tempfile.mkdtemp())
-    >>> (d / "effects.json").write_text("{}")
-    3
-    >>> (d / "notes.txt").write_text("mine")
-    4
+    >>> _ = (d / "effects.json").write_text("{}")
+    >>> _ = (d / "notes.txt").write_text("mine")
     >>> foreign_files(d)
     ['notes.txt']
     """

@@ -10,7 +10,8 @@ import math
 
 from . import ir
 from .errors import SpecError
-from .tables import FAMILIES, MISSING, PARAMS, PRIORS, ROLES, lookup
+from .families import FAMILIES, PARAMS, family
+from .tables import MISSING, PRIORS, ROLES, lookup
 
 
 class _Ctx:
@@ -94,7 +95,7 @@ def resolve(spec_ir: ir.SpecIR) -> ir.Spec:
         edges.setdefault((parent, child), loc)
 
     def add_family(node, fam, loc, floc):
-        lookup(FAMILIES, fam, "family", **ctx.at(floc or loc))
+        family(fam, **ctx.at(floc or loc))
         _set_once(families, node, fam, floc or loc, ctx, f"families for {node}")
 
     for st in spec_ir.statements:
@@ -132,7 +133,8 @@ def resolve(spec_ir: ir.SpecIR) -> ir.Spec:
             key = (st.kind, st.param, st.node, st.parent)
             if st.param is not None:
                 lookup(PARAMS, st.param, "prior target", **ctx.at(st.loc))
-            dist = _check_dist(st.dist, ctx, scale=st.param == "sigma")
+            scale = st.param is not None and any(f.extra(st.param) for f in FAMILIES.values())
+            dist = _check_dist(st.dist, ctx, scale=scale)
             _set_once(priors, key, dist, st.loc, ctx, "priors for the same parameter")
         elif isinstance(st, ir.DataStmt):
             _set_once(settings, "data", st.source, st.loc, ctx, "data sources")
@@ -182,20 +184,22 @@ def resolve(spec_ir: ir.SpecIR) -> ir.Spec:
         if kind == "node":
             if node not in families:
                 raise SpecError(f"prior for {node}.{param}, but {node} has no family (so no {param})", **ctx.at(loc))
-            if param == "sigma" and not FAMILIES[families[node][0]].has_scale:
-                raise SpecError(f"prior for {node}.sigma, but family {families[node][0]} has no scale", **ctx.at(loc))
+            fam = FAMILIES[families[node][0]]
+            if param not in ("intercept", "beta") and fam.extra(param) is None:
+                what = "no scale" if param == "sigma" else f"no parameter {param}"
+                raise SpecError(f"prior for {node}.{param}, but family {fam.name} has {what}", **ctx.at(loc))
 
     def prior(param, node, parent=None):
         for key in (("edge", None, node, parent), ("node", param, node, None), ("default", param, None, None)):
             if key in priors:
                 return priors[key][0]
         fam = FAMILIES[families[node][0]] if node in families else FAMILIES["normal"]
-        name, args = {"intercept": fam.default_intercept, "beta": fam.default_beta, "sigma": fam.default_sigma}[param]
+        name, args = fam.default_prior(param)
         spec = PRIORS[name]
         return ir.Dist(name, (), tuple(zip(spec.params, args)))
 
     node_priors = tuple(
-        (n, ir.NodePriors(prior("intercept", n), prior("sigma", n) if FAMILIES[f].has_scale else None))
+        (n, ir.NodePriors(prior("intercept", n), tuple((p.name, prior(p.name, n)) for p in FAMILIES[f].extras)))
         for n, (f, _) in families.items()
     )
     edge_list = tuple(

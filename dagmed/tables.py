@@ -1,6 +1,6 @@
-"""Lookup tables: families, links, prior distributions, parameters, roles, policies.
+"""Lookup tables: prior distributions, roles, policies (families: :mod:`dagmed.families`).
 
-Everything before the compile stage refers to these by plain name; only ``compile.py``
+Everything before the compile stage refers to these by plain name; only ``compiler.py``
 turns the names into PyMC classes. Every lookup goes through :func:`lookup`, which gives
 one "valid options are ..." error naming the culprit.
 """
@@ -11,30 +11,6 @@ import difflib
 from dataclasses import dataclass
 
 from .errors import SpecError
-
-
-@dataclass(frozen=True)
-class Family:
-    """A GLM family: its link, whether it has a scale, and its default priors."""
-
-    name: str
-    link: str
-    has_scale: bool
-    support: str  # "binary", "real" or "count": what the data column may hold
-    default_intercept: tuple[str, tuple[float, ...]]
-    default_beta: tuple[str, tuple[float, ...]]
-    default_sigma: tuple[str, tuple[float, ...]] | None = None
-
-
-# Defaults reproduce the reference analyses: Normal(0, 1) on the logit scale
-# (Example 2), Normal(0, 10) and HalfCauchy(1) for linear models (Example 1).
-FAMILIES = {
-    "bernoulli": Family("bernoulli", "logit", False, "binary", ("normal", (0.0, 1.0)), ("normal", (0.0, 1.0))),
-    "normal": Family(
-        "normal", "identity", True, "real", ("normal", (0.0, 10.0)), ("normal", (0.0, 10.0)), ("halfcauchy", (1.0,))
-    ),
-    "poisson": Family("poisson", "log", False, "count", ("normal", (0.0, 1.0)), ("normal", (0.0, 1.0))),
-}
 
 
 @dataclass(frozen=True)
@@ -61,9 +37,6 @@ PRIORS = {
     "gamma": PriorDist("gamma", "Gamma", ("alpha", "beta"), ("alpha", "beta"), True),
     "lognormal": PriorDist("lognormal", "LogNormal", ("mu", "sigma"), ("sigma",), True),
 }
-
-# The parameters of a node's GLM that a prior statement can target.
-PARAMS = {"intercept": "intercept", "beta": "beta", "sigma": "sigma"}
 
 # Role keywords and their aliases.
 ROLES = {"treatment": "treatment", "exposure": "treatment", "outcome": "outcome", "response": "outcome"}

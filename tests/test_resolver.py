@@ -16,12 +16,12 @@ def D(name, **kw):
 def test_bernoulli_defaults_are_normal_0_1():
     spec = dagmed.parse(BASE)
     assert {e.prior for e in spec.edges} == {D("normal", mu=0.0, sigma=1.0)}
-    assert spec.node_priors("y") == ir.NodePriors(D("normal", mu=0.0, sigma=1.0), None)
+    assert spec.node_priors("y") == ir.NodePriors(D("normal", mu=0.0, sigma=1.0), ())
 
 
 def test_normal_defaults_are_normal_0_10_and_halfcauchy_1():
     spec = dagmed.parse("treatment x\noutcome y\nx -> m ~ normal\nx, m -> y ~ normal\n")
-    assert spec.node_priors("m") == ir.NodePriors(D("normal", mu=0.0, sigma=10.0), D("halfcauchy", beta=1.0))
+    assert spec.node_priors("m") == ir.NodePriors(D("normal", mu=0.0, sigma=10.0), (("sigma", D("halfcauchy", beta=1.0)),))
     assert {e.prior for e in spec.edges} == {D("normal", mu=0.0, sigma=10.0)}
 
 
