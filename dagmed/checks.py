@@ -156,20 +156,11 @@ def analyse(spec: ir.Spec) -> Analysis:
             )
         )
 
-    # What the decomposition can handle: binary mediators with any outcome; any mediator when
-    # the outcome has an identity link (the outcome is then affine in each mediator, MATH.md 6).
-    yfam = g.nodes[y]["family"]
-    if yfam is not None and not FAMILIES[yfam].link.affine:
-        for m in mediators:
-            mfam = g.nodes[m]["family"]
-            if mfam is not None and not FAMILIES[mfam].support.binary:
-                problems.append(
-                    SpecError(
-                        f"mediator {m} has family {mfam}; with a {yfam} outcome only bernoulli mediators can be "
-                        f"decomposed exactly (a {mfam} mediator needs an outcome with an identity link, e.g. normal)",
-                        **spec.at(g.nodes[m]["loc"]),
-                    )
-                )
+    # What the decomposition can handle: it says so itself.
+    from . import decompose
+
+    for node, reason in decompose.unsupported(g, mediators, y):
+        problems.append(SpecError(reason, **spec.at(g.nodes[node]["loc"])))
     return Analysis(
         spec=spec,
         graph=g,
