@@ -57,7 +57,7 @@ def unsupported(g, mediators, outcome) -> list[tuple[str, str]]:
     >>> import networkx as nx
     >>> g = nx.DiGraph([("t", "m"), ("m", "y"), ("t", "y")])
     >>> nx.set_node_attributes(g, {"t": None, "m": "poisson", "y": "bernoulli"}, "family")
-    >>> unsupported(g, ("m",), "y")[0][1][:59]
+    >>> unsupported(g, ("m",), "y")[0][1][:60]
     'mediator m has family poisson; with a bernoulli outcome only'
     """
     fam = {n: g.nodes[n]["family"] for n in (*mediators, outcome)}
