@@ -70,34 +70,27 @@ def end_to_end(draws, tune, chains):
     return t_dagmed / t_hand
 
 
-def synthetic(k, n_draws, n_obs, seed=0):
+def synthetic(k, n_draws, n_obs, seed=0, chain=False):
+    """Logistic GLM draws for K mediators; ``chain``: m0 -> m1 -> ... -> m(K-1) (dependent)."""
     from dagmed import decompose as D
 
     rng = np.random.default_rng(seed)
     cov = {"x1": rng.normal(size=n_obs), "x2": rng.binomial(1, 0.4, size=n_obs).astype(float)}
     meds = tuple(f"m{j}" for j in range(k))
-    mglms = tuple(
-        D.GLMDraws("logit", rng.normal(size=n_draws), rng.normal(size=(n_draws, 3)) * 0.5, ("t", "x1", "x2"))
-        for _ in meds
-    )
+    mglms = []
+    for j in range(k):
+        parents = ("t", *((meds[j - 1],) if chain and j else ()), "x1", "x2")
+        mglms.append(D.GLMDraws("logit", rng.normal(size=n_draws), rng.normal(size=(n_draws, len(parents))) * 0.5, parents))
     y = D.GLMDraws("logit", rng.normal(size=n_draws), rng.normal(size=(n_draws, 3 + k)) * 0.5, ("t", *meds, "x1", "x2"))
-    return D.Problem(y, mglms, meds, "t", cov, n_obs)
+    return D.RegimeInputs(y, tuple(mglms), meds, "t", cov, n_obs)
 
 
 def naive_chunked(p, chunk=50):
-    """The naive enumeration, chunked over draws so that it fits in memory."""
-    from dagmed import decompose as D
+    """The naive enumeration (tests/reference.py), chunked over draws so that it fits in memory."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from reference import regimes_naive_chunked
 
-    out = []
-    for s0 in range(0, p.n_draws, chunk):
-        s = slice(s0, s0 + chunk)
-        sub = D.Problem(
-            D.GLMDraws(p.outcome.link, p.outcome.intercept[s], p.outcome.beta[s], p.outcome.parents),
-            tuple(D.GLMDraws(m.link, m.intercept[s], m.beta[s], m.parents) for m in p.mediators),
-            p.mediator_names, p.treatment, p.covariates, p.n_obs,
-        )
-        out.append(D.regime_table_naive(sub))
-    return np.concatenate(out)
+    return regimes_naive_chunked(p, chunk)[0]
 
 
 def measure(fn, *args):
@@ -111,10 +104,12 @@ def measure(fn, *args):
 def regime_table(ks, n_draws, sizes, naive_budget):
     from dagmed import decompose as D
 
-    print(f"2. regime table, {n_draws} draws: dagmed contraction O(K 2^(K+1)) against naive O(4^K)")
+    print(f"2. regime table, {n_draws} draws: dagmed contraction O(K 2^(K+1)) against naive O(4^K);")
+    print("   'chain' is the same K with dependent mediators m0 -> m1 -> ... (joint and marginal regimes)")
     for n_obs in sizes:
         print(f"   N = {n_obs}")
-        print(f"   {'K':>3} {'regimes':>8} {'dagmed s':>9} {'peak MB':>8} {'x prev K':>8} {'naive s':>9} {'naive/dagmed':>12}")
+        print(f"   {'K':>3} {'regimes':>8} {'dagmed s':>9} {'peak MB':>8} {'x prev K':>8} {'naive s':>9} "
+              f"{'naive/dagmed':>12} {'chain s':>8} {'chain/indep':>11}")
         prev, naive_ok = None, True
         for k in ks:
             p = synthetic(k, n_draws, n_obs)
@@ -129,7 +124,9 @@ def regime_table(ks, n_draws, sizes, naive_budget):
                 naive_ok = nsecs < naive_budget
             else:
                 naive = f"{'skipped':>9} {'':>12}"
-            print(f"   {k:>3} {2 ** (k + 1):>8} {secs:9.2f} {peak / 2**20:8.0f} {growth} {naive}")
+            _, csecs = timed(D.regimes, synthetic(k, n_draws, n_obs, chain=True)) if k >= 2 else (None, float("nan"))
+            print(f"   {k:>3} {2 ** (k + 1):>8} {secs:9.2f} {peak / 2**20:8.0f} {growth} {naive} {csecs:8.2f} "
+                  f"{csecs / secs:11.2f}")
 
 
 def sampling_efficiency(draws, tune, chains):

@@ -1,13 +1,22 @@
-"""Every interventional regime and the effects built from them (MATH.md sections 1, 3, 5, 6).
+"""Every interventional regime and the effects built from them (MATH.md sections 1, 3, 3b, 5, 6).
 
-Pure NumPy on posterior draws: no PyMC here. For each draw ``s`` and observation ``i``
-the outcome mean ``mu_Y(t, m, x_i)`` is evaluated once at all ``2^(K+1)`` corners; then one
-mediator axis at a time is contracted with its interventional mean
-``E[M_k | do(T = t_k), x_i]``, which turns the table into ``E(t; t_1..t_K)`` in
-``O(K 2^(K+1))`` per draw and observation. The contraction ``R0 + q (R1 - R0)`` is exact
-for a binary mediator (``q = P(M_k = 1)``) and for any mediator when ``mu_Y`` is affine in
-it (identity-link outcome, section 6). Work is chunked over draws and observations so
-that memory stays within ``chunk_bytes``.
+Pure NumPy (and the compiled :mod:`dagmed.kernel`) on posterior draws: no PyMC here. Per
+draw ``s`` and observation ``i``, in named steps:
+
+1. :func:`mediator_joint` -- binary mediators with a DAG among them: the joint
+   ``P(M = m | do(T = t*), x_i)``, enumerated down the mediator sub-DAG (section 3b);
+2. :func:`mediator_marginals` -- each mediator's interventional mean
+   ``E[M_k | do(T = t), x_i]``: its own GLM when no mediator is its parent, the joint's
+   margin for dependent binary mediators, its mean at its parents' means for an affine link;
+3. :func:`outcome_corners` -- the outcome mean ``mu_Y(t, m, x_i)`` at all ``2^(K+1)`` corners;
+4. :func:`contract` -- one mediator axis at a time with its marginal: ``E(t; t_1..t_K)`` in
+   ``O(K 2^(K+1))``; :func:`joint_regimes` -- ``Ej(t; t*)`` from the joint;
+5. :func:`effects` -- TE, DE, IIE, INT, DEP, PM in either convention.
+
+The contraction ``R0 + q (R1 - R0)`` is exact for a binary mediator (``q = P(M_k = 1)``) and
+for any mediator when ``mu_Y`` is affine in it (identity-link outcome, section 6).
+:func:`regime_table` runs the steps fused in a compiled kernel (default) or as NumPy
+arrays, chunked so that memory stays within ``chunk_bytes``.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ import numpy as np
 
 from typing import TYPE_CHECKING
 
-from . import graph as G
+from . import graph
 from . import names
 from .errors import SpecError
 from .families import FAMILIES, LINKS
@@ -101,11 +110,15 @@ class GLMDraws:
             return self.beta[:, self.parents.index(parent)]
         return np.zeros_like(self.intercept)
 
+    def draws(self, s: slice) -> "GLMDraws":
+        """The same GLM restricted to draws ``s``."""
+        return GLMDraws(self.link, self.intercept[s], self.beta[s], self.parents)
 
-def glm_draws(posterior, analysis: Analysis, node: str) -> GLMDraws:
+
+def glm_draws(posterior, analysis: "Analysis", node: str) -> GLMDraws:
     """Read ``<node>_intercept`` and ``<node>_beta`` from an ArviZ posterior group."""
     g = analysis.graph
-    parents = tuple(G.observed_parents(g, node))
+    parents = tuple(graph.observed_parents(g, node))
     intercept = np.asarray(posterior[names.intercept(node)]).reshape(-1)
     if parents:
         beta = np.asarray(posterior[names.beta(node)].transpose("chain", "draw", names.parents_dim(node)))
@@ -116,8 +129,19 @@ def glm_draws(posterior, analysis: Analysis, node: str) -> GLMDraws:
 
 
 @dataclass(frozen=True, eq=False)
-class Problem:
-    """What the regime table needs: the outcome's and mediators' GLM draws and the covariates."""
+class RegimeInputs:
+    """What the regime table is computed from: the GLM draws of the outcome and of each
+    mediator (spec order), the treatment's name, and the covariate columns.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> m = GLMDraws("logit", rng.normal(size=3), rng.normal(size=(3, 1)), ("t",))
+    >>> y = GLMDraws("logit", rng.normal(size=3), rng.normal(size=(3, 2)), ("t", "m"))
+    >>> inputs = RegimeInputs(y, (m,), ("m",), "t", {}, n_obs=5)
+    >>> regime_table(inputs).shape, inputs.dependent
+    ((3, 2, 2), False)
+    """
 
     outcome: GLMDraws
     mediators: tuple[GLMDraws, ...]
@@ -130,58 +154,157 @@ class Problem:
     def n_draws(self) -> int:
         return self.outcome.intercept.size
 
+    @property
+    def mediator_parents(self) -> dict[str, tuple[str, ...]]:
+        """Each mediator's mediator parents, read from its GLM."""
+        return {n: tuple(p for p in self.mediator_names if p in m.parents)
+                for n, m in zip(self.mediator_names, self.mediators)}
 
-def problem_from(idata, analysis: Analysis, data) -> Problem:
+    @property
+    def dependent(self) -> bool:
+        """Some mediator has a mediator parent (MATH.md section 3b)."""
+        return any(self.mediator_parents.values())
+
+    @property
+    def binary(self) -> bool:
+        """Every mediator's mean is a probability (logit link): the joint can be enumerated."""
+        return all(m.link == "logit" for m in self.mediators)
+
+    def topological_order(self) -> list[int]:
+        """Mediator indices, parents before children."""
+        parents = self.mediator_parents
+        done: list[int] = []
+        while len(done) < len(self.mediators):
+            for j, n in enumerate(self.mediator_names):
+                if j not in done and all(self.mediator_names.index(p) in done for p in parents[n]):
+                    done.append(j)
+        return done
+
+    def draws(self, s: slice) -> "RegimeInputs":
+        """The same inputs restricted to draws ``s``."""
+        return RegimeInputs(self.outcome.draws(s), tuple(m.draws(s) for m in self.mediators),
+                            self.mediator_names, self.treatment, self.covariates, self.n_obs)
+
+
+def inputs_from(idata, analysis: "Analysis", data) -> RegimeInputs:
+    """The regime table's inputs from a fitted posterior and the data it was fitted to."""
     post = idata.posterior
-    covs = {c: data[c] for c in analysis.covariates}
-    return Problem(
+    return RegimeInputs(
         outcome=glm_draws(post, analysis, analysis.outcome),
         mediators=tuple(glm_draws(post, analysis, m) for m in analysis.mediators),
         mediator_names=analysis.mediators,
         treatment=analysis.treatment,
-        covariates=covs,
+        covariates={c: data[c] for c in analysis.covariates},
         n_obs=data.n_obs,
     )
 
 
-def _mediator_means(p: Problem, s: slice, i: slice) -> list[np.ndarray]:
-    """``E[M_k | do(T=t), x_i]`` for t = 0, 1: one ``(s, n, 2)`` array per mediator."""
-    out = []
-    tv = np.array([0.0, 1.0])
-    for m in p.mediators:
-        base = _base(m, p, s, i)
-        eta = base[:, :, None] + m.coef(p.treatment)[s, None, None] * tv
-        out.append(LINKS[m.link].inverse(eta))
-    return out
+# ---- the named steps (NumPy) -------------------------------------------------------------
 
 
-def _base(glm: GLMDraws, p: Problem, s: slice, i: slice) -> np.ndarray:
-    out = np.broadcast_to(glm.intercept[s, None], (glm.intercept[s].size, len(range(*i.indices(p.n_obs))))).copy()
-    for name, x in p.covariates.items():
+def exogenous_predictor(glm: GLMDraws, inputs: RegimeInputs, s: slice, i: slice) -> np.ndarray:
+    """Intercept plus covariate terms of ``glm``: ``(s, n)``, without treatment and mediators."""
+    n = len(range(*i.indices(inputs.n_obs)))
+    out = np.broadcast_to(glm.intercept[s, None], (glm.intercept[s].size, n)).copy()
+    for name, x in inputs.covariates.items():
         if name in glm.parents:
             out += glm.coef(name)[s, None] * x[i][None, :]
     return out
 
 
-def _outcome_corners(p: Problem, s: slice, i: slice) -> np.ndarray:
-    """``mu_Y(t, m, x_i)`` at every corner: ``(s, n, 2, 2, ..., 2)`` with K+1 binary axes."""
-    y = p.outcome
+def _corner_bits(k: int) -> np.ndarray:
+    """``(2^K, K)``: the value of each mediator at each mediator corner, C order."""
+    return np.array(list(itertools.product((0.0, 1.0), repeat=k))).reshape(2**k, k)
+
+
+def mediator_joint(inputs: RegimeInputs, s: slice, i: slice) -> np.ndarray:
+    """``P(M = m | do(T = t*), x_i)`` for binary mediators: ``(s, n, 2, 2^K)`` indexed ``[.., t*, m]``.
+
+    Each mediator's conditional probability given the treatment and its mediator parents,
+    multiplied over the mediators (MATH.md section 3b). Independent mediators are the
+    special case with no mediator parents.
+    """
+    tv = np.array([0.0, 1.0])[:, None]  # (2, 1): t* along the first corner axis
+    bits = _corner_bits(len(inputs.mediators))  # (2^K, K)
+    joint = 1.0
+    for j, m in enumerate(inputs.mediators):
+        eta = exogenous_predictor(m, inputs, s, i)[:, :, None, None] + m.coef(inputs.treatment)[s, None, None, None] * tv
+        for p in inputs.mediator_parents[inputs.mediator_names[j]]:
+            b = m.coef(p)[s, None, None, None]
+            eta = eta + b * bits[:, inputs.mediator_names.index(p)]
+        p1 = LINKS[m.link].inverse(eta)
+        joint = joint * np.where(bits[:, j] == 1.0, p1, 1.0 - p1)
+    return joint
+
+
+def mediator_marginals(inputs: RegimeInputs, s: slice, i: slice, joint: np.ndarray | None = None) -> list[np.ndarray]:
+    """``E[M_k | do(T = t), x_i]`` for t = 0, 1: one ``(s, n, 2)`` array per mediator.
+
+    A mediator without mediator parents: its own GLM at ``T = t``. With mediator parents:
+    the margin of ``joint`` (binary mediators), or, for an affine link, its mean at its
+    parents' interventional means (exact: the mean is affine in the parents).
+    """
     tv = np.array([0.0, 1.0])
-    eta = _base(y, p, s, i)[:, :, None] + y.coef(p.treatment)[s, None, None] * tv
-    for name in p.mediator_names:
+    parents = inputs.mediator_parents
+    bits = _corner_bits(len(inputs.mediators))
+    out: dict[int, np.ndarray] = {}
+    for j in inputs.topological_order():
+        m, name = inputs.mediators[j], inputs.mediator_names[j]
+        eta = exogenous_predictor(m, inputs, s, i)[:, :, None] + m.coef(inputs.treatment)[s, None, None] * tv
+        if not parents[name]:
+            out[j] = LINKS[m.link].inverse(eta)
+        elif joint is not None:
+            out[j] = joint @ bits[:, j]
+        else:
+            for p in parents[name]:
+                eta = eta + m.coef(p)[s, None, None] * out[inputs.mediator_names.index(p)]
+            out[j] = LINKS[m.link].inverse(eta)
+    return [out[j] for j in range(len(inputs.mediators))]
+
+
+def outcome_corners(inputs: RegimeInputs, s: slice, i: slice) -> np.ndarray:
+    """``mu_Y(t, m, x_i)`` at every corner: ``(s, n, 2, 2, ..., 2)`` with K+1 binary axes."""
+    y = inputs.outcome
+    tv = np.array([0.0, 1.0])
+    eta = exogenous_predictor(y, inputs, s, i)[:, :, None] + y.coef(inputs.treatment)[s, None, None] * tv
+    for name in inputs.mediator_names:
         b = y.coef(name)[s].reshape((-1,) + (1,) * eta.ndim)
         eta = eta[..., None] + b * tv
     return LINKS[y.link].inverse(eta)
 
 
-def _contract(mu: np.ndarray, means: list[np.ndarray]) -> np.ndarray:
+def contract(mu: np.ndarray, marginals: list[np.ndarray]) -> np.ndarray:
     """Replace each mediator-value axis by a mediator-treatment axis (MATH.md section 5)."""
     r = mu
-    for q in means:
+    for q in marginals:
         r0, r1 = r[:, :, :, 0], r[:, :, :, 1]
         qb = q.reshape(q.shape[:2] + (1,) * (r0.ndim - 2) + (2,))
         r = r0[..., None] + qb * (r1 - r0)[..., None]
     return r
+
+
+def joint_regimes(mu: np.ndarray, joint: np.ndarray) -> np.ndarray:
+    """``Ej(t; t*)`` per draw and observation: ``(s, n, 2, 2)`` indexed ``[.., t, t*]``."""
+    flat = mu.reshape(mu.shape[:3] + (-1,))  # (s, n, t, m)
+    return np.einsum("sntm,snum->sntu", flat, joint)
+
+
+# ---- the whole table ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Regimes:
+    """The regime draws: ``table[s, t, t_1..t_K]`` (marginal) and ``joint[s, t, t*]``."""
+
+    table: np.ndarray
+    joint: np.ndarray
+
+
+def independent_joint(table: np.ndarray) -> np.ndarray:
+    """``Ej(t; t*) = E(t; t*, ..., t*)``: exact when no mediator is another's parent."""
+    k = table.ndim - 2
+    return np.stack([np.stack([table[(slice(None), t) + (ts,) * k] for ts in (0, 1)], axis=-1) for t in (0, 1)],
+                    axis=1)
 
 
 def chunk_shape(n_draws: int, n_obs: int, k: int, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> tuple[int, int]:
@@ -193,75 +316,94 @@ def chunk_shape(n_draws: int, n_obs: int, k: int, chunk_bytes: int = DEFAULT_CHU
     return n_s, n_i
 
 
-def regime_table(p: Problem, chunk_bytes: int = DEFAULT_CHUNK_BYTES, engine: str = "numba") -> np.ndarray:
-    """``E(t; t_1..t_K)`` per draw: an array ``(S, 2, 2, ..., 2)`` indexed ``[s, t, t_1, ..., t_K]``.
+def regimes(inputs: RegimeInputs, chunk_bytes: int = DEFAULT_CHUNK_BYTES, engine: str = "numba") -> Regimes:
+    """Every marginal regime ``E(t; t_1..t_K)`` and joint regime ``Ej(t; t*)``, per draw.
 
-    ``engine="numba"`` (default) runs the fused kernel of :mod:`dagmed.kernel`, chunked over
-    draws; ``"numpy"`` the vectorised contraction, chunked over draws and observations.
-    Both give the same numbers to floating point (tested).
+    ``engine="numba"`` (default) runs the fused kernels of :mod:`dagmed.kernel`, chunked over
+    draws; ``"numpy"`` the named steps as arrays, chunked over draws and observations. Both
+    give the same numbers to floating point (tested).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> m1 = GLMDraws("logit", rng.normal(size=4), rng.normal(size=(4, 1)), ("t",))
+    >>> m2 = GLMDraws("logit", rng.normal(size=4), rng.normal(size=(4, 2)), ("t", "m1"))
+    >>> y = GLMDraws("logit", rng.normal(size=4), rng.normal(size=(4, 3)), ("t", "m1", "m2"))
+    >>> r = regimes(RegimeInputs(y, (m1, m2), ("m1", "m2"), "t", {}, n_obs=1))
+    >>> r.table.shape, r.joint.shape
+    ((4, 2, 2, 2), (4, 2, 2))
     """
-    if engine == "numba":
-        return _regime_table_numba(p, chunk_bytes)
-    if engine != "numpy":
+    if engine not in ("numba", "numpy"):
         raise ValueError(f"unknown engine {engine!r}; valid options are numba, numpy")
-    k = len(p.mediators)
-    n_s, n_i = chunk_shape(p.n_draws, p.n_obs, k, chunk_bytes)
-    out = np.empty((p.n_draws,) + (2,) * (k + 1))
-    for s0 in range(0, p.n_draws, n_s):
-        s = slice(s0, min(s0 + n_s, p.n_draws))
-        acc = np.zeros((s.stop - s.start,) + (2,) * (k + 1))
-        for i0 in range(0, p.n_obs, n_i):
-            i = slice(i0, min(i0 + n_i, p.n_obs))
-            acc += _contract(_outcome_corners(p, s, i), _mediator_means(p, s, i)).sum(axis=1)
-        out[s] = acc / p.n_obs
-    return out
+    k = len(inputs.mediators)
+    joint_needed = inputs.dependent and inputs.binary
+    run = _chunk_numba if engine == "numba" else _chunk_numpy
+    table = np.empty((inputs.n_draws, 2 ** (k + 1)))
+    joint = np.empty((inputs.n_draws, 2, 2))
+    per_draw = 8 * inputs.n_obs * (k + 1) * (4 if joint_needed else 3)  # the kernel's inputs per draw
+    n_s = max(1, min(inputs.n_draws, chunk_bytes // per_draw))
+    for s0 in range(0, inputs.n_draws, n_s):
+        s = slice(s0, min(s0 + n_s, inputs.n_draws))
+        table[s], joint[s] = run(inputs.draws(s), joint_needed, chunk_bytes)
+    table = table.reshape((inputs.n_draws,) + (2,) * (k + 1))
+    if not joint_needed:
+        joint = independent_joint(table)
+    return Regimes(table, joint)
 
 
-def _regime_table_numba(p: Problem, chunk_bytes: int) -> np.ndarray:
-    from .kernel import regime_kernel
+def regime_table(inputs: RegimeInputs, chunk_bytes: int = DEFAULT_CHUNK_BYTES, engine: str = "numba") -> np.ndarray:
+    """``E(t; t_1..t_K)`` per draw: ``(S, 2, ..., 2)`` indexed ``[s, t, t_1, ..., t_K]`` (see :func:`regimes`)."""
+    return regimes(inputs, chunk_bytes, engine).table
 
-    k = len(p.mediators)
-    # the kernel's inputs are (K + 1) linear predictors of (s, N): chunk over draws to bound them
-    n_s = max(1, min(p.n_draws, chunk_bytes // (8 * p.n_obs * (k + 1))))
+
+def _chunk_numpy(inputs: RegimeInputs, joint_needed: bool, chunk_bytes: int):
+    k = len(inputs.mediators)
+    n_s, n_i = chunk_shape(inputs.n_draws, inputs.n_obs, k, chunk_bytes)
+    table = np.zeros((inputs.n_draws, 2 ** (k + 1)))
+    joint = np.zeros((inputs.n_draws, 2, 2))
+    for s0 in range(0, inputs.n_draws, n_s):
+        s = slice(s0, min(s0 + n_s, inputs.n_draws))
+        for i0 in range(0, inputs.n_obs, n_i):
+            i = slice(i0, min(i0 + n_i, inputs.n_obs))
+            mu = outcome_corners(inputs, s, i)
+            jt = mediator_joint(inputs, s, i) if joint_needed else None
+            if jt is not None:
+                joint[s] += joint_regimes(mu, jt).sum(axis=1)
+            table[s] += contract(mu, mediator_marginals(inputs, s, i, jt)).sum(axis=1).reshape(s.stop - s.start, -1)
+    return table / inputs.n_obs, joint / inputs.n_obs
+
+
+def _chunk_numba(inputs: RegimeInputs, joint_needed: bool, chunk_bytes: int):
+    from . import kernel
+
+    k = len(inputs.mediators)
+    n = inputs.n_obs
     every = slice(None)
-    y = p.outcome
-    out = np.empty((p.n_draws, 2 ** (k + 1)))
-    m_link = np.array([LINKS[m.link].code for m in p.mediators], dtype=np.int64)
-    for s0 in range(0, p.n_draws, n_s):
-        s = slice(s0, min(s0 + n_s, p.n_draws))
-        m_base = np.stack([_base(m, p, s, every) for m in p.mediators]) if k else np.zeros((0, s.stop - s.start, p.n_obs))
-        m_t = np.stack([m.coef(p.treatment)[s] for m in p.mediators]) if k else np.zeros((0, s.stop - s.start))
-        y_m = np.stack([y.coef(name)[s] for name in p.mediator_names], axis=1) if k else np.zeros((s.stop - s.start, 0))
-        out[s] = regime_kernel(
-            _base(y, p, s, every), np.ascontiguousarray(y.coef(p.treatment)[s]), np.ascontiguousarray(y_m),
-            LINKS[y.link].code, np.ascontiguousarray(m_base), np.ascontiguousarray(m_t), m_link,
-        )
-    return out.reshape((p.n_draws,) + (2,) * (k + 1))
+    y = inputs.outcome
+    y_base = exogenous_predictor(y, inputs, every, every)
+    y_t = np.ascontiguousarray(y.coef(inputs.treatment))
+    y_m = np.ascontiguousarray(np.array([y.coef(m) for m in inputs.mediator_names]).T.reshape(inputs.n_draws, k))
+    if not joint_needed:
+        q = mediator_marginals(inputs, every, every)
+        q_all = np.stack(q) if k else np.zeros((0, inputs.n_draws, n, 2))
+        table = kernel.regime_kernel(y_base, y_t, y_m, LINKS[y.link].code, np.ascontiguousarray(q_all))
+        return table, np.zeros((inputs.n_draws, 2, 2))
+    meds, names_ = inputs.mediators, inputs.mediator_names
+    m_base = np.stack([exogenous_predictor(m, inputs, every, every) for m in meds])
+    m_t = np.stack([m.coef(inputs.treatment) for m in meds])
+    m_m = np.stack([np.stack([m.coef(p) for p in names_]) for m in meds])  # (K, K, S)
+    m_link = np.array([LINKS[m.link].code for m in meds], dtype=np.int64)
+    order = np.array(inputs.topological_order(), dtype=np.int64)
+    parents = inputs.mediator_parents
+    mask = np.array([sum(1 << (k - 1 - names_.index(p)) for p in parents[nm]) for nm in names_], dtype=np.int64)
+    table, joint = kernel.dependent_regime_kernel(
+        y_base, y_t, y_m, LINKS[y.link].code, m_base, np.ascontiguousarray(m_t), np.ascontiguousarray(m_m),
+        m_link, order, mask,
+    )
+    return table, joint.reshape(-1, 2, 2)
 
 
-def regime_table_naive(p: Problem) -> np.ndarray:
-    """Reference implementation: every regime sums over every corner, ``O(4^K)``.
-
-    For tests and benchmarks only; binary mediators.
-    """
-    k = len(p.mediators)
-    every = slice(None)
-    mu = _outcome_corners(p, every, every)  # (S, N, 2, 2..2)
-    q = _mediator_means(p, every, every)
-    out = np.empty((p.n_draws,) + (2,) * (k + 1))
-    for t, *ts in itertools.product((0, 1), repeat=k + 1):
-        total = 0.0
-        for m in itertools.product((0, 1), repeat=k):
-            w = 1.0
-            for j in range(k):
-                pj = q[j][:, :, ts[j]]
-                w = w * (pj if m[j] else 1.0 - pj)
-            total = total + w * mu[(every, every, t, *m)]
-        out[(every, t, *ts)] = total.mean(axis=1)
-    return out
-
-
-# ---- effects (MATH.md section 3) -------------------------------------------------------
+# ---- effects (MATH.md sections 3 and 3b) -------------------------------------------------
 
 
 def interaction_sets(mediators) -> list[tuple[str, ...]]:
@@ -269,22 +411,36 @@ def interaction_sets(mediators) -> list[tuple[str, ...]]:
     return [s for r in range(2, len(mediators) + 1) for s in itertools.combinations(mediators, r)]
 
 
-def effects(table: np.ndarray, mediators, convention: str = "control") -> dict[str, np.ndarray]:
-    """Effect draws from a regime table, names as in ``effects.json``.
+def effects(table: np.ndarray, mediators, convention: str = "control", joint: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Effect draws from the regime draws, names as in ``effects.json``.
 
-    ``control``: indirect effects and interactions at ``t = 0``; ``treated``: at ``t = 1``,
-    with the joint mediator distribution for TE and DE, which equals the product because the
-    mediators were checked conditionally independent, so the dependence term is 0.
-    TE equals the sum of DE, IIE, INT and DEP in every draw.
+    TE and DE come from the joint regimes ``Ej`` (``joint[s, t, t*]``; None: independent
+    mediators, ``Ej(t; t*) = E(t; t*..t*)``). ``control``: indirect effects and interactions
+    at ``t = 0``, DEP the remainder; ``treated`` (intmed): at ``t = 1``, with
+    ``DEP = [Ej(1;1) - E(1;1..1)] - [Ej(1;0) - E(1;0..0)]``. In both, TE equals the sum of
+    DE, IIE, INT and DEP in every draw.
+
+    Examples
+    --------
+    >>> table = np.array([0.1, 0.2, 0.3, 0.5, 0.4, 0.5, 0.6, 0.9]).reshape(1, 2, 2, 2)
+    >>> eff = effects(table, ("m1", "m2"))
+    >>> [round(float(eff[n][0]), 3) for n in ("TE", "DE", "IIE[m1]", "IIE[m2]", "INT[m1,m2]", "DEP")]
+    [0.8, 0.3, 0.2, 0.1, 0.1, 0.1]
     """
+    if joint is None:
+        joint = independent_joint(table)
+
     def E(t, on=()):
         ts = tuple(1 if m in on else 0 for m in mediators)
         return table[(slice(None), t, *ts)]
 
+    def Ej(t, ts):
+        return joint[:, t, ts]
+
     everything = tuple(mediators)
     level = {"control": 0, "treated": 1}[convention]
-    out = {"TE": E(1, everything) - E(0, ())}
-    out["DE"] = E(1, ()) - E(0, ())
+    out = {"TE": Ej(1, 1) - Ej(0, 0)}
+    out["DE"] = Ej(1, 0) - Ej(0, 0)
     for m in mediators:
         out[f"IIE[{m}]"] = E(level, (m,)) - E(level, ())
     for s in interaction_sets(mediators):
@@ -294,8 +450,7 @@ def effects(table: np.ndarray, mediators, convention: str = "control") -> dict[s
                 total = total + (-1) ** (len(s) - r) * E(level, u)
         out[f"INT[{','.join(s)}]"] = total
     if convention == "treated":
-        # [E_joint(1;1) - E(1;1..1)] - [E_joint(1;0) - E(1;0..0)], joint == product here
-        out["DEP"] = (E(1, everything) - E(1, everything)) - (E(1, ()) - E(1, ()))
+        out["DEP"] = (Ej(1, 1) - E(1, everything)) - (Ej(1, 0) - E(1, ()))
     else:
         out["DEP"] = out["TE"] - sum(v for name, v in out.items() if name != "TE")
     te = out["TE"]

@@ -1,9 +1,24 @@
-"""A fused, compiled kernel for the regime table (numba; already required by pytensor).
+"""Fused, compiled kernels for the regime table (numba; already required by pytensor).
 
-Per draw and observation it evaluates the outcome mean at all ``2^(K+1)`` corners in a
-small buffer that stays in cache, contracts the K mediator axes in place, and adds the
-result to the draw's row: the same arithmetic as :func:`dagmed.decompose.regime_table`
-without the large temporaries. Draws run in parallel.
+Per draw and observation a kernel evaluates the outcome mean at all ``2^(K+1)`` corners in
+a small buffer that stays in cache, contracts the K mediator axes in place with the
+mediators' interventional marginals, and adds the result to the draw's row: the same
+arithmetic as the named NumPy steps of :mod:`dagmed.decompose`, without the large
+temporaries. Draws run in parallel.
+
+Corner index convention: bit ``K`` is the treatment, bit ``K - 1 - j`` mediator ``j``
+(C order of ``[t, m_0, ..., m_{K-1}]``). The link codes are :data:`dagmed.families.LINKS`'
+``code`` (0 logit, 1 identity, 2 log).
+
+Two kernels share the helpers:
+
+* :func:`regime_kernel` takes the marginals ``q[k, s, i, t] = E[M_k | do(T=t), x_i]``
+  (computed by :func:`dagmed.decompose.mediator_marginals`): independent mediators, or
+  dependent ones whose means follow by substitution (affine links).
+* :func:`dependent_regime_kernel` takes the binary mediators' own GLMs and their
+  mediator-on-mediator coefficients, enumerates the joint ``P(M = m | do(T = t*), x_i)``
+  down the mediator sub-DAG, and returns the marginal regimes and the joint regimes
+  ``Ej(t; t*)`` (MATH.md section 3b).
 """
 
 from __future__ import annotations
@@ -22,8 +37,46 @@ def _inv(code, eta):
     return np.exp(eta)
 
 
+@numba.njit(inline="always", cache=True)
+def _outcome_corners(buf, base, coef, k, link):
+    """``buf[idx] = mu_Y`` at every corner, by doubling: one addition per corner.
+
+    The terms are added in the order of the NumPy path (treatment, then each mediator).
+    ``coef[b]`` is the coefficient of bit ``b``.
+    """
+    cells = 1 << (k + 1)
+    buf[0] = base
+    for b in range(k, -1, -1):
+        half = 1 << b
+        for idx in range(0, cells, 2 * half):
+            buf[idx + half] = buf[idx] + coef[b]
+    for idx in range(cells):
+        buf[idx] = _inv(link, buf[idx])
+
+
+@numba.njit(inline="always", cache=True)
+def _contract(buf, q, k):
+    """Contract each mediator axis in place: its bit now indexes ``t_j`` instead of ``m_j``."""
+    cells = 1 << (k + 1)
+    for j in range(k):
+        bit = 1 << (k - 1 - j)
+        for start in range(0, cells, 2 * bit):  # the corners whose bit is 0, in blocks: no branch
+            for idx in range(start, start + bit):
+                r0 = buf[idx]
+                d = buf[idx + bit] - r0
+                buf[idx] = r0 + q[j, 0] * d
+                buf[idx + bit] = r0 + q[j, 1] * d
+
+
+@numba.njit(inline="always", cache=True)
+def _outcome_coefs(coef, y_t, y_m, s, k):
+    coef[k] = y_t[s]
+    for j in range(k):
+        coef[k - 1 - j] = y_m[s, j]
+
+
 @numba.njit(parallel=True, cache=True)
-def regime_kernel(y_base, y_t, y_m, y_link, m_base, m_t, m_link):
+def regime_kernel(y_base, y_t, y_m, y_link, q_all):
     """``E(t; t_1..t_K)`` per draw, flattened: ``(S, 2^(K+1))`` in C order of ``[t, t_1..t_K]``.
 
     Parameters
@@ -31,9 +84,8 @@ def regime_kernel(y_base, y_t, y_m, y_link, m_base, m_t, m_link):
     y_base : (S, N) outcome linear predictor without treatment and mediators
     y_t : (S,) outcome coefficient of the treatment
     y_m : (S, K) outcome coefficients of the mediators
-    m_base : (K, S, N) mediator linear predictors without the treatment
-    m_t : (K, S) mediator coefficients of the treatment
-    y_link, m_link : link codes (``dagmed.families.LINKS[name].code``); m_link has one per mediator
+    y_link : the outcome's link code
+    q_all : (K, S, N, 2) the mediators' interventional marginals ``E[M_k | do(T=t), x_i]``
     """
     n_s, n_obs = y_base.shape
     k = y_m.shape[1]
@@ -43,36 +95,105 @@ def regime_kernel(y_base, y_t, y_m, y_link, m_base, m_t, m_link):
         buf = np.empty(cells)
         q = np.empty((k, 2))
         acc = np.zeros(cells)
-        # bit b of a corner's index adds coef[b]: bit k is the treatment, bit k - 1 - j mediator j
         coef = np.empty(k + 1)
-        coef[k] = y_t[s]
-        for j in range(k):
-            coef[k - 1 - j] = y_m[s, j]
+        _outcome_coefs(coef, y_t, y_m, s, k)
         for i in range(n_obs):
-            # outcome linear predictor at every corner, by doubling: one addition per corner,
-            # the terms added in the order of the NumPy path (treatment, then each mediator)
-            buf[0] = y_base[s, i]
-            for b in range(k, -1, -1):
-                half = 1 << b
-                for idx in range(0, cells, 2 * half):
-                    buf[idx + half] = buf[idx] + coef[b]
-            for idx in range(cells):
-                buf[idx] = _inv(y_link, buf[idx])
+            _outcome_corners(buf, y_base[s, i], coef, k, y_link)
             for j in range(k):
-                q[j, 0] = _inv(m_link[j], m_base[j, s, i])
-                q[j, 1] = _inv(m_link[j], m_base[j, s, i] + m_t[j, s])
-            # contract mediator j: its bit now indexes t_j instead of m_j
-            for j in range(k):
-                bit = 1 << (k - 1 - j)
-                for idx in range(cells):
-                    if idx & bit:
-                        continue
-                    r0 = buf[idx]
-                    d = buf[idx | bit] - r0
-                    buf[idx] = r0 + q[j, 0] * d
-                    buf[idx | bit] = r0 + q[j, 1] * d
+                q[j, 0] = q_all[j, s, i, 0]
+                q[j, 1] = q_all[j, s, i, 1]
+            _contract(buf, q, k)
             for idx in range(cells):
                 acc[idx] += buf[idx]
         for idx in range(cells):
             out[s, idx] = acc[idx] / n_obs
     return out
+
+
+@numba.njit(parallel=True, cache=True)
+def dependent_regime_kernel(y_base, y_t, y_m, y_link, m_base, m_t, m_m, m_link, order, parent_mask):
+    """Marginal and joint regimes for binary mediators with a DAG among them.
+
+    Parameters
+    ----------
+    y_base, y_t, y_m, y_link : the outcome, as in :func:`regime_kernel`
+    m_base : (K, S, N) mediator linear predictors without treatment and mediators
+    m_t : (K, S) mediator coefficients of the treatment
+    m_m : (K, K, S) ``m_m[k, j]``: coefficient of mediator j in mediator k's GLM (0 if none)
+    m_link : (K,) link codes (each maps to a probability: binary mediators)
+    order : (K,) the mediators in a topological order of the mediator sub-DAG
+    parent_mask : (K,) corner bits of each mediator's mediator parents
+
+    Returns
+    -------
+    table : (S, 2^(K+1)) ``E(t; t_1..t_K)`` as :func:`regime_kernel`
+    joint : (S, 4) ``Ej(t; t*)`` at index ``2 t + t*``
+    """
+    n_s, n_obs = y_base.shape
+    k = y_m.shape[1]
+    cells = 1 << (k + 1)
+    half = 1 << k
+    out = np.zeros((n_s, cells))
+    joint_out = np.zeros((n_s, 4))
+    for s in numba.prange(n_s):
+        buf = np.empty(cells)
+        q = np.empty((k, 2))
+        acc = np.zeros(cells)
+        acc_j = np.zeros(4)
+        coef = np.empty(k + 1)
+        jt = np.empty((2, half))  # P(M = m | do(T = t*), x_i)
+        cond = np.empty(half)  # P(M_k = 1 | t*, its mediator parents' values), by masked corner
+        _outcome_coefs(coef, y_t, y_m, s, k)
+        for i in range(n_obs):
+            _outcome_corners(buf, y_base[s, i], coef, k, y_link)
+            for ts in range(2):
+                jt[ts, 0] = 1.0
+                done = 0
+                for r in range(k):
+                    kk = order[r]
+                    bit = 1 << (k - 1 - kk)
+                    pmask = parent_mask[kk]
+                    # one probability per configuration of the parents (submasks of pmask)
+                    sub = pmask
+                    while True:
+                        eta = m_base[kk, s, i] + m_t[kk, s] * ts
+                        for j in range(k):
+                            if sub & (1 << (k - 1 - j)):
+                                eta += m_m[kk, j, s]
+                        cond[sub] = _inv(m_link[kk], eta)
+                        if sub == 0:
+                            break
+                        sub = (sub - 1) & pmask
+                    # extend the joint by mediator kk: the parents are already in it (topological order)
+                    sub = done
+                    while True:
+                        p = cond[sub & pmask]
+                        jt[ts, sub | bit] = jt[ts, sub] * p
+                        jt[ts, sub] = jt[ts, sub] * (1.0 - p)
+                        if sub == 0:
+                            break
+                        sub = (sub - 1) & done
+                    done |= bit
+                # marginals from the joint: P(M_j = 1) sums the corners whose bit j is 1
+                for j in range(k):
+                    bit = 1 << (k - 1 - j)
+                    total = 0.0
+                    for start in range(bit, half, 2 * bit):
+                        for m in range(start, start + bit):
+                            total += jt[ts, m]
+                    q[j, ts] = total
+            # joint regimes, before the contraction overwrites the corners
+            for t in range(2):
+                for ts in range(2):
+                    e = 0.0
+                    for m in range(half):
+                        e += jt[ts, m] * buf[t * half + m]
+                    acc_j[2 * t + ts] += e
+            _contract(buf, q, k)
+            for idx in range(cells):
+                acc[idx] += buf[idx]
+        for idx in range(cells):
+            out[s, idx] = acc[idx] / n_obs
+        for idx in range(4):
+            joint_out[s, idx] = acc_j[idx] / n_obs
+    return out, joint_out
