@@ -12,30 +12,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import checks, compiler, data as data_mod, decompose, fit
+from . import checks, compiler, data as data_mod, decompose, fit, output
 from .errors import UsageError
 from .ir import Spec
+from .output import HDI_PROB, summarize  # noqa: F401 - summarize lives in output, still importable here
 from .tables import CONVENTIONS
-
-HDI_PROB = 0.95
-
-
-def summarize(draws: np.ndarray, hdi_prob: float = HDI_PROB) -> dict:
-    """Mean, sd, HDI and P(< 0) of one quantity's draws (NaN draws, e.g. PM at TE = 0, dropped)."""
-    import arviz as az
-
-    x = np.asarray(draws, dtype=float)
-    x = x[np.isfinite(x)]
-    if x.size == 0:
-        return {"mean": float("nan"), "sd": float("nan"), "hdi_low": float("nan"), "hdi_high": float("nan"), "p_lt_0": float("nan")}
-    lo, hi = az.hdi(x, hdi_prob=hdi_prob)
-    return {
-        "mean": float(x.mean()),
-        "sd": float(x.std(ddof=1)) if x.size > 1 else 0.0,
-        "hdi_low": float(lo),
-        "hdi_high": float(hi),
-        "p_lt_0": float((x < 0).mean()),
-    }
 
 
 @dataclass(eq=False)
@@ -64,59 +45,30 @@ class Result:
     hdi_prob: float
     effect_draws: dict = field(repr=False)
     regime_draws: np.ndarray = field(repr=False)
+    joint_draws: np.ndarray = field(repr=False)  # Ej(t; t*) per draw, indexed [s, t, t*]
     diagnostics: dict = field(default_factory=dict)
+    other_effect_draws: dict = field(default_factory=dict, repr=False)  # the other convention's
+
+    @property
+    def effects_by_convention(self) -> dict[str, dict]:
+        """Effect draws in both conventions (same regimes; TE and DE agree), the run's first."""
+        other = next(c for c in CONVENTIONS if c != self.convention)
+        return {self.convention: self.effect_draws, other: self.other_effect_draws}
 
     @property
     def effects(self) -> pd.DataFrame:
-        rows = {name: summarize(d, self.hdi_prob) for name, d in self.effect_draws.items()}
-        return pd.DataFrame.from_dict(rows, orient="index")
+        return output.effects_table(self.effect_draws, self.hdi_prob)
 
     @property
     def regimes(self) -> pd.DataFrame:
-        meds = self.analysis.mediators
-        flat = self.regime_draws.reshape(self.regime_draws.shape[0], -1)
-        rows = []
-        for j, (t, ts) in enumerate(decompose.regime_labels(meds)):
-            rows.append({"t": t, **dict(zip(meds, ts)), **summarize(flat[:, j], self.hdi_prob)})
-        return pd.DataFrame(rows).drop(columns=["p_lt_0"])
+        return output.regimes_table(self.analysis.mediators, self.regime_draws, self.hdi_prob)
 
     def to_dict(self) -> dict:
-        """The ``effects.json`` contract."""
-        a = self.analysis
-        eff = self.effects
-        regimes = self.regimes
-        return {
-            "spec": a.spec.source,
-            "treatment": a.treatment,
-            "outcome": a.outcome,
-            "mediators": list(a.mediators),
-            "covariates": list(a.covariates),
-            "n_obs": self.dataset.n_obs,
-            "n_dropped": self.dataset.n_dropped,
-            "data": self.dataset.source,
-            "convention": self.convention,
-            "convention_description": CONVENTIONS[self.convention],
-            "hdi_prob": self.hdi_prob,
-            "sampler": self.settings.as_dict(),
-            "effects": [{"name": n, **{k: _num(v) for k, v in row.items()}} for n, row in eff.iterrows()],
-            "regimes": [
-                {
-                    "t": int(r["t"]),
-                    "mediators": {m: int(r[m]) for m in a.mediators},
-                    **{k: _num(r[k]) for k in ("mean", "sd", "hdi_low", "hdi_high")},
-                }
-                for _, r in regimes.iterrows()
-            ],
-            "diagnostics": {k: v if isinstance(v, int) else _num(v) for k, v in self.diagnostics.items()},
-        }
+        """The ``effects.json`` contract (:func:`dagmed.output.effects_document`)."""
+        return output.effects_document(self)
 
 
-def _num(v):
-    v = float(v)
-    return None if not np.isfinite(v) else v
-
-
-def _mediation_group(analysis, effect_draws, table, chains, draws):
+def _mediation_group(analysis, effect_draws, table, joint, chains, draws):
     """Effect and regime draws as an xarray Dataset shaped like the posterior."""
     import xarray as xr
 
@@ -126,9 +78,15 @@ def _mediation_group(analysis, effect_draws, table, chains, draws):
     names = list(effect_draws)
     eff = np.stack([effect_draws[n] for n in names], axis=-1).reshape(chains, draws, len(names))
     reg = table.reshape(chains, draws, len(labels))
+    joint_labels = [f"Ej({t};{ts})" for t in (0, 1) for ts in (0, 1)]
     return xr.Dataset(
-        {"effects": (("chain", "draw", "effect"), eff), "regimes": (("chain", "draw", "regime"), reg)},
-        coords={"chain": np.arange(chains), "draw": np.arange(draws), "effect": names, "regime": labels},
+        {
+            "effects": (("chain", "draw", "effect"), eff),
+            "regimes": (("chain", "draw", "regime"), reg),
+            "joint_regimes": (("chain", "draw", "joint_regime"), joint.reshape(chains, draws, 4)),
+        },
+        coords={"chain": np.arange(chains), "draw": np.arange(draws), "effect": names, "regime": labels,
+                "joint_regime": joint_labels},
     )
 
 
@@ -138,11 +96,16 @@ def _check_convention(convention: str) -> None:
 
 
 def decompose_idata(analysis, dataset, idata, convention="control", chunk_bytes=decompose.DEFAULT_CHUNK_BYTES):
-    """Regime table and effect draws from a fitted posterior."""
+    """Marginal regimes, joint regimes and effect draws from a fitted posterior.
+
+    Returns ``(table, joint, effects)``: ``table[s, t, t_1..t_K]``, ``joint[s, t, t*]`` and a
+    dict of effect draws (:func:`dagmed.decompose.effects`). Any InferenceData with a
+    ``posterior`` group holding the model's parameters works (prior draws too).
+    """
     _check_convention(convention)
-    problem = decompose.problem_from(idata, analysis, dataset)
-    table = decompose.regime_table(problem, chunk_bytes=chunk_bytes)
-    return table, decompose.effects(table, analysis.mediators, convention)
+    inputs = decompose.inputs_from(idata, analysis, dataset)
+    reg = decompose.regimes(inputs, chunk_bytes=chunk_bytes)
+    return reg.table, reg.joint, decompose.effects(reg.table, analysis.mediators, convention, joint=reg.joint)
 
 
 def run(
@@ -181,7 +144,7 @@ def run(
     decompose.check_size(len(analysis.mediators), settings.chains * settings.draws)
     dataset = data_mod.load(analysis, data)
     log(f"data: {dataset.source}: {dataset.summary()}")
-    model = compiler.build(analysis, dataset)
+    model = compiler.attach(compiler.build(analysis, dataset.n_obs), dataset)
     log(
         f"sampling: {settings.resolved_sampler()}, {settings.chains} chains x {settings.draws} draws "
         f"({settings.tune} tuning), seed {settings.seed}"
@@ -191,9 +154,12 @@ def run(
     for w in fit.warnings_for(diag):
         log(f"dagmed: warning: {w}")
     log(f"decomposing: {analysis.n_regimes} regimes over {idata.posterior.sizes['chain'] * idata.posterior.sizes['draw']} draws")
-    table, effect_draws = decompose_idata(analysis, dataset, idata, convention)
-    group = _mediation_group(analysis, effect_draws, table, idata.posterior.sizes["chain"], idata.posterior.sizes["draw"])
+    table, joint, effect_draws = decompose_idata(analysis, dataset, idata, convention)
+    group = _mediation_group(analysis, effect_draws, table, joint, idata.posterior.sizes["chain"], idata.posterior.sizes["draw"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "mediation" is not an ArviZ schema group
         idata.add_groups({"mediation": group})
-    return Result(analysis, dataset, model, idata, settings, convention, hdi_prob, effect_draws, table, diag)
+    other = next(c for c in CONVENTIONS if c != convention)
+    other_draws = decompose.effects(table, analysis.mediators, other, joint=joint)
+    return Result(analysis, dataset, model, idata, settings, convention, hdi_prob, effect_draws, table, joint, diag,
+                  other_draws)

@@ -1,6 +1,6 @@
-"""The ``dagmed`` command: a thin layer over the API.
+"""The ``dagmed`` command line: the argument parser, :func:`main` and error reporting.
 
-Exit codes: 0 success, 2 usage or spec syntax, 3 model or assumptions, 4 data,
+The commands themselves are in :mod:`dagmed.commands`. Exit codes: 0 success, 2 usage or spec syntax, 3 model or assumptions, 4 data,
 5 sampling (or interrupted), 1 anything unexpected.
 """
 
@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from . import __version__, checks, load
+from . import __version__, commands
 from .errors import DagmedError, UsageError
-from .output import describe
+from .output import format_error
 from .tables import CONVENTIONS
 
 EXIT_CODES = """exit codes:
@@ -24,35 +23,6 @@ EXIT_CODES = """exit codes:
 """
 
 
-def cmd_check(args) -> int:
-    spec = load(args.spec)
-    analysis = checks.analyse(spec)
-    print(describe(analysis))
-    if analysis.problems:
-        for prob in analysis.problems:
-            _report(prob)
-        return analysis.problems[0].exit_code
-    print("ok:           the mediation analysis is well posed")
-    return 0
-
-
-def cmd_fmt(args) -> int:
-    from . import parser, resolver
-    from .fmt import format_ir
-
-    spec_ir = parser.read(args.spec)
-    resolver.resolve(spec_ir)  # refuse to format a spec that does not resolve
-    sys.stdout.write(format_ir(spec_ir))
-    return 0
-
-
-def _report(err: DagmedError) -> None:
-    print(f"dagmed: error: {err}", file=sys.stderr)
-    excerpt = err.excerpt()
-    if excerpt:
-        print(excerpt, file=sys.stderr)
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # argparse's own usage errors exit 2 with one line, as ours do
         self.print_usage(sys.stderr)
@@ -60,6 +30,16 @@ class _Parser(argparse.ArgumentParser):
 
 
 def make_parser() -> argparse.ArgumentParser:
+    """The ``dagmed`` argument parser: one subcommand per ``cmd_*`` of :mod:`dagmed.commands`.
+
+    A usage error raises :class:`~dagmed.errors.UsageError` (exit code 2) instead of exiting.
+
+    Examples
+    --------
+    >>> args = make_parser().parse_args(["run", "s.dag", "--draws", "500", "--no-plots"])
+    >>> args.func.__name__, args.draws, args.no_plots, args.tune
+    ('cmd_run', 500, True, None)
+    """
     ap = _Parser(
         prog="dagmed",
         description="Bayesian causal mediation analysis from a DAG spec.",
@@ -72,7 +52,7 @@ def make_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="parse a spec and check that the mediation analysis is well posed")
     c.add_argument("spec", help="the spec file (.dag)")
-    c.set_defaults(func=cmd_check)
+    c.set_defaults(func=commands.cmd_check)
 
     r = sub.add_parser("run", help="compile, fit and decompose: the effect table and output files")
     r.add_argument("spec", help="the spec file (.dag)")
@@ -94,31 +74,42 @@ def make_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-plots", action="store_true", default=None, dest="no_plots",
                    help="with --out: skip plots/, report.html and the predictive checks")
     r.add_argument("--quiet", action="store_true", default=None, help="no progress bars")
-    r.set_defaults(func=_cmd_run)
+    r.set_defaults(func=commands.cmd_run)
 
     f = sub.add_parser("fmt", help="print a spec in canonical form (comments are not kept)")
     f.add_argument("spec", help="the spec file (.dag)")
-    f.set_defaults(func=cmd_fmt)
+    f.set_defaults(func=commands.cmd_fmt)
 
     pl = sub.add_parser("plot", help="redraw DIR/plots/*.png and DIR/report.html from a finished run")
     pl.add_argument("dir", help="a run directory written by 'dagmed run --out DIR'")
-    pl.set_defaults(func=_cmd_plot)
+    pl.set_defaults(func=commands.cmd_plot)
     return ap
 
 
-def _cmd_run(args) -> int:
-    from .commands import cmd_run
-
-    return cmd_run(args)
-
-
-def _cmd_plot(args) -> int:
-    from .commands import cmd_plot
-
-    return cmd_plot(args)
-
-
 def main(argv=None) -> int:
+    """Run ``dagmed ARGV`` and return the exit code; errors are one located line on stderr.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after ``dagmed`` (default ``sys.argv[1:]``). ``--debug`` shows
+        Python tracebacks instead of one-line errors.
+
+    Returns
+    -------
+    int
+        0 success, 2 usage or syntax, 3 model or assumptions, 4 data, 5 sampling or
+        interrupted.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> spec = Path(tempfile.mkdtemp()) / "s.dag"
+    >>> _ = spec.write_text("treatment t\\noutcome y\\nt -> m -> y\\nt -> y\\nm, y ~ bernoulli\\nm -> t\\n")
+    >>> main(["check", str(spec)])  # the error goes to stderr: dagmed: error: .../s.dag:6:1: the graph has a cycle ...
+    3
+    """
     ap = make_parser()
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
@@ -131,7 +122,7 @@ def main(argv=None) -> int:
     except DagmedError as err:
         if debug:
             raise
-        _report(err)
+        print(format_error(err), file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         if debug:

@@ -1,4 +1,10 @@
-"""``dagmed run``: options from flags and ``--config`` YAML (flags win), then the API."""
+"""Every ``dagmed`` command: ``check``, ``run`` (options from flags and ``--config`` YAML,
+flags win), ``fmt`` and ``plot``.
+
+Each ``cmd_*`` takes the parsed arguments and returns the exit code; errors are raised as
+:class:`~dagmed.errors.DagmedError` and reported by :func:`dagmed.cli.main`. PyMC is
+imported only by the commands that fit a model, so that ``dagmed check`` stays fast.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,9 @@ from pathlib import Path
 
 import yaml
 
-from . import load, output
+from . import checks, load, output, parse, parser, resolver
 from .errors import UsageError
+from .fmt import format_ir
 
 # Options a --config YAML file may hold, with their types.
 CONFIG_KEYS = {
@@ -28,8 +35,97 @@ CONFIG_KEYS = {
 }
 
 
+def cmd_check(args) -> int:
+    """``dagmed check SPEC``: describe the analysis, then name every problem.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``spec``: the spec file.
+
+    Returns
+    -------
+    int
+        0 when the mediation analysis is well posed, else the exit code of the first
+        problem (each problem is printed to stderr).
+
+    Examples
+    --------
+    >>> import argparse, tempfile
+    >>> spec = Path(tempfile.mkdtemp()) / "s.dag"
+    >>> _ = spec.write_text("treatment t\\noutcome y\\nt -> m -> y\\nt -> y\\nm, y ~ bernoulli\\n")
+    >>> cmd_check(argparse.Namespace(spec=spec))
+    spec:         .../s.dag
+    treatment:    t
+    mediators:    m
+    ...
+    ok:           the mediation analysis is well posed
+    0
+    """
+    analysis = checks.analyse(load(args.spec))
+    print(output.describe(analysis))
+    for problem in analysis.problems:
+        print(output.format_error(problem), file=sys.stderr)
+    if analysis.problems:
+        return analysis.problems[0].exit_code
+    print("ok:           the mediation analysis is well posed")
+    return 0
+
+
+def cmd_fmt(args) -> int:
+    """``dagmed fmt SPEC``: print the spec in canonical form (comments are not kept).
+
+    A spec that does not resolve is refused rather than formatted.
+
+    Examples
+    --------
+    >>> import argparse, tempfile
+    >>> spec = Path(tempfile.mkdtemp()) / "s.dag"
+    >>> _ = spec.write_text("outcome y  # the outcome\\ntreatment t\\nt->m->y ~ bernoulli\\nt -> y\\n")
+    >>> cmd_fmt(argparse.Namespace(spec=spec))
+    outcome y
+    treatment t
+    t -> m -> y ~ bernoulli
+    t -> y
+    0
+    """
+    spec_ir = parser.read(args.spec)
+    resolver.resolve(spec_ir)  # refuse to format a spec that does not resolve
+    sys.stdout.write(format_ir(spec_ir))
+    return 0
+
+
 def read_config(path) -> dict:
-    """A YAML mapping of run options (``yaml.safe_load``; never executes anything)."""
+    """Run options from a YAML mapping, checked (``yaml.safe_load``: never executes anything).
+
+    Parameters
+    ----------
+    path : str or path
+        The ``--config`` file. A relative ``data`` in it is relative to the file.
+
+    Returns
+    -------
+    dict
+        Option name (a key of :data:`CONFIG_KEYS`) to value.
+
+    Raises
+    ------
+    UsageError
+        The file cannot be read, is not a YAML mapping, or holds an unknown option or a
+        value of the wrong type (the option is named).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> conf = Path(tempfile.mkdtemp()) / "c.yaml"
+    >>> _ = conf.write_text("draws: 500\\nseed: 42\\n")
+    >>> read_config(conf)
+    {'draws': 500, 'seed': 42}
+    >>> _ = conf.write_text("drawz: 500\\n")
+    >>> read_config(conf)
+    Traceback (most recent call last):
+    dagmed.errors.UsageError: config .../c.yaml: unknown option 'drawz'; valid options are data, draws, ...
+    """
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -61,6 +157,12 @@ def options(args) -> dict:
 
     A flag that was not given is None (never a falsy default), so ``--draws 0`` reaches the
     validation and is refused rather than silently replaced by the default.
+
+    Examples
+    --------
+    >>> from dagmed.cli import make_parser
+    >>> options(make_parser().parse_args(["run", "s.dag", "--draws", "0", "--quiet"]))
+    {'draws': 0, 'quiet': True}
     """
     conf = read_config(args.config) if args.config else {}
     for key in CONFIG_KEYS:
@@ -71,17 +173,32 @@ def options(args) -> dict:
 
 
 def cmd_run(args) -> int:
-    from .api import run
+    """``dagmed run SPEC``: fit, print the effect table and, with ``--out DIR``, write the files.
 
+    Everything that can be refused (options, the spec, ``--out``) is refused before sampling.
+
+    Examples
+    --------
+    >>> from dagmed.cli import make_parser
+    >>> cmd_run(make_parser().parse_args(["run", "s.dag", "--data", "d.csv", "--out", "out"]))  # doctest: +SKIP
+    t -> y through m; 20 observations; convention: control
+    effect            mean       sd         95% HDI          P(<0)
+    TE              -0.041    0.150  [  -0.325,    0.245]   0.612
+    ...
+    wrote effects.json, effects.csv, regimes.csv, idata.nc, spec.dag, plots/, report.html to out
+    0
+    """
     opts = options(args)
     spec = load(args.spec)
     out = opts.pop("out", None)
     if out is not None:
-        output._check_writable(Path(out))  # refuse before sampling, not after
+        output.check_writable(Path(out))  # refuse before sampling, not after
     quiet = opts.pop("quiet", False)
     plots = not opts.pop("no_plots", False)
     data = opts.pop("data", None)
-    log = (lambda msg: None) if quiet else (lambda msg: print(msg, file=sys.stderr))
+    log = (lambda msg: None) if quiet else _stderr
+    from .api import run  # PyMC: only now that there is something to fit
+
     result = run(spec, data, progressbar=not quiet, log=log, **opts)
     print(output.format_table(result))
     if out is None:
@@ -94,7 +211,7 @@ def cmd_run(args) -> int:
         fit.predictive(result.model, result.idata, seed=result.settings.seed, progressbar=not quiet)
 
         def extra(tmp: Path) -> None:
-            _pictures_and_report(tmp, result.analysis, result.idata, result.to_dict(), result.model, log)
+            _pictures_and_report(tmp, result.analysis, result.idata, output.effects_document(result), log)
 
     output.write(result, out, extra=extra)
     written = list(output.FILES) + (["plots/", "report.html"] if plots else [])
@@ -102,33 +219,43 @@ def cmd_run(args) -> int:
     return 0
 
 
-def _pictures_and_report(run_dir: Path, analysis, idata, doc, model, log) -> None:
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def _pictures_and_report(run_dir: Path, analysis, idata, doc, log) -> None:
     from . import plots, report
 
     log("plots: drawing")
-    drawn = plots.draw_all(run_dir, analysis, idata, doc, model=model, log=log)
+    drawn = plots.draw_all(run_dir, analysis, idata, doc, log=log)
     html = report.render(doc, output.describe(analysis), run_dir / "plots")
     (run_dir / "report.html").write_text(html, encoding="utf-8")
     log(f"plots: {len(drawn)} pictures and report.html")
 
 
 def cmd_plot(args) -> int:
-    """Redraw the pictures and the report of a finished run without refitting."""
+    """``dagmed plot DIR``: redraw the pictures and the report of a finished run without refitting.
+
+    Examples
+    --------
+    >>> import argparse, tempfile
+    >>> cmd_plot(argparse.Namespace(dir=tempfile.mkdtemp()))
+    Traceback (most recent call last):
+    dagmed.errors.UsageError: ... is not a dagmed run directory: effects.json, idata.nc, spec.dag missing
+    """
     import json
-
-    import arviz as az
-
-    from . import checks, parse
 
     run_dir = Path(args.dir)
     needed = [run_dir / n for n in ("effects.json", "idata.nc", "spec.dag")]
     missing = [p.name for p in needed if not p.exists()]
     if missing:
         raise UsageError(f"{run_dir} is not a dagmed run directory: {', '.join(missing)} missing")
+    import arviz as az
+
     doc = json.loads((run_dir / "effects.json").read_text())
     spec = parse((run_dir / "spec.dag").read_text(encoding="utf-8"), str(run_dir / "spec.dag"))
     idata = az.from_netcdf(run_dir / "idata.nc")
     analysis = checks.check(spec)
-    _pictures_and_report(run_dir, analysis, idata, doc, None, lambda m: print(m, file=sys.stderr))
+    _pictures_and_report(run_dir, analysis, idata, doc, _stderr)
     print(f"wrote plots/ and report.html to {run_dir}")
     return 0

@@ -10,13 +10,33 @@ not lead to the outcome (modelled, but not part of the decomposition).
 
 from __future__ import annotations
 
+from collections import deque
+
 import networkx as nx
 
 from . import ir
 
 
 def build(spec: ir.Spec) -> nx.DiGraph:
-    """Build the causal DAG of ``spec`` with node roles (a new graph; the spec is unchanged)."""
+    """The causal DAG of ``spec``, with a role on every node.
+
+    Parameters
+    ----------
+    spec : ir.Spec
+        A resolved spec; it is not changed.
+
+    Returns
+    -------
+    networkx.DiGraph
+        A new graph, nodes and edges in spec order, attributes as in the module docstring.
+
+    Examples
+    --------
+    >>> import dagmed
+    >>> g = build(dagmed.parse("treatment t\\noutcome y\\nx -> t -> m -> y ~ bernoulli\\nm ~ bernoulli\\n"))
+    >>> dict(g.nodes(data="role"))
+    {'t': 'treatment', 'y': 'outcome', 'x': 'covariate', 'm': 'mediator'}
+    """
     g = nx.DiGraph()
     for n in spec.nodes:
         g.add_node(n.name, family=n.family, observed=n.observed, loc=n.loc, role=None)
@@ -46,7 +66,26 @@ def _assign_roles(g: nx.DiGraph, treatment: str, outcome: str) -> None:
 
 
 def nodes_with_role(g: nx.DiGraph, role: str) -> list[str]:
-    """Nodes of ``g`` with ``role``, in spec order."""
+    """The nodes of ``g`` that have ``role``, in spec order.
+
+    Parameters
+    ----------
+    g : networkx.DiGraph
+        A graph from :func:`build`.
+    role : str
+        treatment, mediator, outcome, covariate, latent or other.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> g = nx.DiGraph([("t", "m1"), ("t", "m2"), ("m1", "y"), ("m2", "y")])
+    >>> nx.set_node_attributes(g, {"t": "treatment", "m1": "mediator", "m2": "mediator", "y": "outcome"}, "role")
+    >>> nodes_with_role(g, "mediator")
+    ['m1', 'm2']
+    """
     return [n for n, r in g.nodes(data="role") if r == role]
 
 
@@ -57,40 +96,150 @@ def observed_parents(g: nx.DiGraph, node: str) -> list[str]:
     """The observed parents of ``node``: treatment, mediators, covariates, each in spec order.
 
     This is the column order of the node's design matrix and of ``<node>_beta``.
+
+    Parameters
+    ----------
+    g : networkx.DiGraph
+        A graph from :func:`build`.
+    node : str
+        A node of ``g``.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> import dagmed
+    >>> g = build(dagmed.parse("treatment t\\noutcome y\\nx -> y\\nt -> m -> y ~ bernoulli\\nm ~ bernoulli\\nt -> y\\n"))
+    >>> observed_parents(g, "y")
+    ['t', 'm', 'x']
     """
     order = {n: (_ROLE_ORDER[r], i) for i, (n, r) in enumerate(g.nodes(data="role"))}
     return sorted((p for p in g.predecessors(node) if g.nodes[p]["observed"]), key=order.__getitem__)
 
 
 def format_path(g: nx.DiGraph, path: list[str]) -> str:
-    """``['a', 'u', 'b']`` -> ``'a <- u -> b'`` following the edge directions of ``g``."""
+    """A path of the skeleton of ``g`` as text, each step showing its edge's direction.
+
+    Parameters
+    ----------
+    g : networkx.DiGraph
+        The graph the path runs in.
+    path : list of str
+        Consecutive nodes joined by an edge of ``g`` in either direction.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> g = nx.DiGraph([("u", "a"), ("u", "b")])
+    >>> format_path(g, ["a", "u", "b"])
+    'a <- u -> b'
+    """
     out = [path[0]]
     for u, v in zip(path, path[1:]):
         out.append(f"-> {v}" if g.has_edge(u, v) else f"<- {v}")
     return " ".join(out)
 
 
-def active_path(g: nx.DiGraph, a: str, b: str, given: set[str], limit: int = 10_000) -> list[str] | None:
-    """The shortest path between ``a`` and ``b`` that is open given ``given``, or None.
+# How a walk arrives at a node: along an edge into it (from a parent) or out of it (from a child).
+_DOWN, _UP = "down", "up"
 
-    ``networkx.is_d_separator`` gives the verdict; this names the culprit path for the
-    message. Paths are tried shortest first, at most ``limit`` of them.
+
+def active_path(g: nx.DiGraph, a: str, b: str, given) -> list[str] | None:
+    """A short path between ``a`` and ``b`` that is open given ``given``, or None if there is none.
+
+    None exactly when ``networkx.is_d_separator(g, {a}, {b}, given)``. A path is open when
+    every collider on it is in ``given`` or has a descendant there, and no other node of it is
+    in ``given``.
+
+    Parameters
+    ----------
+    g : networkx.DiGraph
+        A DAG.
+    a, b : str
+        Two distinct nodes of ``g``, not in ``given``.
+    given : iterable of str
+        The conditioning set.
+
+    Returns
+    -------
+    list of str or None
+        The path's nodes from ``a`` to ``b``, each pair joined by an edge of ``g``; no node twice.
+
+    Raises
+    ------
+    ValueError
+        If ``a`` is ``b``, or either of them is in ``given``.
+
+    Notes
+    -----
+    One breadth-first search over the states (node, direction of arrival), the reachability
+    of Bayes-ball as in networkx's ``d_separation.py``, recording each state's predecessor:
+    linear in the size of the graph. The walk found is a shortest one, and a shortest open
+    walk never passes a node twice: a walk that leaves ``v`` downwards and comes back up to
+    it turns at a collider below ``v``, so ``v`` has a descendant in ``given`` and could have
+    turned itself; every other return offers nothing the first visit did not.
+
+    Examples
+    --------
+    >>> g = nx.DiGraph([("t", "m1"), ("t", "m2"), ("m1", "m2"), ("m1", "y"), ("m2", "y")])
+    >>> active_path(g, "m1", "m2", {"t"})
+    ['m1', 'm2']
+    >>> g.remove_edge("m1", "m2")
+    >>> active_path(g, "m1", "m2", {"t"}) is None
+    True
+    >>> active_path(g, "m1", "m2", {"y"})
+    ['m1', 'y', 'm2']
     """
-    skeleton = g.to_undirected(as_view=True)
-    anc_of_given = set(given).union(*(nx.ancestors(g, z) for z in given)) if given else set()
-    try:
-        paths = nx.shortest_simple_paths(skeleton, a, b)
-        for i, path in enumerate(paths):
-            if i >= limit:
-                return None
-            if all(_open(g, u, v, w, given, anc_of_given) for u, v, w in zip(path, path[1:], path[2:])):
-                return path
-    except nx.NetworkXNoPath:
-        return None
+    given = set(given)
+    if a == b or a in given or b in given:
+        raise ValueError(f"active_path needs two distinct nodes outside the conditioning set, got {a!r} and {b!r}")
+    opens = _with_ancestors(g, given)  # a collider is open when it or a descendant is given
+    start = (a, _UP)  # leaving `a` both ways, like a non-collider not in `given`
+    came_from = {start: None}
+    queue = deque([start])
+    while queue:
+        state = queue.popleft()
+        node, arrived = state
+        if node == b:
+            return _walk(came_from, state)
+        for nxt in _next_states(g, node, arrived, given, opens):
+            if nxt not in came_from:
+                came_from[nxt] = state
+                queue.append(nxt)
     return None
 
 
-def _open(g, u, v, w, given, anc_of_given) -> bool:
-    collider = g.has_edge(u, v) and g.has_edge(w, v)
-    # a collider is open iff it or one of its descendants is conditioned on
-    return v in anc_of_given if collider else v not in given
+def _with_ancestors(g: nx.DiGraph, nodes: set) -> set:
+    """``nodes`` and all their ancestors, in one traversal."""
+    found, stack = set(nodes), list(nodes)
+    while stack:
+        for p in g.predecessors(stack.pop()):
+            if p not in found:
+                found.add(p)
+                stack.append(p)
+    return found
+
+
+def _next_states(g: nx.DiGraph, node: str, arrived: str, given: set, opens: set):
+    """The states one edge on from ``node``, reached ``arrived``, that keep the walk open."""
+    if node not in given:  # passing through: a chain or a fork
+        yield from ((c, _DOWN) for c in g.successors(node))
+        if arrived == _UP:
+            yield from ((p, _UP) for p in g.predecessors(node))
+    if arrived == _DOWN and node in opens:  # turning back up: a collider
+        yield from ((p, _UP) for p in g.predecessors(node))
+
+
+def _walk(came_from: dict, state) -> list[str]:
+    """The nodes along the recorded predecessors, from the start to ``state``."""
+    nodes = []
+    while state is not None:
+        nodes.append(state[0])
+        state = came_from[state]
+    return nodes[::-1]
+

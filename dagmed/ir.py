@@ -28,7 +28,7 @@ class Dist:
     loc: Loc | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
-        parts = [_num(a) for a in self.args] + [f"{k}={_num(v)}" for k, v in self.kwargs]
+        parts = [format_number(a) for a in self.args] + [f"{k}={format_number(v)}" for k, v in self.kwargs]
         return f"{self.name}({', '.join(parts)})"
 
 
@@ -39,7 +39,23 @@ def location(source: str, text: str, loc: "Loc | None") -> dict:
     return {"source": source, "line": loc.line, "column": loc.column, "text": text}
 
 
-def _num(x: float) -> str:
+def format_number(x: float) -> str:
+    """A number as the spec language writes it: integers without a point, others in full.
+
+    Parameters
+    ----------
+    x : float
+
+    Returns
+    -------
+    str
+        The shortest text that reads back as ``x``.
+
+    Examples
+    --------
+    >>> format_number(1.0), format_number(0.1), format_number(-2.5e-7)
+    ('1', '0.1', '-2.5e-07')
+    """
     return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
@@ -121,6 +137,45 @@ class CodeStmt:
 class MissingStmt:
     policy: str
     loc: Loc
+
+
+# Every statement type; the resolver and the formatter each hold one handler per type.
+STATEMENTS = (EdgeStmt, FamilyStmt, RoleStmt, LatentStmt, BidirectedStmt, PriorStmt, DataStmt, CodeStmt, MissingStmt)
+
+
+def handler(table: dict, statement):
+    """The entry of ``table`` for the type of ``statement``: one error for a type nobody handles.
+
+    Parameters
+    ----------
+    table : dict
+        Statement class -> handler.
+    statement : object
+        A statement of :data:`STATEMENTS`.
+
+    Returns
+    -------
+    object
+        ``table[type(statement)]``.
+
+    Raises
+    ------
+    TypeError
+        If ``statement`` is not of a type in ``table`` (a bug, not the user's doing).
+
+    Examples
+    --------
+    >>> handler({MissingStmt: "policy"}, MissingStmt("drop", Loc(1, 1)))
+    'policy'
+    >>> handler({MissingStmt: "policy"}, "missing drop")
+    Traceback (most recent call last):
+    ...
+    TypeError: not a statement: 'missing drop'
+    """
+    try:
+        return table[type(statement)]
+    except KeyError:
+        raise TypeError(f"not a statement: {statement!r}") from None
 
 
 @dataclass(frozen=True)

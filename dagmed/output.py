@@ -1,7 +1,9 @@
-"""Showing a result: the terminal table and the files of ``--out DIR``.
+"""Showing a result: ``dagmed check``'s text, the effect table, ``effects.json`` and ``--out DIR``.
 
 Files are written into a temporary directory beside ``DIR`` and renamed into place at the
-end, so a failed or interrupted run leaves no half-written output.
+end, so a failed or interrupted run leaves no half-written output. Nothing here imports
+PyMC; pandas and ArviZ are imported where a table is built, so that ``dagmed check``
+(which prints :func:`describe`) stays light.
 """
 
 from __future__ import annotations
@@ -12,63 +14,369 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import networkx as nx
+import numpy as np
+
+from . import decompose
 from .errors import UsageError
-from .tables import MISSING
+from .tables import CONVENTIONS, MISSING
 
 FILES = ("effects.json", "effects.csv", "regimes.csv", "idata.nc", "spec.dag")
 # Everything a run directory may hold: dagmed replaces such a directory, and nothing else.
 RUN_ENTRIES = (*FILES, "report.html", "plots")
+HDI_PROB = 0.95
+SUMMARY = ("mean", "sd", "hdi_low", "hdi_high", "p_lt_0")
 
 
 def describe(a) -> str:
-    """What `dagmed check` prints: roles, equations, the independence verdict, regimes."""
-    lines = []
+    """What ``dagmed check`` prints: roles, equations, the independence verdict, regimes.
+
+    Parameters
+    ----------
+    a : dagmed.checks.Analysis
+        From :func:`dagmed.analyse` or :func:`dagmed.check`.
+
+    Returns
+    -------
+    str
+        One ``label: value`` line per item, without a trailing newline.
+
+    Examples
+    --------
+    >>> import dagmed
+    >>> spec = dagmed.parse("treatment t\\noutcome y\\nx -> t, m, y\\nt -> m -> y\\nt -> y\\nt, m, y ~ bernoulli\\n")
+    >>> print(describe(dagmed.check(spec)))
+    spec:         <string>
+    treatment:    t
+    mediators:    m
+    outcome:      y
+    covariates:   x
+    equations:
+      t ~ bernoulli(logit: x)
+      m ~ bernoulli(logit: t, x)
+      y ~ bernoulli(logit: t, m, x)
+    independence: nothing to check (fewer than two mediators)
+    regimes:      4 = 2^(1+1)
+    missing:      complete cases: rows with a missing value in a modelled column are dropped
+
+    Dependent mediators: the mediator sub-DAG, and what the effects then mean.
+
+    >>> spec = dagmed.parse("treatment t\\noutcome y\\nt -> m1, m2 -> y\\nm1 -> m2\\nt, m1, m2, y ~ bernoulli\\n")
+    >>> print(describe(dagmed.analyse(spec)))
+    spec:         <string>
+    ...
+    independence: dependent mediators: m1 -> m2 (exact: marginal and joint regimes by enumeration down the mediator sub-DAG)
+    meaning:      IIE[m1] shifts m1's marginal distribution only; what m1 passes on through m2 is in IIE[m2], and what their dependence adds is in DEP
+    regimes:      8 = 2^(2+1)
+    ...
+    """
     spec = a.spec
-    p = lines.append
-    p(f"spec:         {spec.source}")
-    p(f"treatment:    {a.treatment}")
-    p(f"mediators:    {', '.join(a.mediators) or '(none)'}")
-    p(f"outcome:      {a.outcome}")
-    p(f"covariates:   {', '.join(a.covariates) or '(none)'}")
+    lines = [
+        f"spec:         {spec.source}",
+        f"treatment:    {a.treatment}",
+        f"mediators:    {', '.join(a.mediators) or '(none)'}",
+        f"outcome:      {a.outcome}",
+        f"covariates:   {', '.join(a.covariates) or '(none)'}",
+    ]
     if a.latent:
-        p(f"latent:       {', '.join(a.latent)}")
+        lines.append(f"latent:       {', '.join(a.latent)}")
     if a.other:
-        p(f"other:        {', '.join(a.other)} (after the treatment, not on a path to the outcome: "
-          "modelled, not decomposed)")
-    p("equations:")
-    for n in a.modelled():
-        p(f"  {a.equation(n)}")
-    if len(a.mediators) < 2:
-        verdict = "nothing to check (fewer than two mediators)"
-    elif a.dependent:
-        verdict = "DEPENDENT: " + "; ".join(f"{x}, {y} via {path}" for x, y, path in a.dependent)
-    else:
-        given = ", ".join([a.treatment, *a.covariates])
-        verdict = f"mediators conditionally independent given {given} (d-separation)"
-    p(f"independence: {verdict}")
-    k = len(a.mediators)
-    p(f"regimes:      {a.n_regimes} = 2^({k}+1)")
+        lines.append(f"other:        {', '.join(a.other)} (after the treatment, not on a path to the outcome: "
+                     "modelled, not decomposed)")
+    lines.append("equations:")
+    lines += [f"  {a.equation(n)}" for n in a.modelled()]
+    lines += _independence(a)
+    lines.append(f"regimes:      {a.n_regimes} = 2^({len(a.mediators)}+1)")
     if spec.data:
-        p(f"data:         {spec.data}")
-    p(f"missing:      {MISSING[spec.missing]}")
+        lines.append(f"data:         {spec.data}")
+    lines.append(f"missing:      {MISSING[spec.missing]}")
     return "\n".join(lines)
 
 
+def _independence(a) -> list[str]:
+    """The ``independence:`` verdict; for dependent mediators, their sub-DAG and what the effects mean."""
+    if len(a.mediators) < 2:
+        return ["independence: nothing to check (fewer than two mediators)"]
+    if not a.dependent:
+        given = ", ".join([a.treatment, *a.covariates])
+        return [f"independence: mediators conditionally independent given {given} (d-separation)"]
+    parents = a.mediator_parents
+    edges = [(p, m) for m, ps in parents.items() for p in ps]  # spec order, as the equations are shown
+    sub = nx.DiGraph(edges)
+    sub.add_nodes_from(a.mediators)
+    lines = []
+    if edges:
+        shown = ", ".join(f"{p} -> {m}" for p, m in edges)
+        lines.append(f"independence: dependent mediators: {shown} "
+                     "(exact: marginal and joint regimes by enumeration down the mediator sub-DAG)")
+    for m in a.mediators:
+        below = nx.descendants(sub, m)
+        if below:
+            through = ", ".join(d for d in a.mediators if d in below)  # spec order, not set order
+            # the marginal of a descendant under do(T) already carries what m passes on to it
+            iies = ", ".join(f"IIE[{d}]" for d in a.mediators if d in below)
+            lines.append(f"meaning:      IIE[{m}] shifts {m}'s marginal distribution only; what {m} passes on "
+                         f"through {through} is in {iies}, and what their dependence adds is in DEP")
+    # A pair the sub-DAG does not connect depends through something else (a latent common
+    # cause, say), which the checks refuse: show the open path as the culprit.
+    component = {m: i for i, comp in enumerate(nx.weakly_connected_components(sub)) for m in comp}
+    apart = [(x, y, path) for x, y, path in a.dependent if component[x] != component[y]]
+    if apart:
+        lines.append("independence: DEPENDENT: " + "; ".join(f"{x}, {y} via {path}" for x, y, path in apart))
+    return lines
+
+
+def summarize(draws, hdi_prob: float = HDI_PROB) -> dict:
+    """Mean, sd, HDI and P(< 0) of one quantity's draws.
+
+    Non-finite draws (e.g. a proportion mediated where TE = 0) are dropped first.
+
+    Parameters
+    ----------
+    draws : array_like
+        The posterior draws of one quantity, any shape.
+    hdi_prob : float
+        Probability mass of the highest-density interval.
+
+    Returns
+    -------
+    dict
+        ``mean``, ``sd``, ``hdi_low``, ``hdi_high``, ``p_lt_0``: floats, all NaN when no
+        draw is finite.
+
+    Examples
+    --------
+    >>> s = summarize([-1.0, 0.5, 1.0, 1.5, 2.0, float("nan")], hdi_prob=0.8)
+    >>> s["mean"], s["p_lt_0"]
+    (0.8, 0.2)
+    >>> summarize([float("nan")])["sd"]
+    nan
+    """
+    import arviz as az
+
+    x = np.asarray(draws, dtype=float).reshape(-1)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return dict.fromkeys(SUMMARY, float("nan"))
+    lo, hi = az.hdi(x, hdi_prob=hdi_prob)
+    return {
+        "mean": float(x.mean()),
+        "sd": float(x.std(ddof=1)) if x.size > 1 else 0.0,
+        "hdi_low": float(lo),
+        "hdi_high": float(hi),
+        "p_lt_0": float((x < 0).mean()),
+    }
+
+
+def effects_table(effect_draws: dict, hdi_prob: float = HDI_PROB):
+    """One row per effect: mean, sd, hdi_low, hdi_high, p_lt_0 (what ``Result.effects`` is).
+
+    Parameters
+    ----------
+    effect_draws : dict of str to numpy.ndarray
+        Draws of each effect, in the order of the rows.
+    hdi_prob : float
+        Probability mass of the HDIs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by effect name; NaN where no draw is finite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> draws = {"TE": np.array([0.1, 0.2, 0.3]), "DE": np.array([-0.1, 0.0, 0.4])}
+    >>> effects_table(draws)[["mean", "p_lt_0"]].round(3)
+        mean  p_lt_0
+    TE   0.2   0.000
+    DE   0.1   0.333
+    """
+    import pandas as pd
+
+    rows = {name: summarize(d, hdi_prob) for name, d in effect_draws.items()}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=list(SUMMARY))
+
+
+def regimes_table(mediators, regime_draws: np.ndarray, hdi_prob: float = HDI_PROB):
+    """One row per regime ``E(t; t_1..t_K)``: t, each mediator's t_k, mean, sd, hdi_low, hdi_high.
+
+    Parameters
+    ----------
+    mediators : sequence of str
+        The K mediators, in the order of the regime axes.
+    regime_draws : numpy.ndarray
+        Shape ``(S, 2, ..., 2)``: S draws, then the treatment and one axis per mediator.
+    hdi_prob : float
+        Probability mass of the HDIs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        In the order of :func:`dagmed.decompose.regime_labels`: ``(t, t_1..t_K)`` counting
+        in binary, ``t_K`` fastest.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> draws = np.array([[[0.2, 0.3], [0.4, 0.5]], [[0.4, 0.5], [0.6, 0.7]]])  # 2 draws, K = 1
+    >>> regimes_table(["m"], draws)[["t", "m", "mean"]]
+       t  m  mean
+    0  0  0   0.3
+    1  0  1   0.4
+    2  1  0   0.5
+    3  1  1   0.6
+    """
+    import pandas as pd
+
+    flat = regime_draws.reshape(regime_draws.shape[0], -1)
+    rows = [
+        {"t": t, **dict(zip(mediators, ts)), **summarize(flat[:, j], hdi_prob)}
+        for j, (t, ts) in enumerate(decompose.regime_labels(mediators))
+    ]
+    return pd.DataFrame(rows).drop(columns=["p_lt_0"])
+
+
+def effects_document(result) -> dict:
+    """The ``effects.json`` contract: what other tools read from a run.
+
+    Parameters
+    ----------
+    result : dagmed.api.Result
+
+    Returns
+    -------
+    dict
+        ``spec``, ``treatment``, ``outcome``, ``mediators``, ``covariates``, ``n_obs``,
+        ``n_dropped``, ``data``, ``convention``, ``convention_description``, ``hdi_prob``,
+        ``sampler``, ``effects`` (one entry per effect, with its ``name``), ``regimes`` (one
+        entry per marginal regime ``E(t; t_1..t_K)``, with ``t`` and the mediators' ``t_k``),
+        ``joint_regimes`` (``Ej(t; t*)``, with ``t`` and ``t_star``), ``mediator_parents``
+        (which mediators depend on which: each mediator's mediator parents), ``dependent``,
+        ``effects_by_convention`` (the effects in both conventions, the run's own first) and
+        ``diagnostics``. Numbers that are not finite are ``None`` (JSON ``null``).
+
+    Examples
+    --------
+    >>> import dagmed, pandas as pd
+    >>> spec = dagmed.parse("treatment t\\noutcome y\\nt -> m -> y\\nt -> y\\nm, y ~ bernoulli\\n")
+    >>> df = pd.DataFrame({"t": [0, 1] * 10, "m": [0, 1, 1, 0, 1] * 4, "y": [0, 0, 1, 1] * 5})
+    >>> res = dagmed.run(spec, df, draws=50, tune=50, chains=1, seed=1)  # doctest: +SKIP
+    >>> doc = effects_document(res)  # doctest: +SKIP
+    >>> [e["name"] for e in doc["effects"]], len(doc["regimes"])  # doctest: +SKIP
+    (['TE', 'DE', 'IIE[m]', 'DEP', 'PM[m]'], 4)
+    """
+    a = result.analysis
+    return {
+        "spec": a.spec.source,
+        "treatment": a.treatment,
+        "outcome": a.outcome,
+        "mediators": list(a.mediators),
+        "covariates": list(a.covariates),
+        "n_obs": result.dataset.n_obs,
+        "n_dropped": result.dataset.n_dropped,
+        "data": result.dataset.source,
+        "convention": result.convention,
+        "convention_description": CONVENTIONS[result.convention],
+        "hdi_prob": result.hdi_prob,
+        "sampler": result.settings.as_dict(),
+        "effects": _effect_rows(result.effects),
+        "regimes": [
+            {
+                "t": int(r["t"]),
+                "mediators": {m: int(r[m]) for m in a.mediators},
+                **{k: _num(r[k]) for k in ("mean", "sd", "hdi_low", "hdi_high")},
+            }
+            for _, r in result.regimes.iterrows()
+        ],
+        "joint_regimes": [
+            {"t": t, "t_star": ts, "label": f"Ej({t};{ts})",
+             **{k: _num(v) for k, v in summarize(result.joint_draws[:, t, ts], result.hdi_prob).items() if k != "p_lt_0"}}
+            for t in (0, 1) for ts in (0, 1)
+        ],
+        "mediator_parents": {m: list(p) for m, p in a.mediator_parents.items()},
+        "dependent": not a.independent,
+        "effects_by_convention": {
+            conv: _effect_rows(effects_table(draws, result.hdi_prob))
+            for conv, draws in result.effects_by_convention.items()
+        },
+        "diagnostics": {k: v if isinstance(v, int) else _num(v) for k, v in result.diagnostics.items()},
+    }
+
+
+def _effect_rows(table) -> list[dict]:
+    return [{"name": n, **{k: _num(v) for k, v in row.items()}} for n, row in table.iterrows()]
+
+
+def _num(v):
+    """A JSON number: NaN and infinities become None (JSON has no NaN)."""
+    v = float(v)
+    return None if not np.isfinite(v) else v
+
+
+def format_error(err) -> str:
+    """An error as the command line prints it: one located line, then the source line and a caret.
+
+    Parameters
+    ----------
+    err : dagmed.DagmedError
+
+    Examples
+    --------
+    >>> from dagmed import SpecSyntaxError
+    >>> print(format_error(SpecSyntaxError("unexpected '('", source="s.dag", line=1, column=10, text="t -> y ~ (\\n")))
+    dagmed: error: s.dag:1:10: unexpected '('
+        t -> y ~ (
+                 ^
+    """
+    excerpt = err.excerpt()
+    return f"dagmed: error: {err}" + (f"\n{excerpt}" if excerpt else "")
+
+
 def format_table(result) -> str:
-    """The effect table as the terminal shows it."""
+    """The effect table as the terminal shows it, under a line naming the analysis.
+
+    Parameters
+    ----------
+    result : dagmed.api.Result
+
+    Examples
+    --------
+    >>> import dagmed, pandas as pd
+    >>> spec = dagmed.parse("treatment t\\noutcome y\\nt -> m -> y\\nt -> y\\nm, y ~ bernoulli\\n")
+    >>> df = pd.DataFrame({"t": [0, 1] * 10, "m": [0, 1, 1, 0, 1] * 4, "y": [0, 0, 1, 1] * 5})
+    >>> print(format_table(dagmed.run(spec, df, seed=1)))  # doctest: +SKIP
+    t -> y through m; 20 observations; convention: control
+    effect            mean       sd         95% HDI          P(<0)
+    TE              -0.041    0.150  [  -0.325,    0.245]   0.612
+    ...
+    """
     eff = result.effects
     pct = f"{result.hdi_prob:.0%} HDI"
     width = max(12, *(len(n) for n in eff.index))
-    lines = [f"{'effect':<{width}}  {'mean':>8}  {'sd':>7}  {pct:^21}  {'P(<0)':>6}"]
-    for name, r in eff.iterrows():
-        hdi = f"[{r.hdi_low:8.3f}, {r.hdi_high:8.3f}]"
-        lines.append(f"{name:<{width}}  {r['mean']:8.3f}  {r.sd:7.3f}  {hdi:^21}  {r.p_lt_0:6.3f}")
+    header = f"{'effect':<{width}}  {'mean':>8}  {'sd':>7}  {pct:^21}  {'P(<0)':>6}"
     a = result.analysis
     head = (
         f"{a.treatment} -> {a.outcome} through {', '.join(a.mediators) or '(no mediator)'}; "
         f"{result.dataset.n_obs} observations; convention: {result.convention}"
     )
-    return head + "\n" + "\n".join(lines)
+    lines = [head, header, *_rows(eff, width)]
+    if not a.independent:
+        # dependent mediators: the conventions differ in more than the level of the indirect
+        # effects, so the other one is shown too (TE and DE are the same in both)
+        other, draws = list(result.effects_by_convention.items())[1]
+        table = effects_table(draws, result.hdi_prob)
+        lines += ["", f"convention: {other} ({CONVENTIONS[other]})",
+                  *_rows(table.drop(index=["TE", "DE"]), width)]
+    return "\n".join(lines)
+
+
+def _rows(table, width: int) -> list[str]:
+    out = []
+    for name, r in table.iterrows():
+        hdi = f"[{r.hdi_low:8.3f}, {r.hdi_high:8.3f}]"
+        out.append(f"{name:<{width}}  {r['mean']:8.3f}  {r.sd:7.3f}  {hdi:^21}  {r.p_lt_0:6.3f}")
+    return out
 
 
 def foreign_files(out: Path) -> list[str]:
@@ -95,7 +403,27 @@ def foreign_files(out: Path) -> list[str]:
     return sorted(foreign)
 
 
-def _check_writable(out: Path) -> Path:
+def check_writable(out: Path) -> Path:
+    """Refuse ``--out DIR`` unless dagmed may write it; return the directory it will be written in.
+
+    ``DIR`` may be absent, empty or a previous run's output (see :func:`foreign_files`).
+
+    Raises
+    ------
+    UsageError
+        ``DIR`` is a file, holds a file dagmed did not write, or its parent is missing or
+        not writable.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> check_writable(d / "out") == d.resolve()
+    True
+    >>> check_writable(d / "no" / "out")
+    Traceback (most recent call last):
+    dagmed.errors.UsageError: --out .../no/out: the parent directory .../no does not exist
+    """
     parent = out.resolve().parent
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a directory")
@@ -115,15 +443,29 @@ def _check_writable(out: Path) -> Path:
 
 
 def write(result, out, extra=None) -> Path:
-    """Write effects.json, effects.csv, regimes.csv and idata.nc into ``out`` atomically.
+    """Write :data:`FILES` into ``out`` atomically: all of them, or nothing.
 
-    ``extra(tmpdir)`` may add more files before the directory is moved into place.
+    Parameters
+    ----------
+    result : dagmed.api.Result
+    out : str or path
+        The run directory; see :func:`check_writable` for which are accepted.
+    extra : callable, optional
+        ``extra(tmpdir)`` may add more files before the directory is moved into place.
+
+    Examples
+    --------
+    >>> import dagmed, pandas as pd
+    >>> spec = dagmed.parse("treatment t\\noutcome y\\nt -> y ~ bernoulli\\n")
+    >>> res = dagmed.run(spec, pd.DataFrame({"t": [0, 1, 1, 0], "y": [1, 0, 1, 0]}))  # doctest: +SKIP
+    >>> sorted(p.name for p in write(res, "out").iterdir())  # doctest: +SKIP
+    ['effects.csv', 'effects.json', 'idata.nc', 'regimes.csv', 'spec.dag']
     """
     out = Path(out)
-    parent = _check_writable(out)
+    parent = check_writable(out)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
     try:
-        (tmp / "effects.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+        (tmp / "effects.json").write_text(json.dumps(effects_document(result), indent=2) + "\n")
         result.effects.rename_axis("name").reset_index().to_csv(tmp / "effects.csv", index=False)
         result.regimes.to_csv(tmp / "regimes.csv", index=False)
         result.idata.to_netcdf(str(tmp / "idata.nc"))
@@ -131,7 +473,7 @@ def write(result, out, extra=None) -> Path:
         if extra is not None:
             extra(tmp)
         if out.exists():
-            _check_writable(out)  # again: a file may have appeared while sampling
+            check_writable(out)  # again: a file may have appeared while sampling
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=parent))
             out.rename(old / out.name)
             tmp.rename(out)

@@ -123,7 +123,7 @@ class _ToIR(Transformer):
     def level(self, meta, children):
         label, value = children
         label = _unquote(label) if isinstance(label, Token) and label.type == "STRING" else label
-        return (str(label) if not isinstance(label, float) else ir._num(label), value)
+        return (str(label) if not isinstance(label, float) else ir.format_number(label), value)
 
     def code(self, meta, children):
         col, *levels = children
@@ -196,7 +196,7 @@ def _show(tok: Token) -> str:
 
 
 def parse(text: str, source: str = "<string>") -> ir.SpecIR:
-    """Parse spec text into its IR.
+    r"""Parse spec text into its IR.
 
     Parameters
     ----------
@@ -205,10 +205,24 @@ def parse(text: str, source: str = "<string>") -> ir.SpecIR:
     source : str
         The file name used in error messages.
 
+    Returns
+    -------
+    ir.SpecIR
+        The statements as written, each with its line and column.
+
     Raises
     ------
     SpecSyntaxError
         With file, line and column and what was expected there.
+
+    Examples
+    --------
+    >>> parse("treatment t\noutcome y\nt -> y ~ bernoulli\n").statements[2]
+    EdgeStmt(groups=(('t',), ('y',)), family='bernoulli', loc=Loc(line=3, column=1), family_loc=Loc(line=3, column=10))
+    >>> parse("t -> -> y\n", "s.dag")
+    Traceback (most recent call last):
+    ...
+    dagmed.errors.SpecSyntaxError: s.dag:1:6: unexpected '->'; expected a name
     """
     if not isinstance(text, str):
         raise SpecSyntaxError("a spec must be text", source=source)
@@ -232,7 +246,31 @@ def parse(text: str, source: str = "<string>") -> ir.SpecIR:
 
 
 def read(path) -> ir.SpecIR:
-    """Read and parse a spec file (UTF-8)."""
+    r"""Read and parse a spec file (UTF-8, an initial byte-order mark ignored).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The spec file; its name is the ``source`` of error messages.
+
+    Returns
+    -------
+    ir.SpecIR
+
+    Raises
+    ------
+    SpecSyntaxError
+        If the file is missing, unreadable, not UTF-8, or not a valid spec.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = pathlib.Path(tmp) / "s.dag"
+    ...     _ = path.write_text("treatment t\noutcome y\nt -> y ~ normal\n")
+    ...     print([type(st).__name__ for st in read(path).statements])
+    ['RoleStmt', 'RoleStmt', 'EdgeStmt']
+    """
     path = Path(path)
     try:
         raw = path.read_bytes()

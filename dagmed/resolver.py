@@ -6,6 +6,7 @@ contradictory ones), and fills every prior in: edge > node > spec default > fami
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from . import ir
@@ -14,18 +15,53 @@ from .families import FAMILIES, PARAMS, family
 from .tables import MISSING, PRIORS, ROLES, lookup
 
 
-class _Ctx:
+class _Declarations:
+    """What the statements declare, gathered in one pass in the order written.
+
+    Every store maps a key to ``(value, loc)`` (or just ``loc``): the first declaration
+    wins, a repeated one is fine, a contradicting one is an error (:meth:`set_once`).
+    """
+
     def __init__(self, spec_ir: ir.SpecIR):
         self.source = spec_ir.source
         self.text = spec_ir.text
+        self.first_seen: dict[str, ir.Loc] = {}  # node order of the spec
+        self.edges: dict[tuple[str, str], ir.Loc] = {}
+        self.families: dict[str, tuple[str, ir.Loc]] = {}
+        self.roles: dict[str, tuple[str, ir.Loc]] = {}
+        self.latent: dict[str, ir.Loc] = {}
+        self.priors: dict[tuple, tuple[ir.Dist, ir.Loc]] = {}
+        self.codes: dict[str, tuple] = {}
+        self.settings: dict[str, tuple] = {}  # data source and missing-value policy
 
     def at(self, loc: ir.Loc | None) -> dict:
         return ir.location(self.source, self.text, loc)
 
+    def see(self, name: str, loc: ir.Loc) -> None:
+        self.first_seen.setdefault(name, loc)
 
-def _check_dist(dist: ir.Dist, ctx: _Ctx, *, scale: bool) -> ir.Dist:
+    def add_edge(self, parent: str, child: str, loc: ir.Loc) -> None:
+        if parent == child:
+            raise SpecError(f"self-loop: {parent} -> {child}; a node cannot cause itself", **self.at(loc))
+        self.see(parent, loc)
+        self.see(child, loc)
+        self.edges.setdefault((parent, child), loc)
+
+    def add_family(self, node: str, fam: str, loc: ir.Loc) -> None:
+        family(fam, **self.at(loc))
+        self.set_once(self.families, node, fam, loc, f"families for {node}")
+
+    def set_once(self, store: dict, key, value, loc: ir.Loc, what: str) -> None:
+        """Record a declaration; repeating it is fine, contradicting it is an error."""
+        if key in store and store[key][0] != value:
+            old, old_loc = store[key]
+            raise SpecError(f"contradictory {what}: {old} (line {old_loc.line}) and {value}", **self.at(loc))
+        store.setdefault(key, (value, loc))
+
+
+def _check_dist(dist: ir.Dist, d: _Declarations, *, scale: bool) -> ir.Dist:
     """Validate a prior's name and arguments; return it with keyword arguments only."""
-    at = ctx.at(dist.loc)
+    at = d.at(dist.loc)
     spec = lookup(PRIORS, dist.name, "prior distribution", **at)
     if len(dist.args) > len(spec.params):
         raise SpecError(
@@ -57,164 +93,205 @@ def _check_dist(dist: ir.Dist, ctx: _Ctx, *, scale: bool) -> ir.Dist:
     return ir.Dist(dist.name, (), tuple((p, float(values[p])) for p in spec.params), dist.loc)
 
 
-def _set_once(store: dict, key, value, loc, ctx: _Ctx, what: str):
-    """Record a declaration; repeating it is fine, contradicting it is an error."""
-    if key in store and store[key][0] != value:
-        old, old_loc = store[key]
-        raise SpecError(f"contradictory {what}: {old} (line {old_loc.line}) and {value}", **ctx.at(loc))
-    store.setdefault(key, (value, loc))
+# ---- one handler per statement type -----------------------------------------------------
+
+
+def _edge(st: ir.EdgeStmt, d: _Declarations) -> None:
+    for parents, children in zip(st.groups, st.groups[1:]):
+        for p, c in itertools.product(parents, children):
+            d.add_edge(p, c, st.loc)
+    if st.family is not None:
+        for c in st.groups[-1]:
+            d.add_family(c, st.family, st.family_loc or st.loc)
+
+
+def _family(st: ir.FamilyStmt, d: _Declarations) -> None:
+    for n in st.nodes:
+        d.see(n, st.loc)
+        d.add_family(n, st.family, st.family_loc or st.loc)
+
+
+def _role(st: ir.RoleStmt, d: _Declarations) -> None:
+    role = lookup(ROLES, st.keyword, "role", **d.at(st.loc))
+    for n in st.nodes:
+        d.see(n, st.loc)
+        d.set_once(d.roles, role, n, st.loc, f"{role} declarations (dagmed needs exactly one {role})")
+
+
+def _latent(st: ir.LatentStmt, d: _Declarations) -> None:
+    for n in st.nodes:
+        d.see(n, st.loc)
+        d.latent.setdefault(n, st.loc)
+
+
+def _bidirected(st: ir.BidirectedStmt, d: _Declarations) -> None:
+    if st.a == st.b:
+        raise SpecError(f"self-loop: {st.a} <-> {st.b}", **d.at(st.loc))
+    u = f"U_{st.a}_{st.b}"
+    d.see(st.a, st.loc)
+    d.see(st.b, st.loc)
+    d.latent.setdefault(u, st.loc)
+    d.add_edge(u, st.a, st.loc)
+    d.add_edge(u, st.b, st.loc)
+
+
+def _prior(st: ir.PriorStmt, d: _Declarations) -> None:
+    if st.param is not None:
+        lookup(PARAMS, st.param, "prior target", **d.at(st.loc))
+    scale = st.param is not None and any(f.extra(st.param) for f in FAMILIES.values())
+    dist = _check_dist(st.dist, d, scale=scale)
+    d.set_once(d.priors, (st.kind, st.param, st.node, st.parent), dist, st.loc, "priors for the same parameter")
+
+
+def _data(st: ir.DataStmt, d: _Declarations) -> None:
+    d.set_once(d.settings, "data", st.source, st.loc, "data sources")
+
+
+def _code(st: ir.CodeStmt, d: _Declarations) -> None:
+    at = d.at(st.loc)
+    for label, value in st.levels:
+        if value not in (0.0, 1.0):
+            raise SpecError(f"code {st.column}: {label} = {ir.format_number(value)}; a level can only be 0 or 1", **at)
+    labels = [lv for lv, _ in st.levels]
+    if len(set(labels)) != len(labels):
+        raise SpecError(f"code {st.column}: a level is given twice", **at)
+    d.set_once(d.codes, st.column, tuple(st.levels), st.loc, f"codings for column {st.column}")
+
+
+def _missing(st: ir.MissingStmt, d: _Declarations) -> None:
+    lookup(MISSING, st.policy, "missing-value policy", **d.at(st.loc))
+    d.set_once(d.settings, "missing", st.policy, st.loc, "missing-value policies")
+
+
+# Statement class -> the handler that records its declarations.
+HANDLERS = {
+    ir.EdgeStmt: _edge,
+    ir.FamilyStmt: _family,
+    ir.RoleStmt: _role,
+    ir.LatentStmt: _latent,
+    ir.BidirectedStmt: _bidirected,
+    ir.PriorStmt: _prior,
+    ir.DataStmt: _data,
+    ir.CodeStmt: _code,
+    ir.MissingStmt: _missing,
+}
+
+
+# ---- steps once every statement is read --------------------------------------------------
+
+
+def _roles(d: _Declarations) -> tuple[tuple[str, ir.Loc], tuple[str, ir.Loc]]:
+    """The treatment and the outcome, each with where it was declared; both observed nodes."""
+    for role in ("treatment", "outcome"):
+        if role not in d.roles:
+            raise SpecError(f"no {role} declared; add a line '{role} NAME'", source=d.source)
+    treatment, outcome = d.roles["treatment"], d.roles["outcome"]
+    if treatment[0] == outcome[0]:
+        raise SpecError(f"{treatment[0]} is declared both treatment and outcome", **d.at(outcome[1]))
+    in_graph = {n for e in d.edges for n in e}
+    for role, (name, loc) in d.roles.items():
+        if name not in in_graph:
+            raise SpecError(f"{role} {name} is not in the graph: no edge mentions it", **d.at(loc))
+        if name in d.latent:
+            raise SpecError(f"{role} {name} is declared latent; the {role} must be observed", **d.at(d.latent[name]))
+    return treatment, outcome
+
+
+def _check_nodes(d: _Declarations) -> None:
+    """Families and codings name observed nodes of the graph."""
+    for name, (fam, loc) in d.families.items():
+        if name in d.latent:
+            raise SpecError(f"{name} is declared latent and given family {fam}; a latent node has no data", **d.at(loc))
+    for column, (_, loc) in d.codes.items():
+        if column not in d.first_seen:
+            raise SpecError(f"code for {column}, which is not a node of the graph", **d.at(loc))
+
+
+def _check_prior_targets(d: _Declarations) -> None:
+    """Every per-edge and per-node prior has a parameter to go to."""
+    for (kind, param, node, parent), (_, loc) in d.priors.items():
+        if kind == "edge" and (parent, node) not in d.edges:
+            raise SpecError(f"prior for edge {parent} -> {node}, which is not in the graph", **d.at(loc))
+        if kind != "node":
+            continue
+        if node not in d.families:
+            raise SpecError(f"prior for {node}.{param}, but {node} has no family (so no {param})", **d.at(loc))
+        fam = FAMILIES[d.families[node][0]]
+        if param not in ("intercept", "beta") and fam.extra(param) is None:
+            what = "no scale" if param == "sigma" else f"no parameter {param}"
+            raise SpecError(f"prior for {node}.{param}, but family {fam.name} has {what}", **d.at(loc))
+
+
+def _prior_of(d: _Declarations, param: str, node: str, parent: str | None = None) -> ir.Dist:
+    """The prior of one parameter: edge > node > spec default > family default."""
+    for key in (("edge", None, node, parent), ("node", param, node, None), ("default", param, None, None)):
+        if key in d.priors:
+            return d.priors[key][0]
+    fam = FAMILIES[d.families[node][0]] if node in d.families else FAMILIES["normal"]
+    name, args = fam.default_prior(param)
+    return ir.Dist(name, (), tuple(zip(PRIORS[name].params, args)))
+
+
+def _spec(d: _Declarations, treatment: tuple[str, ir.Loc], outcome: tuple[str, ir.Loc]) -> ir.Spec:
+    """The resolved spec, every prior filled in."""
+    nodes = tuple(ir.Node(n, d.families.get(n, (None,))[0], n not in d.latent, loc) for n, loc in d.first_seen.items())
+    node_priors = tuple(
+        (n, ir.NodePriors(_prior_of(d, "intercept", n), tuple((p.name, _prior_of(d, p.name, n)) for p in FAMILIES[f].extras)))
+        for n, (f, _) in d.families.items()
+    )
+    edges = tuple(ir.Edge(p, c, _prior_of(d, "beta", c, p), loc, latent=p in d.latent) for (p, c), loc in d.edges.items())
+    return ir.Spec(
+        nodes=nodes,
+        edges=edges,
+        treatment=treatment[0],
+        outcome=outcome[0],
+        priors=node_priors,
+        data=d.settings.get("data", (None,))[0],
+        codes=tuple((c, lv) for c, (lv, _) in d.codes.items()),
+        missing=d.settings.get("missing", ("drop",))[0],
+        role_locs=(("treatment", treatment[1]), ("outcome", outcome[1])),
+        source=d.source,
+        text=d.text,
+    )
 
 
 def resolve(spec_ir: ir.SpecIR) -> ir.Spec:
-    """Resolve parsed statements into a :class:`~dagmed.ir.Spec`.
+    r"""Resolve parsed statements into a :class:`~dagmed.ir.Spec`.
+
+    Each statement goes to its handler in :data:`HANDLERS`; then the roles are checked,
+    the families and codings, and the prior targets, and every prior is filled in.
+
+    Parameters
+    ----------
+    spec_ir : ir.SpecIR
+        The statements as written (:func:`dagmed.parser.parse`).
+
+    Returns
+    -------
+    ir.Spec
+        Nodes, edges and priors explicit; equal for equal models whatever the layout.
 
     Raises
     ------
     SpecError
         For unknown names, contradictory or duplicate declarations, self-loops, and a
         missing treatment or outcome; located at the offending statement.
+
+    Examples
+    --------
+    >>> from dagmed import parser
+    >>> spec = resolve(parser.parse("treatment t\noutcome y\nt -> y ~ bernoulli\nprior t -> y = normal(0, 2)\n"))
+    >>> str(spec.edges[0].prior), str(spec.node_priors("y").intercept)
+    ('normal(mu=0, sigma=2)', 'normal(mu=0, sigma=1)')
+    >>> resolve(parser.parse("treatment t\noutcome y\nt -> y ~ bernouli\n", "s.dag"))
+    Traceback (most recent call last):
+    ...
+    dagmed.errors.SpecError: s.dag:3:10: unknown family 'bernouli' (did you mean 'bernoulli'?); valid options are bernoulli, normal, poisson
     """
-    ctx = _Ctx(spec_ir)
-    first_seen: dict[str, ir.Loc] = {}
-    edges: dict[tuple[str, str], ir.Loc] = {}
-    families: dict[str, tuple[str, ir.Loc]] = {}
-    roles: dict[str, tuple[str, ir.Loc]] = {}
-    latent: dict[str, ir.Loc] = {}
-    priors: dict[tuple, tuple[ir.Dist, ir.Loc]] = {}
-    codes: dict[str, tuple] = {}
-    settings: dict[str, tuple] = {}  # data source and missing-value policy
-
-    def see(name, loc):
-        first_seen.setdefault(name, loc)
-
-    def add_edge(parent, child, loc):
-        if parent == child:
-            raise SpecError(f"self-loop: {parent} -> {child}; a node cannot cause itself", **ctx.at(loc))
-        see(parent, loc)
-        see(child, loc)
-        edges.setdefault((parent, child), loc)
-
-    def add_family(node, fam, loc, floc):
-        family(fam, **ctx.at(floc or loc))
-        _set_once(families, node, fam, floc or loc, ctx, f"families for {node}")
-
+    d = _Declarations(spec_ir)
     for st in spec_ir.statements:
-        if isinstance(st, ir.EdgeStmt):
-            for parents, children in zip(st.groups, st.groups[1:]):
-                for p in parents:
-                    for c in children:
-                        add_edge(p, c, st.loc)
-            if st.family is not None:
-                for c in st.groups[-1]:
-                    add_family(c, st.family, st.loc, st.family_loc)
-        elif isinstance(st, ir.FamilyStmt):
-            for n in st.nodes:
-                see(n, st.loc)
-                add_family(n, st.family, st.loc, st.family_loc)
-        elif isinstance(st, ir.RoleStmt):
-            role = lookup(ROLES, st.keyword, "role", **ctx.at(st.loc))
-            for n in st.nodes:
-                see(n, st.loc)
-                _set_once(roles, role, n, st.loc, ctx, f"{role} declarations (dagmed needs exactly one {role})")
-        elif isinstance(st, ir.LatentStmt):
-            for n in st.nodes:
-                see(n, st.loc)
-                latent.setdefault(n, st.loc)
-        elif isinstance(st, ir.BidirectedStmt):
-            if st.a == st.b:
-                raise SpecError(f"self-loop: {st.a} <-> {st.b}", **ctx.at(st.loc))
-            u = f"U_{st.a}_{st.b}"
-            see(st.a, st.loc)
-            see(st.b, st.loc)
-            latent.setdefault(u, st.loc)
-            add_edge(u, st.a, st.loc)
-            add_edge(u, st.b, st.loc)
-        elif isinstance(st, ir.PriorStmt):
-            key = (st.kind, st.param, st.node, st.parent)
-            if st.param is not None:
-                lookup(PARAMS, st.param, "prior target", **ctx.at(st.loc))
-            scale = st.param is not None and any(f.extra(st.param) for f in FAMILIES.values())
-            dist = _check_dist(st.dist, ctx, scale=scale)
-            _set_once(priors, key, dist, st.loc, ctx, "priors for the same parameter")
-        elif isinstance(st, ir.DataStmt):
-            _set_once(settings, "data", st.source, st.loc, ctx, "data sources")
-        elif isinstance(st, ir.CodeStmt):
-            for label, value in st.levels:
-                if value not in (0.0, 1.0):
-                    raise SpecError(f"code {st.column}: {label} = {ir._num(value)}; a level can only be 0 or 1", **ctx.at(st.loc))
-            labels = [lv for lv, _ in st.levels]
-            if len(set(labels)) != len(labels):
-                raise SpecError(f"code {st.column}: a level is given twice", **ctx.at(st.loc))
-            _set_once(codes, st.column, tuple(st.levels), st.loc, ctx, f"codings for column {st.column}")
-        elif isinstance(st, ir.MissingStmt):
-            lookup(MISSING, st.policy, "missing-value policy", **ctx.at(st.loc))
-            _set_once(settings, "missing", st.policy, st.loc, ctx, "missing-value policies")
-
-    data = settings.get("data", (None,))[0]
-    missing = settings.get("missing", ("drop",))[0]
-
-    # ---- roles ----
-    for role in ("treatment", "outcome"):
-        if role not in roles:
-            raise SpecError(f"no {role} declared; add a line '{role} NAME'", source=ctx.source)
-    treatment, tloc = roles["treatment"]
-    outcome, oloc = roles["outcome"]
-    if treatment == outcome:
-        raise SpecError(f"{treatment} is declared both treatment and outcome", **ctx.at(oloc))
-    in_graph = {n for e in edges for n in e}
-    for role, (name, loc) in roles.items():
-        if name not in in_graph:
-            raise SpecError(f"{role} {name} is not in the graph: no edge mentions it", **ctx.at(loc))
-        if name in latent:
-            raise SpecError(f"{role} {name} is declared latent; the {role} must be observed", **ctx.at(latent[name]))
-    for name, (fam, loc) in families.items():
-        if name in latent:
-            raise SpecError(f"{name} is declared latent and given family {fam}; a latent node has no data", **ctx.at(loc))
-    for column, (_, loc) in codes.items():
-        if column not in first_seen:
-            raise SpecError(f"code for {column}, which is not a node of the graph", **ctx.at(loc))
-
-    # ---- priors: edge > node > spec default > family default ----
-    nodes = tuple(
-        ir.Node(n, families.get(n, (None,))[0], n not in latent, loc) for n, loc in first_seen.items()
-    )
-    for (kind, param, node, parent), (dist, loc) in priors.items():
-        if kind == "edge" and (parent, node) not in edges:
-            raise SpecError(f"prior for edge {parent} -> {node}, which is not in the graph", **ctx.at(loc))
-        if kind == "node":
-            if node not in families:
-                raise SpecError(f"prior for {node}.{param}, but {node} has no family (so no {param})", **ctx.at(loc))
-            fam = FAMILIES[families[node][0]]
-            if param not in ("intercept", "beta") and fam.extra(param) is None:
-                what = "no scale" if param == "sigma" else f"no parameter {param}"
-                raise SpecError(f"prior for {node}.{param}, but family {fam.name} has {what}", **ctx.at(loc))
-
-    def prior(param, node, parent=None):
-        for key in (("edge", None, node, parent), ("node", param, node, None), ("default", param, None, None)):
-            if key in priors:
-                return priors[key][0]
-        fam = FAMILIES[families[node][0]] if node in families else FAMILIES["normal"]
-        name, args = fam.default_prior(param)
-        spec = PRIORS[name]
-        return ir.Dist(name, (), tuple(zip(spec.params, args)))
-
-    node_priors = tuple(
-        (n, ir.NodePriors(prior("intercept", n), tuple((p.name, prior(p.name, n)) for p in FAMILIES[f].extras)))
-        for n, (f, _) in families.items()
-    )
-    edge_list = tuple(
-        ir.Edge(p, c, prior("beta", c, p), loc, latent=p in latent) for (p, c), loc in edges.items()
-    )
-    return ir.Spec(
-        nodes=nodes,
-        edges=edge_list,
-        treatment=treatment,
-        outcome=outcome,
-        priors=node_priors,
-        data=data,
-        codes=tuple((c, lv) for c, (lv, _) in codes.items()),
-        missing=missing,
-        role_locs=(("treatment", tloc), ("outcome", oloc)),
-        source=ctx.source,
-        text=ctx.text,
-    )
+        ir.handler(HANDLERS, st)(st, d)
+    treatment, outcome = _roles(d)
+    _check_nodes(d)
+    _check_prior_targets(d)
+    return _spec(d, treatment, outcome)

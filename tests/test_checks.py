@@ -38,18 +38,48 @@ def test_two_independent_mediators():
     assert a.n_regimes == 8
 
 
-def test_dependent_mediators_name_the_path_and_line():
+def test_directed_edge_between_mediators_is_accepted_and_named():
     a = analyse("dependent_mediators")
     assert a.dependent == (("m1", "m2", "m1 -> m2"),)
+    assert a.ok and not a.independent
+    assert a.mediator_parents == {"m1": (), "m2": ("m1",)}
+    assert checks.check(a.spec) == a
+
+
+def test_independent_mediators_have_no_mediator_parents():
+    a = analyse("two_mediators")
+    assert a.independent and a.mediator_parents == {"m1": (), "m2": ()}
+
+
+def test_chain_through_a_third_mediator_is_accepted():
+    # m1 -> z -> m2 makes z a mediator too: three mediators, every pair dependent
+    a = analyse("treatment t\noutcome y\nt -> m1, m2 -> y\nm1 -> z -> m2\nm1, m2, z, y ~ bernoulli\n")
+    assert a.mediators == ("m1", "m2", "z")
+    assert ("m1", "m2", "m1 -> z -> m2") in a.dependent and a.ok, a.problems
+    assert a.mediator_parents == {"m1": (), "m2": ("z",), "z": ("m1",)}
+
+
+LATENT_COMMON_CAUSE = "share a latent common cause ({path}): their joint distribution is not what the per-node models say"
+
+
+@pytest.mark.parametrize(
+    "text, shown, path, line",
+    [
+        ("treatment t\noutcome y\nt -> m1, m2 -> y\nlatent u\nu -> m1, m2\nm1, m2, y ~ bernoulli\n", "m1 <- u -> m2", "m1 <- u -> m2", 5),
+        ("treatment t\noutcome y\nt -> m1, m2 -> y\nm1 <-> m2\nm1, m2, y ~ bernoulli\n", "m1 <- U_m1_m2 -> m2", "m1 <- U_m1_m2 -> m2", 4),
+        # the edge among the mediators does not explain the latent part of their dependence
+        ("treatment t\noutcome y\nt -> m1, m2 -> y\nm1 -> m2\nm1 <-> m2\nm1, m2, y ~ bernoulli\n", "m1 -> m2", "m1 <- U_m1_m2 -> m2", 5),
+    ],
+)
+def test_latent_common_cause_of_mediators_is_refused(text, shown, path, line):
+    a = analyse(text)
+    assert a.dependent == (("m1", "m2", shown),)
     (err,) = a.problems
-    assert "open path m1 -> m2" in err.message and err.line == 4
-    with pytest.raises(SpecError, match="m1 -> m2"):
+    assert err.message.startswith("mediators m1 and m2 " + LATENT_COMMON_CAUSE.format(path=path))
+    assert err.message.endswith("write a directed edge instead, e.g. 'm1 -> m2'")
+    assert (err.source, err.line, err.exit_code) == ("s.dag", line, 3)
+    with pytest.raises(SpecError, match="latent common cause"):
         checks.check(a.spec)
-
-
-def test_shared_latent_parent_makes_mediators_dependent():
-    a = analyse("treatment t\noutcome y\nt -> m1, m2 -> y\nlatent u\nu -> m1, m2\nm1, m2, y ~ bernoulli\n")
-    assert a.dependent == (("m1", "m2", "m1 <- u -> m2"),)
 
 
 def test_covariate_blocks_a_fork_between_mediators():
@@ -57,10 +87,11 @@ def test_covariate_blocks_a_fork_between_mediators():
     assert a.covariates == ("x",) and a.dependent == () and a.ok
 
 
-def test_chain_through_non_mediator_is_found():
-    # m1 -> z -> m2 makes z a mediator too: three mediators, two dependent pairs named
-    a = analyse("treatment t\noutcome y\nt -> m1, m2 -> y\nm1 -> z -> m2\nm1, m2, z, y ~ bernoulli\n")
-    assert ("m1", "m2", "m1 -> z -> m2") in a.dependent
+def test_latent_chain_between_mediators_is_named_as_such():
+    a = analyse("treatment t\noutcome y\nt -> m1, m2 -> y\nlatent u\nm1 -> u -> m2\nm1, m2, y ~ bernoulli\n")
+    messages = [p.message for p in a.problems]
+    assert any("latent node u lies on a causal path" in m for m in messages)
+    assert any(m.startswith("mediators m1 and m2 are joined through latent u (m1 -> u -> m2)") for m in messages)
 
 
 def test_latent_confounder_is_reported_with_its_name():

@@ -1,143 +1,43 @@
-"""The command line: `dagmed check` output, exit codes and one-line located errors."""
+"""The command line: `dagmed check` output, exit codes, one-line located errors, run options.
 
+Everything runs in process (``cli.main`` with pytest's ``capsys``), from a temporary
+directory rather than the repository; one test runs the installed console script end to end.
+"""
+
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
+import numpy as np
 import pytest
+
+import dagmed
+from dagmed import cli, commands, output
 
 from conftest import SPECS
 
-
-def dagmed(*args, cwd):
-    """Run the installed console script (from another directory than the repository)."""
-    script = Path(sys.executable).with_name("dagmed")
-    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "dagmed"]
-    return subprocess.run(cmd + [str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=120)
-
-
-def test_check_substance(tmp_path):
-    r = dagmed("check", SPECS / "substance.dag", cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
-    out = r.stdout
-    assert "treatment:    fam_int" in out
-    assert "mediators:    dev_peer, sub_exp" in out
-    assert "outcome:      sub_disorder" in out
-    assert "covariates:   gender, conflict" in out
-    assert "sub_disorder ~ bernoulli(logit: fam_int, dev_peer, sub_exp, gender, conflict)" in out
-    assert "conditionally independent" in out
-    assert "regimes:      8 = 2^(2+1)" in out
-    assert r.stderr == ""
-
-
-@pytest.mark.parametrize(
-    "extra, code, message",
-    [
-        ("dev_peer -> sub_exp", 3, "open path dev_peer -> sub_exp"),
-        ("sub_disorder -> fam_int", 3, "cycle: fam_int -> dev_peer -> sub_disorder -> fam_int"),
-        ("gender -> -> fam_int", 2, "unexpected '->'; expected a name"),
-        ("sub_exp ~ bernouli", 3, "unknown family 'bernouli'"),
-    ],
-)
-def test_appended_mistakes_give_located_errors(tmp_path, extra, code, message):
-    text = (SPECS / "substance.dag").read_text()
-    n_lines = text.count("\n")
-    spec = tmp_path / "s.dag"
-    spec.write_text(text + extra + "\n")
-    r = dagmed("check", spec, cwd=tmp_path)
-    assert r.returncode == code
-    first = r.stderr.splitlines()[0]
-    assert first.startswith(f"dagmed: error: {spec}:{n_lines + 1}:")
-    assert message in first
-    assert "Traceback" not in r.stderr
-
-
-def test_syntax_error_has_a_caret(tmp_path):
-    spec = tmp_path / "s.dag"
-    spec.write_text("treatment t\noutcome y\nt -> y ~ bernoulli(\n")
-    r = dagmed("check", spec, cwd=tmp_path)
-    lines = r.stderr.splitlines()
-    assert r.returncode == 2
-    assert lines[0].startswith(f"dagmed: error: {spec}:3:19: unexpected '('")
-    assert lines[1].strip() == "t -> y ~ bernoulli("
-    assert lines[2].index("^") == lines[1].index("(")
-
-
-def test_usage_errors_exit_2_without_traceback(tmp_path):
-    r = dagmed("frobnicate", cwd=tmp_path)
-    assert r.returncode == 2 and "Traceback" not in r.stderr
-    r = dagmed("check", tmp_path / "missing.dag", cwd=tmp_path)
-    assert r.returncode == 2 and "spec file not found" in r.stderr
-
-
-def test_fmt_prints_canonical_text_that_checks_the_same(tmp_path):
-    r = dagmed("fmt", SPECS / "three_mediators.dag", cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines()[:2] == ["exposure treat", "response relapse"]
-    (tmp_path / "f.dag").write_text(r.stdout)
-    import dagmed as api
-
-    assert api.load(tmp_path / "f.dag") == api.load(SPECS / "three_mediators.dag")
-
-
-def test_unwritable_output_directory_is_refused_before_sampling(tmp_path, substance_csv):
-    r = dagmed("run", SPECS / "substance.dag", "--data", substance_csv, "--out", tmp_path / "no" / "such" / "dir",
-               cwd=tmp_path)
-    assert r.returncode == 2
-    assert r.stderr.startswith("dagmed: error: --out ") and "does not exist" in r.stderr
-    assert "sampling" not in r.stderr
-
-
-def test_too_many_mediators_are_refused_up_front(tmp_path):
-    meds = [f"m{j}" for j in range(25)]
-    spec = tmp_path / "big.dag"
-    spec.write_text(f"treatment t\noutcome y\nt -> {', '.join(meds)} -> y ~ bernoulli\n{', '.join(meds)} ~ bernoulli\n")
-    r = dagmed("run", spec, "--data", tmp_path / "never-read.csv", cwd=tmp_path)
-    assert r.returncode == 3
-    assert "25 mediators give 2^26 = 67108864 regimes" in r.stderr and "GiB" in r.stderr
-
-
-def test_data_errors_exit_4(tmp_path):
-    spec = tmp_path / "s.dag"
-    spec.write_text("treatment t\noutcome y\nt -> y ~ bernoulli\n")
-    (tmp_path / "d.csv").write_text("t,y\n0,1\n1,7\n")
-    r = dagmed("run", spec, "--data", tmp_path / "d.csv", "--out", tmp_path / "out", cwd=tmp_path)
-    assert r.returncode == 4
-    assert r.stderr.strip().splitlines() == [f"dagmed: error: {tmp_path / 'd.csv'}: column y, row 2: value 7 is not 0 or 1 (bernoulli)"]
-    assert not (tmp_path / "out").exists()
-
-
-@pytest.mark.slow
-def test_ctrl_c_during_sampling_leaves_nothing(tmp_path, substance_csv):
-    import signal
-    import time
-
-    script = Path(sys.executable).with_name("dagmed")
-    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "dagmed"]
-    p = subprocess.Popen(
-        cmd + ["run", str(SPECS / "substance.dag"), "--data", str(substance_csv), "--draws", "20000",
-               "--tune", "5000", "--chains", "2", "--out", "out"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    seen = ""
-    while "sampling:" not in seen:
-        line = p.stderr.readline()
-        assert line, "dagmed ended before sampling"
-        seen += line
-    time.sleep(3)
-    p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=300)
-    assert p.returncode == 5
-    assert "dagmed: error: interrupted; nothing was written" in err
-    assert "Traceback" not in err
-    assert list(tmp_path.iterdir()) == []
-
-
-# ---- in process: options given explicitly are used or refused; the user's files are kept ----
-
-from dagmed import cli, commands, output  # noqa: E402
-
 TINY = "treatment t\noutcome y\nt -> y ~ bernoulli\n"
+CHAIN = "treatment t\noutcome y\nt -> m -> y\nt -> y\nm, y ~ bernoulli\n"
+
+
+class Ran(NamedTuple):
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def dagmed_cli(tmp_path, monkeypatch, capsys):
+    """``dagmed ARGS`` in process, run in ``tmp_path`` (not the repository)."""
+    monkeypatch.chdir(tmp_path)
+
+    def call(*args) -> Ran:
+        code = cli.main([str(a) for a in args])
+        return Ran(code, *capsys.readouterr())
+
+    return call
 
 
 @pytest.fixture
@@ -146,6 +46,174 @@ def tiny(tmp_path):
     spec.write_text(TINY)
     (tmp_path / "d.csv").write_text("t,y\n0,1\n1,0\n1,1\n0,0\n")
     return spec, tmp_path / "d.csv"
+
+
+def appended(tmp_path, extra: str) -> tuple[Path, int]:
+    """The substance spec with one line appended, and that line's number."""
+    text = (SPECS / "substance.dag").read_text()
+    spec = tmp_path / "s.dag"
+    spec.write_text(text + extra + "\n")
+    return spec, text.count("\n") + 1
+
+
+# ---- dagmed check ----------------------------------------------------------------------------
+
+
+def test_check_substance(dagmed_cli):
+    r = dagmed_cli("check", SPECS / "substance.dag")
+    assert r.code == 0, r.err
+    lines = r.out.splitlines()
+    for line in [
+        "treatment:    fam_int",
+        "mediators:    dev_peer, sub_exp",
+        "outcome:      sub_disorder",
+        "covariates:   gender, conflict",
+        "  sub_disorder ~ bernoulli(logit: fam_int, dev_peer, sub_exp, gender, conflict)",
+        "independence: mediators conditionally independent given fam_int, gender, conflict (d-separation)",
+        "regimes:      8 = 2^(2+1)",
+        "ok:           the mediation analysis is well posed",
+    ]:
+        assert line in lines
+    assert not any(line.startswith("meaning:") for line in lines)
+    assert r.err == ""
+
+
+@pytest.mark.parametrize(
+    "extra, code, message",
+    [
+        ("dev_peer <-> sub_exp", 3, "latent common cause"),
+        ("sub_disorder -> fam_int", 3, "cycle: fam_int -> dev_peer -> sub_disorder -> fam_int"),
+        ("gender -> -> fam_int", 2, "unexpected '->'; expected a name"),
+        ("sub_exp ~ bernouli", 3, "unknown family 'bernouli'"),
+    ],
+)
+def test_appended_mistakes_give_located_errors(dagmed_cli, tmp_path, extra, code, message):
+    spec, line = appended(tmp_path, extra)
+    r = dagmed_cli("check", spec)
+    assert r.code == code
+    first = r.err.splitlines()[0]
+    assert first.startswith(f"dagmed: error: {spec}:{line}:")
+    assert message in first
+    assert "Traceback" not in r.err
+
+
+def test_a_directed_edge_between_mediators_is_accepted_and_shown(dagmed_cli, tmp_path):
+    spec, _ = appended(tmp_path, "dev_peer -> sub_exp")
+    r = dagmed_cli("check", spec)
+    assert r.code == 0, r.err
+    assert r.err == ""
+    lines = r.out.splitlines()
+    assert "  sub_exp ~ bernoulli(logit: fam_int, dev_peer, gender, conflict)" in lines
+    assert (
+        "independence: dependent mediators: dev_peer -> sub_exp "
+        "(exact: marginal and joint regimes by enumeration down the mediator sub-DAG)"
+    ) in lines
+    meaning = [line for line in lines if line.startswith("meaning:")]
+    assert meaning == [
+        "meaning:      IIE[dev_peer] shifts dev_peer's marginal distribution only; "
+        "what dev_peer passes on through sub_exp is in IIE[sub_exp], and what their dependence adds is in DEP"
+    ]
+
+
+def test_describe_names_each_mediator_with_mediator_descendants_in_spec_order():
+    spec = dagmed.parse("treatment t\noutcome y\nt -> a, b, c -> y\na -> c\nb -> c\nc -> d -> y\n"
+                        "a, b, c, d, y ~ bernoulli\n")
+    text = output.describe(dagmed.analyse(spec))
+    assert "independence: dependent mediators: a -> c, b -> c, c -> d (exact:" in text
+    meaning = [line.split(None, 1)[1] for line in text.splitlines() if line.startswith("meaning:")]
+    assert [m.split(" shifts")[0] for m in meaning] == ["IIE[a]", "IIE[b]", "IIE[c]"]
+    assert "what a passes on through c, d is in IIE[c], IIE[d], and what their dependence adds is in DEP" in meaning[0]
+
+
+def test_describe_shows_a_dependence_the_mediator_sub_dag_does_not_explain():
+    # two mediators without an edge between them, dependent through something else: the culprit path is shown
+    a = dagmed.analyse(dagmed.parse("treatment t\noutcome y\nt -> m1, m2 -> y\nm1, m2, y ~ bernoulli\n"))
+    a = dataclasses.replace(a, dependent=(("m1", "m2", "m1 <- u -> m2"),))
+    lines = output.describe(a).splitlines()
+    assert "independence: DEPENDENT: m1, m2 via m1 <- u -> m2" in lines
+    assert not any(line.startswith(("meaning:", "independence: dependent")) for line in lines)
+
+
+def test_syntax_error_has_a_caret(dagmed_cli, tmp_path):
+    spec = tmp_path / "s.dag"
+    spec.write_text("treatment t\noutcome y\nt -> y ~ bernoulli(\n")
+    r = dagmed_cli("check", spec)
+    lines = r.err.splitlines()
+    assert r.code == 2
+    assert lines[0].startswith(f"dagmed: error: {spec}:3:19: unexpected '('")
+    assert lines[1].strip() == "t -> y ~ bernoulli("
+    assert lines[2].index("^") == lines[1].index("(")
+
+
+def test_usage_errors_exit_2_without_traceback(dagmed_cli, tmp_path):
+    r = dagmed_cli("frobnicate")
+    assert r.code == 2 and "invalid choice: 'frobnicate'" in r.err and "Traceback" not in r.err
+    r = dagmed_cli("check", tmp_path / "missing.dag")
+    assert r.code == 2 and "spec file not found" in r.err
+    r = dagmed_cli()
+    assert r.code == 2 and "COMMAND" in r.err
+
+
+def test_check_does_not_import_pymc(tmp_path):
+    # the module cache of this process already holds PyMC: ask a fresh interpreter
+    code = "import sys; from dagmed import cli; cli.main(['check', sys.argv[1]]); print('pymc' in sys.modules)"
+    r = subprocess.run([sys.executable, "-c", code, str(SPECS / "substance.dag")], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120)
+    assert r.stdout.splitlines()[-1] == "False", r.stderr
+
+
+def test_fmt_prints_canonical_text_that_checks_the_same(dagmed_cli, tmp_path):
+    r = dagmed_cli("fmt", SPECS / "three_mediators.dag")
+    assert r.code == 0, r.err
+    assert r.out.splitlines()[:2] == ["exposure treat", "response relapse"]
+    (tmp_path / "f.dag").write_text(r.out)
+    assert dagmed.load(tmp_path / "f.dag") == dagmed.load(SPECS / "three_mediators.dag")
+
+
+# ---- dagmed run: refused before sampling -------------------------------------------------------
+
+
+def test_unwritable_output_directory_is_refused_before_sampling(dagmed_cli, tiny, tmp_path):
+    spec, csv = tiny
+    r = dagmed_cli("run", spec, "--data", csv, "--out", tmp_path / "no" / "such" / "dir")
+    assert r.code == 2
+    assert r.err.startswith("dagmed: error: --out ") and "does not exist" in r.err
+    assert "sampling" not in r.err
+
+
+def test_too_many_mediators_are_refused_up_front(dagmed_cli, tmp_path):
+    meds = [f"m{j}" for j in range(25)]
+    spec = tmp_path / "big.dag"
+    spec.write_text(f"treatment t\noutcome y\nt -> {', '.join(meds)} -> y ~ bernoulli\n{', '.join(meds)} ~ bernoulli\n")
+    r = dagmed_cli("run", spec, "--data", tmp_path / "never-read.csv")
+    assert r.code == 3
+    assert "25 mediators give 2^26 = 67108864 regimes" in r.err and "GiB" in r.err
+
+
+def test_data_errors_exit_4(dagmed_cli, tmp_path):
+    spec = tmp_path / "s.dag"
+    spec.write_text(TINY)
+    (tmp_path / "d.csv").write_text("t,y\n0,1\n1,7\n")
+    r = dagmed_cli("run", spec, "--data", tmp_path / "d.csv", "--out", tmp_path / "out")
+    assert r.code == 4
+    assert r.err.strip().splitlines() == [f"dagmed: error: {tmp_path / 'd.csv'}: column y, row 2: value 7 is not 0 or 1 (bernoulli)"]
+    assert not (tmp_path / "out").exists()
+
+
+def test_ctrl_c_during_sampling_leaves_nothing(dagmed_cli, tiny, tmp_path, monkeypatch):
+    from dagmed import fit
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fit, "sample", interrupted)
+    before = sorted(tmp_path.iterdir())
+    spec, csv = tiny
+    r = dagmed_cli("run", spec, "--data", csv, "--out", "out")
+    assert r.code == 5
+    assert r.err.splitlines()[-1] == "dagmed: error: interrupted; nothing was written"
+    assert "Traceback" not in r.err
+    assert sorted(tmp_path.iterdir()) == before  # no out/, no temporary directory either
 
 
 @pytest.mark.parametrize(
@@ -160,11 +228,39 @@ def tiny(tmp_path):
         ("--target-accept", "0", "target_accept must be between 0 and 1, got 0.0"),
     ],
 )
-def test_an_explicit_zero_or_negative_option_is_refused_not_replaced(tiny, capsys, flag, value, message):
+def test_an_explicit_zero_or_negative_option_is_refused_not_replaced(dagmed_cli, tiny, flag, value, message):
     spec, csv = tiny
-    assert cli.main(["run", str(spec), "--data", str(csv), flag, value]) == 2
-    err = capsys.readouterr().err
-    assert err.strip() == f"dagmed: error: {message}"
+    r = dagmed_cli("run", spec, "--data", csv, flag, value)
+    assert r.code == 2
+    assert r.err.strip() == f"dagmed: error: {message}"
+
+
+def test_out_directory_with_a_users_file_is_refused_and_kept(dagmed_cli, tiny):
+    spec, csv = tiny
+    out = spec.parent / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("my notes")
+    (out / "effects.json").write_text("{}")
+    r = dagmed_cli("run", spec, "--data", csv, "--out", out)
+    assert r.code == 2
+    assert "holds files dagmed did not write (notes.txt)" in r.err
+    assert (out / "notes.txt").read_text() == "my notes" and (out / "effects.json").read_text() == "{}"
+
+
+def test_a_previous_run_directory_may_be_replaced_but_not_a_users_picture_folder(tmp_path):
+    run = tmp_path / "run"
+    (run / "plots").mkdir(parents=True)
+    for name in output.FILES + ("report.html",):
+        (run / name).write_text("x")
+    (run / "plots" / "dag.png").write_bytes(b"png")
+    assert output.foreign_files(run) == []
+    (run / "plots" / "holiday.jpg").write_bytes(b"jpg")
+    assert output.foreign_files(run) == ["plots/holiday.jpg"]
+    with pytest.raises(dagmed.UsageError, match="plots/holiday.jpg"):
+        output.check_writable(run)
+
+
+# ---- run options: the config file, then the flags (no sampling) --------------------------------
 
 
 def test_flags_win_over_the_config_and_absent_flags_do_not(tmp_path):
@@ -186,26 +282,67 @@ def test_config_data_path_is_relative_to_the_config_file(tmp_path):
     assert commands.read_config(sub / "c.yaml")["data"] == str(sub / "d.csv")
 
 
-def test_out_directory_with_a_users_file_is_refused_and_kept(tiny, capsys):
+class Stop(dagmed.SamplingError):
+    """Raised by the stand-in for ``api.run``: the options reached it, nothing is sampled."""
+
+
+def test_run_receives_the_configs_options_with_flags_winning(dagmed_cli, tiny, tmp_path, monkeypatch):
+    from dagmed import api
+
+    seen = {}
+
+    def fake_run(spec, data, **opts):
+        seen.update(opts, data=data, spec=spec)
+        raise Stop("stopped before sampling")
+
+    monkeypatch.setattr(api, "run", fake_run)
+    spec, _ = tiny
+    (tmp_path / "conf").mkdir()
+    # in a directory the command does not run in: its data path is relative to it, not to the cwd
+    (tmp_path / "conf" / "c.yaml").write_text("data: d.csv\ndraws: 50\ntune: 60\nseed: 3\nconvention: treated\n")
+    r = dagmed_cli("run", spec.name, "--config", "conf/c.yaml", "--draws", "7", "--quiet")
+    assert (r.code, r.err.strip()) == (5, "dagmed: error: stopped before sampling")
+    assert seen["data"] == str(Path("conf") / "d.csv")
+    assert (seen["draws"], seen["tune"], seen["seed"], seen["convention"]) == (7, 60, 3, "treated")
+    assert seen["progressbar"] is False and seen["spec"] == dagmed.parse(TINY)
+
+
+def test_config_is_read_safely_and_checked(dagmed_cli, tiny, tmp_path):
     spec, csv = tiny
-    out = spec.parent / "out"
-    out.mkdir()
-    (out / "notes.txt").write_text("my notes")
-    (out / "effects.json").write_text("{}")
-    assert cli.main(["run", str(spec), "--data", str(csv), "--out", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert "holds files dagmed did not write (notes.txt)" in err
-    assert (out / "notes.txt").read_text() == "my notes" and (out / "effects.json").read_text() == "{}"
+    conf = tmp_path / "c.yaml"
+    # unsafe loading would run the command (in the cwd, tmp_path) and read draws: 0
+    conf.write_text("draws: !!python/object/apply:os.system ['touch pwned']\n")
+    r = dagmed_cli("run", spec, "--data", csv, "--config", conf)
+    assert r.code == 2 and r.err.startswith(f"dagmed: error: {conf}:1:8: config is not valid YAML")
+    assert not (tmp_path / "pwned").exists()
+    conf.write_text("draws: 10\nchains: two\n")
+    r = dagmed_cli("run", spec, "--data", csv, "--config", conf)
+    assert (r.code, r.err.strip()) == (2, f"dagmed: error: config {conf}: chains must be int, got 'two'")
 
 
-def test_a_previous_run_directory_may_be_replaced_but_not_a_users_picture_folder(tmp_path):
-    run = tmp_path / "run"
-    (run / "plots").mkdir(parents=True)
-    for name in output.FILES + ("report.html",):
-        (run / name).write_text("x")
-    (run / "plots" / "dag.png").write_bytes(b"png")
-    assert output.foreign_files(run) == []
-    (run / "plots" / "holiday.jpg").write_bytes(b"jpg")
-    assert output.foreign_files(run) == ["plots/holiday.jpg"]
-    with pytest.raises(__import__("dagmed").UsageError, match="plots/holiday.jpg"):
-        output._check_writable(run)
+# ---- the installed console script, end to end ---------------------------------------------------
+
+
+@pytest.mark.slow
+def test_console_script_runs_end_to_end(tmp_path):
+    rng = np.random.default_rng(0)
+    t = rng.integers(0, 2, 40)
+    m = rng.binomial(1, 0.3 + 0.4 * t)
+    y = rng.binomial(1, 0.2 + 0.3 * m + 0.2 * t)
+    (tmp_path / "d.csv").write_text("t,m,y\n" + "".join(f"{a},{b},{c}\n" for a, b, c in zip(t, m, y)))
+    (tmp_path / "s.dag").write_text(CHAIN)
+    script = Path(sys.executable).with_name("dagmed")
+    assert script.exists(), f"the console script is not installed beside {sys.executable}"
+    r = subprocess.run([str(script), "run", "s.dag", "--data", "d.csv", "--draws", "50", "--tune", "50", "--chains", "1",
+                        "--seed", "1", "--out", "out", "--no-plots"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr and "error" not in r.stderr.lower(), r.stderr
+    data, sampling, decomposing = [line for line in r.stderr.splitlines()
+                                   if line.startswith(("data: ", "sampling: ", "decomposing: "))]
+    assert data == "data: d.csv: 40 rows, none missing"
+    assert sampling.startswith("sampling: ") and sampling.endswith(", 1 chains x 50 draws (50 tuning), seed 1")
+    assert decomposing == "decomposing: 4 regimes over 50 draws"
+    assert r.stdout.splitlines()[0] == "t -> y through m; 40 observations; convention: control"
+    assert r.stdout.splitlines()[-1] == f"wrote {', '.join(output.FILES)} to out"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(output.FILES)

@@ -1,13 +1,15 @@
-"""Property-based tests: the parser never leaks a foreign exception; fmt round-trips."""
+"""Property-based tests: no foreign exception from text; fmt round-trips; open paths are d-connection."""
 
+import itertools
 import string
 
+import networkx as nx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import dagmed
-from dagmed import parser, resolver
+from dagmed import graph, parser, resolver
 from dagmed.errors import DagmedError
 from dagmed.fmt import format_ir
 
@@ -78,6 +80,56 @@ def test_fmt_round_trips(stmts, comments):
     assert resolver.resolve(again) == spec
     assert format_ir(again) == canonical  # idempotent
     assert [type(s) for s in again.statements] == [type(s) for s in first.statements]
+
+
+@st.composite
+def dags_with_a_query(draw):
+    """A random DAG (edges follow a random order of its nodes), two nodes and a conditioning set."""
+    n = draw(st.integers(2, 8))
+    order = draw(st.permutations(range(n)))
+    g = nx.DiGraph()
+    g.add_nodes_from(draw(st.permutations(range(n))))  # iteration order unrelated to the edges
+    g.add_edges_from((order[i], order[j]) for i, j in itertools.combinations(range(n), 2) if draw(st.booleans()))
+    a, b = draw(st.lists(st.sampled_from(range(n)), min_size=2, max_size=2, unique=True))
+    given = draw(st.sets(st.sampled_from([v for v in range(n) if v not in (a, b)]))) if n > 2 else set()
+    return g, a, b, given
+
+
+def is_open_path(g, path, given):
+    """The textbook rule, written out independently of graph.active_path."""
+    opens = set(given).union(*(nx.ancestors(g, z) for z in given))
+    if len(set(path)) != len(path) or not all(g.has_edge(u, v) or g.has_edge(v, u) for u, v in zip(path, path[1:])):
+        return False
+    for u, v, w in zip(path, path[1:], path[2:]):
+        collider = g.has_edge(u, v) and g.has_edge(w, v)
+        if (v not in opens) if collider else (v in given):
+            return False
+    return True
+
+
+@settings(max_examples=600, deadline=None)
+@given(dags_with_a_query())
+def test_active_path_exactly_when_d_connected(case):
+    g, a, b, given_ = case
+    path = graph.active_path(g, a, b, given_)
+    assert (path is None) == nx.is_d_separator(g, {a}, {b}, given_)
+    if path is not None:
+        assert (path[0], path[-1]) == (a, b) and is_open_path(g, path, given_), path
+
+
+def test_active_path_is_a_shortest_open_path():
+    # the open path a -> c <- b (c has a given descendant) is shorter than a <- u -> v -> b
+    g = nx.DiGraph([("u", "a"), ("u", "v"), ("v", "b"), ("a", "c"), ("b", "c"), ("c", "d")])
+    assert graph.active_path(g, "a", "b", {"d"}) == ["a", "c", "b"]
+    assert graph.active_path(g, "a", "b", set()) == ["a", "u", "v", "b"]  # the collider c is closed
+    assert graph.active_path(g, "a", "b", {"v"}) is None
+    assert graph.format_path(g, ["a", "c", "b"]) == "a -> c <- b"
+
+
+@pytest.mark.parametrize("a, b, given_", [("a", "a", set()), ("a", "b", {"a"}), ("a", "b", {"b"})])
+def test_active_path_refuses_a_query_that_is_not_one(a, b, given_):
+    with pytest.raises(ValueError, match="two distinct nodes outside the conditioning set"):
+        graph.active_path(nx.DiGraph([("a", "b")]), a, b, given_)
 
 
 def test_spec_files_never_execute_code(tmp_path):

@@ -3,7 +3,7 @@
 import pytest
 
 import dagmed
-from dagmed import ir
+from dagmed import fmt, ir, resolver
 from dagmed.errors import SpecError
 
 BASE = "treatment t\noutcome y\nt -> m -> y ~ bernoulli\nm ~ bernoulli\nt -> y\n"
@@ -97,3 +97,13 @@ def test_repeating_a_declaration_is_not_a_contradiction():
 def test_role_errors(text, fragment):
     with pytest.raises(SpecError, match=fragment):
         dagmed.parse(text)
+
+
+def test_every_statement_type_has_one_handler_and_one_formatter():
+    assert set(resolver.HANDLERS) == set(ir.STATEMENTS) == set(fmt.FORMATTERS)
+
+
+@pytest.mark.parametrize("run", [resolver.resolve, fmt.format_ir])
+def test_an_object_that_is_not_a_statement_is_a_bug_not_a_spec_error(run):
+    with pytest.raises(TypeError, match="not a statement: 't -> y'"):
+        run(ir.SpecIR(("t -> y",)))
