@@ -67,7 +67,7 @@ def describe(a) -> str:
     ...
     independence: dependent mediators: m1 -> m2 (exact: marginal and joint regimes by enumeration down the mediator sub-DAG)
     meaning:      IIE[m1] shifts m1's marginal distribution only; what m1 passes on through m2 is in IIE[m2], and what their dependence adds is in DEP
-    regimes:      8 = 2^(2+1)
+    regimes:      8 = 2^(2+1) marginal, and 4 joint Ej(t; t*)
     ...
     """
     spec = a.spec
@@ -86,7 +86,8 @@ def describe(a) -> str:
     lines.append("equations:")
     lines += [f"  {a.equation(n)}" for n in a.modelled()]
     lines += _independence(a)
-    lines.append(f"regimes:      {a.n_regimes} = 2^({len(a.mediators)}+1)")
+    joint = "" if a.independent else " marginal, and 4 joint Ej(t; t*)"
+    lines.append(f"regimes:      {a.n_regimes} = 2^({len(a.mediators)}+1){joint}")
     if spec.data:
         lines.append(f"data:         {spec.data}")
     lines.append(f"missing:      {MISSING[spec.missing]}")

@@ -132,21 +132,24 @@ def test_active_path_refuses_a_query_that_is_not_one(a, b, given_):
         graph.active_path(nx.DiGraph([("a", "b")]), a, b, given_)
 
 
-def test_spec_files_never_execute_code(tmp_path):
-    # a spec is data: Python in it is a syntax error, not a program
+def test_spec_files_never_execute_code(tmp_path, monkeypatch):
+    # a spec is data: Python in it is a syntax error, not a program (run where 'touch' would write)
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(DagmedError):
         dagmed.parse("__import__('os').system('touch pwned')\n")
     assert not (tmp_path / "pwned").exists()
 
 
-def test_config_is_read_with_safe_load(tmp_path):
+def test_config_is_read_with_safe_load(tmp_path, monkeypatch):
     from dagmed.commands import read_config
     from dagmed.errors import UsageError
 
+    monkeypatch.chdir(tmp_path)  # where an unsafe load would run 'touch pwned'
     p = tmp_path / "c.yaml"
     p.write_text("!!python/object/apply:os.system ['touch pwned']\n")
     with pytest.raises(UsageError):
         read_config(p)
+    assert not (tmp_path / "pwned").exists()
     p.write_text("draws: 10\nchains: two\n")
     with pytest.raises(UsageError, match="chains must be int"):
         read_config(p)
