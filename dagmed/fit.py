@@ -1,4 +1,11 @@
-"""Sampling: nutpie when installed, PyMC's NUTS otherwise; convergence diagnostics."""
+"""Sampling: nutpie when installed, PyMC's NUTS otherwise; predictive draws; convergence diagnostics.
+
+Examples
+--------
+>>> settings = SamplerSettings(draws=500, chains=2, seed=1, sampler="pymc")
+>>> settings.as_dict()["sampler"], settings.draws
+('pymc', 500)
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ import arviz as az
 import numpy as np
 import pymc as pm
 
+from . import names
 from .errors import SamplingError, UsageError
 
 SAMPLERS = ("auto", "nutpie", "pymc")
@@ -17,7 +25,35 @@ SAMPLERS = ("auto", "nutpie", "pymc")
 
 @dataclass(frozen=True)
 class SamplerSettings:
-    """What to sample with. ``seed=None`` is not reproducible."""
+    """What to sample with; every field is checked when the settings are made.
+
+    Attributes
+    ----------
+    draws, tune, chains : int
+        Draws kept per chain (>= 1), warm-up steps per chain (>= 0), chains (>= 1).
+    cores : int, optional
+        Chains run in parallel; None lets the sampler decide.
+    seed : int, optional
+        None is not reproducible.
+    target_accept : float
+        NUTS' target acceptance rate, in (0, 1).
+    sampler : {"auto", "nutpie", "pymc"}
+        ``"auto"``: nutpie when installed, else PyMC's NUTS.
+    progressbar : bool
+
+    Raises
+    ------
+    UsageError
+        A field out of range or of the wrong type, or an unknown sampler (named).
+
+    Examples
+    --------
+    >>> SamplerSettings(draws=500, seed=1).draws
+    500
+    >>> SamplerSettings(draws=0)
+    Traceback (most recent call last):
+    dagmed.errors.UsageError: draws must be a positive integer, got 0
+    """
 
     draws: int = 1000
     tune: int = 1000
@@ -44,6 +80,13 @@ class SamplerSettings:
             raise UsageError(f"unknown sampler {self.sampler!r}; valid options are {', '.join(SAMPLERS)}")
 
     def resolved_sampler(self) -> str:
+        """The sampler that will run: ``"auto"`` resolved; nutpie asked for but missing is refused.
+
+        Examples
+        --------
+        >>> SamplerSettings(sampler="pymc").resolved_sampler()
+        'pymc'
+        """
         has_nutpie = importlib.util.find_spec("nutpie") is not None
         if self.sampler == "nutpie" and not has_nutpie:
             raise UsageError("--sampler nutpie: nutpie is not installed (pip install nutpie, or use --sampler pymc)")
@@ -52,6 +95,13 @@ class SamplerSettings:
         return self.sampler
 
     def as_dict(self) -> dict:
+        """The settings as run (sampler resolved, no progress bar), for ``effects.json``.
+
+        Examples
+        --------
+        >>> SamplerSettings(sampler="pymc", seed=1).as_dict()
+        {'draws': 1000, 'tune': 1000, 'chains': 4, 'cores': None, 'seed': 1, 'target_accept': 0.8, 'sampler': 'pymc'}
+        """
         d = asdict(self)
         d.pop("progressbar")
         d["sampler"] = self.resolved_sampler()
@@ -59,7 +109,34 @@ class SamplerSettings:
 
 
 def sample(model: pm.Model, settings: SamplerSettings) -> az.InferenceData:
-    """Sample the posterior of ``model``; adds the observed data, drops warm-up draws."""
+    """Sample the posterior of ``model``.
+
+    Parameters
+    ----------
+    model : pymc.Model
+        With its data attached (:func:`dagmed.compiler.attach`).
+    settings : SamplerSettings
+
+    Returns
+    -------
+    arviz.InferenceData
+        Posterior, sample stats, observed data and the covariates (``constant_data``, which
+        nutpie leaves out); warm-up draws dropped.
+
+    Raises
+    ------
+    SamplingError
+        The sampler failed (its message in one line).
+
+    Examples
+    --------
+    >>> import dagmed, pandas as pd
+    >>> spec = dagmed.parse("treatment t\\noutcome y\\nt -> y ~ bernoulli\\n")
+    >>> model = dagmed.compile(spec, pd.DataFrame({"t": [0, 1, 1, 0], "y": [1, 0, 1, 0]}))
+    >>> idata = sample(model, SamplerSettings(draws=200, chains=2, seed=1, progressbar=False))  # doctest: +SKIP
+    >>> idata.posterior["y_beta"].shape  # doctest: +SKIP
+    (2, 200, 1)
+    """
     name = settings.resolved_sampler()
     kwargs = dict(
         draws=settings.draws,
@@ -88,15 +165,38 @@ def sample(model: pm.Model, settings: SamplerSettings) -> az.InferenceData:
 
         idata.add_groups(
             constant_data=xr.Dataset(
-                {v.name: (("obs_id",), np.asarray(v.get_value())) for v in model.data_vars},
-                coords={"obs_id": np.asarray(model.coords["obs_id"])},
+                {v.name: ((names.OBS_DIM,), np.asarray(v.get_value())) for v in model.data_vars},
+                coords={names.OBS_DIM: np.asarray(model.coords[names.OBS_DIM])},
             )
         )
     return idata
 
 
 def predictive(model: pm.Model, idata: az.InferenceData, seed=None, prior_draws: int = 500, progressbar=True) -> None:
-    """Add prior and posterior predictive draws of the observed nodes to ``idata`` (in place)."""
+    """Add prior and posterior predictive draws of the observed nodes to ``idata`` (in place).
+
+    Parameters
+    ----------
+    model : pymc.Model
+        The model ``idata`` was sampled from, data attached.
+    idata : arviz.InferenceData
+        With a posterior; gains groups ``prior``, ``prior_predictive`` and
+        ``posterior_predictive``.
+    seed : int, optional
+    prior_draws : int
+        Draws from the prior.
+    progressbar : bool
+
+    Examples
+    --------
+    >>> import dagmed, pandas as pd
+    >>> df = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "y": [0.1, 0.9, 2.2, 2.8]})
+    >>> model = dagmed.compile(dagmed.parse("treatment x\\noutcome y\\nx -> y ~ normal\\n"), df)
+    >>> idata = sample(model, SamplerSettings(draws=100, chains=1, seed=2, progressbar=False))  # doctest: +SKIP
+    >>> predictive(model, idata, seed=2, prior_draws=50, progressbar=False)  # doctest: +SKIP
+    >>> idata.prior_predictive["y"].shape, idata.posterior_predictive["y"].shape  # doctest: +SKIP
+    ((1, 50, 4), (1, 100, 4))
+    """
     with model, warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         prior = pm.sample_prior_predictive(draws=prior_draws, random_seed=seed)
@@ -105,7 +205,20 @@ def predictive(model: pm.Model, idata: az.InferenceData, seed=None, prior_draws:
 
 
 def diagnostics(idata: az.InferenceData) -> dict:
-    """Worst R-hat and bulk ESS over the model's parameters, and the number of divergences."""
+    """Worst R-hat and bulk ESS over the model's parameters, and the number of divergences.
+
+    R-hat is NaN for a single chain (it compares chains).
+
+    Examples
+    --------
+    >>> import arviz as az
+    >>> rng = np.random.default_rng(0)
+    >>> idata = az.from_dict(posterior={"a": rng.normal(size=(2, 500))},
+    ...                      sample_stats={"diverging": np.zeros((2, 500), dtype=bool)})
+    >>> d = diagnostics(idata)
+    >>> d["rhat_max"] < 1.01, d["ess_bulk_min"] > 400, d["divergences"]
+    (True, True, 0)
+    """
     post = idata.posterior
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -118,7 +231,15 @@ def diagnostics(idata: az.InferenceData) -> dict:
 
 
 def warnings_for(diag: dict) -> list[str]:
-    """Human warnings for bad diagnostics (R-hat > 1.01, bulk ESS < 400, divergences)."""
+    """Human warnings for bad diagnostics (R-hat > 1.01, bulk ESS < 400, divergences).
+
+    Examples
+    --------
+    >>> warnings_for({"rhat_max": 1.0, "ess_bulk_min": 1500.0, "divergences": 0})
+    []
+    >>> warnings_for({"rhat_max": 1.0, "ess_bulk_min": 1500.0, "divergences": 3})
+    ['3 divergent transitions: raise --target-accept or reparameterise']
+    """
     out = []
     if diag["rhat_max"] > 1.01:
         out.append(f"R-hat up to {diag['rhat_max']:.3f} (> 1.01): the chains disagree; sample longer")

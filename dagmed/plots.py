@@ -19,6 +19,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import networkx as nx  # noqa: E402
 import numpy as np  # noqa: E402
 
+from . import names  # noqa: E402
+
 ROLE_COLOURS = {
     "treatment": "#d95f02",
     "mediator": "#1b9e77",
@@ -59,22 +61,34 @@ def dag(analysis, path: Path) -> Path:
 
 
 def model_graph(model, path: Path, log) -> Path:
-    """The compiled model's graph: Graphviz when ``dot`` is installed, else networkx."""
-    import pymc as pm
+    """The generative model's graph, the data's nodes filled: Graphviz when installed, else networkx.
 
-    if shutil.which("dot"):
-        gv = pm.model_to_graphviz(model)
-        gv.render(outfile=str(path), format="png", cleanup=True)
-        return path
-    log("plots: Graphviz 'dot' not found; model_graph.png drawn with networkx instead")
+    ``model`` is :func:`dagmed.compiler.build`'s: it needs no data, so a run and a redraw
+    from its directory draw the same picture.
+    """
+    import importlib.util
+
+    import pymc as pm
     from pymc.model_graph import ModelGraph
 
+    from .compiler import data_nodes
+
+    observed = set(data_nodes(model)) - {v.name for v in model.data_vars}
+    if shutil.which("dot") and importlib.util.find_spec("graphviz"):
+        from pymc.model_graph import NodeType, default_free_rv, default_observed_rv
+
+        def free_rv(var):  # the nodes the data supply are drawn as PyMC draws observed ones
+            return (default_observed_rv if var.name in observed else default_free_rv)(var)
+
+        gv = pm.model_to_graphviz(model, node_formatters={NodeType.FREE_RV: free_rv})
+        gv.render(outfile=str(path), format="png", cleanup=True)
+        return path
+    log("plots: Graphviz (dot and its Python package) not found; model_graph.png drawn with networkx instead")
     deps = ModelGraph(model).make_compute_graph()
     g = nx.DiGraph()
     for child, parents in deps.items():
         g.add_node(child)
         g.add_edges_from((p, child) for p in parents)
-    observed = {v.name for v in model.observed_RVs}
     data = {v.name for v in model.data_vars}
     layer = {}
     for n in nx.topological_sort(g):
@@ -84,7 +98,7 @@ def model_graph(model, path: Path, log) -> Path:
     fig, ax = plt.subplots(figsize=(11, 7))
     colour = ["#9ecae1" if n in observed else "#eeeeee" if n in data else "#fdd0a2" for n in g.nodes]
     nx.draw_networkx(g, pos, ax=ax, node_color=colour, node_size=1800, font_size=7, arrowsize=12, edgecolors="black")
-    ax.set_title("Compiled PyMC model (blue: observed, orange: parameters, grey: data)")
+    ax.set_title("Generative PyMC model (blue: observed nodes, orange: parameters, grey: covariate data)")
     ax.axis("off")
     return _save(fig, path)
 
@@ -119,25 +133,25 @@ def rates_by_treatment(idata, doc, path: Path) -> Path:
     t = doc["treatment"]
     obs = {k: np.asarray(v, float) for k, v in _columns(idata).items()}
     tv = obs[t]
-    names = [*doc["mediators"], doc["outcome"]]
+    nodes = [*doc["mediators"], doc["outcome"]]
     if set(np.unique(tv)) <= {0.0, 1.0}:
         fig, ax = plt.subplots(figsize=(7, 4))
-        x = np.arange(len(names))
+        x = np.arange(len(nodes))
         for j, level in enumerate((0, 1)):
-            means = [obs[n][tv == level].mean() for n in names]
+            means = [obs[n][tv == level].mean() for n in nodes]
             ax.bar(x + (j - 0.5) * 0.38, means, width=0.38, label=f"{t} = {level}",
                    color=["#bdbdbd", "#d95f02"][j])
-        ax.set_xticks(x, names)
+        ax.set_xticks(x, nodes)
         ax.set_ylabel("observed mean (rate)")
         ax.set_title(f"Mediator and outcome rates by {t}")
         ax.legend()
     else:
-        fig = _pair_grid({c: obs[c] for c in [t, *names]}, "Pair plot of the data", medians=False)
+        fig = _pair_grid({c: obs[c] for c in [t, *nodes]}, "Pair plot of the data", medians=False)
     fig.tight_layout()
     return _save(fig, path)
 
 
-def _predictive_means(idata, group, doc):
+def _predictive_means(idata, group):
     out = {}
     ds = idata[group]
     for name in ds.data_vars:
@@ -148,7 +162,7 @@ def _predictive_means(idata, group, doc):
 
 def predictive_check(idata, group: str, path: Path, title: str) -> Path:
     """Distribution of simulated means per variable against the observed mean (red line)."""
-    means = _predictive_means(idata, group, None)
+    means = _predictive_means(idata, group)
     n = len(means)
     fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.2), squeeze=False)
     for ax, (name, m) in zip(axes.flat, means.items()):
@@ -179,17 +193,17 @@ def effect_posteriors(idata, doc, path: Path) -> Path:
     """Posterior of each effect with its HDI and a reference line at 0."""
     import arviz as az
 
-    names = [e["name"] for e in doc["effects"] if not e["name"].startswith("PM[")]
+    shown = [e["name"] for e in doc["effects"] if not e["name"].startswith("PM[")]
     eff = idata.mediation["effects"]
-    ncol = min(3, len(names))
-    nrow = int(np.ceil(len(names) / ncol))
+    ncol = min(3, len(shown))
+    nrow = int(np.ceil(len(shown) / ncol))
     fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3 * nrow), squeeze=False)
-    for ax, name in zip(axes.flat, names):
+    for ax, name in zip(axes.flat, shown):
         az.plot_posterior(eff.sel(effect=name).values.reshape(-1), ax=ax, hdi_prob=doc["hdi_prob"], ref_val=0,
                           point_estimate="mean")
         ax.set_title(name)
         ax.set_xlabel("effect on the outcome mean")
-    for ax in list(axes.flat)[len(names):]:
+    for ax in list(axes.flat)[len(shown):]:
         ax.axis("off")
     fig.suptitle(f"Posterior of each effect, {doc['hdi_prob']:.0%} HDI, reference line at 0")
     fig.tight_layout()
@@ -217,11 +231,15 @@ def pair_paths(idata, doc, path: Path) -> Path:
     """Continuous examples: path coefficients a, b, c' with the indirect and total effects."""
     post = idata.posterior
     t, y = doc["treatment"], doc["outcome"]
+
+    def coef(node, parent):
+        return post[names.beta(node)].sel({names.parents_dim(node): parent}).values.reshape(-1)
+
     cols = {}
     for m in doc["mediators"]:
-        cols[f"a ({t}->{m})"] = post[f"{m}_beta"].sel({f"{m}_parents": t}).values.reshape(-1)
-        cols[f"b ({m}->{y})"] = post[f"{y}_beta"].sel({f"{y}_parents": m}).values.reshape(-1)
-    cols[f"c' ({t}->{y})"] = post[f"{y}_beta"].sel({f"{y}_parents": t}).values.reshape(-1)
+        cols[f"a ({t}->{m})"] = coef(m, t)
+        cols[f"b ({m}->{y})"] = coef(y, m)
+    cols[f"c' ({t}->{y})"] = coef(y, t)
     eff = idata.mediation["effects"]
     for m in doc["mediators"]:
         cols[f"indirect {m}"] = eff.sel(effect=f"IIE[{m}]").values.reshape(-1)
@@ -233,11 +251,11 @@ def pair_paths(idata, doc, path: Path) -> Path:
 
 def _pair_grid(cols: dict, title: str, medians: bool):
     """Histograms on the diagonal, scatter plots below it (and above, without medians)."""
-    names = list(cols)
-    k = len(names)
+    labels = list(cols)
+    k = len(labels)
     fig, axes = plt.subplots(k, k, figsize=(2.4 * k, 2.4 * k), squeeze=False)
-    for i, a in enumerate(names):
-        for j, b in enumerate(names):
+    for i, a in enumerate(labels):
+        for j, b in enumerate(labels):
             ax = axes[i, j]
             if i == j:
                 ax.hist(cols[a], bins=30 if medians else 15, color="#7570b3")
@@ -257,8 +275,14 @@ def _pair_grid(cols: dict, title: str, medians: bool):
     return fig
 
 
-def draw_all(run_dir: Path, analysis, idata, doc, model=None, log=print) -> list[Path]:
-    """Every picture into ``run_dir/plots``; returns the paths written."""
+def draw_all(run_dir: Path, analysis, idata, doc, log=print) -> list[Path]:
+    """Every picture into ``run_dir/plots``; returns the paths written.
+
+    Everything comes from the run's files (``idata``, ``doc``: ``effects.json``) and the
+    checked spec; the model graph from the generative model, which needs no data.
+    """
+    from . import compiler
+
     out = Path(run_dir) / "plots"
     out.mkdir(exist_ok=True)
     done = [
@@ -278,12 +302,7 @@ def draw_all(run_dir: Path, analysis, idata, doc, model=None, log=print) -> list
     families = {analysis.graph.nodes[n]["family"] for n in (*analysis.mediators, analysis.outcome)}
     if families <= {"normal"}:
         done.append(pair_paths(idata, doc, out / "pair.png"))
-    if model is None:
-        from . import compiler, data
-
-        model = compiler.build(analysis, data.Dataset(
-            {k: np.asarray(v, float) for k, v in _columns(idata).items()}, doc.get("data", ""), doc["n_obs"], 0, doc["n_obs"]))
-    done.append(model_graph(model, out / "model_graph.png", log))
+    done.append(model_graph(compiler.build(analysis, doc["n_obs"]), out / "model_graph.png", log))
     return done
 
 

@@ -1,16 +1,22 @@
-"""The compiled PyMC model: names and dims, and the regime table against pm.do (MATH.md 4)."""
+"""The compiled PyMC model: the generative model, data attached, names and dims, and the
+regime table against pm.do on prior draws (MATH.md 4)."""
 
 import itertools
 
+import arviz as az
 import numpy as np
+import pandas as pd
 import pymc as pm
 import pytest
 
 import dagmed
 import dagmed.examples
-from dagmed import api, checks, compiler, data
+from dagmed import api, checks, compiler, data, names
 
 from conftest import SPECS
+
+NODES = ["fam_int", "dev_peer", "sub_exp", "sub_disorder"]  # the substance spec's modelled nodes
+PARAMS = [f(n) for n in NODES for f in (names.intercept, names.beta)]
 
 
 @pytest.fixture(scope="module")
@@ -20,80 +26,134 @@ def substance():
     return analysis, data.load(analysis)
 
 
-def test_names_dims_and_coords(substance):
-    analysis, d = substance
-    model = compiler.build(analysis, d)
-    free = {v.name for v in model.free_RVs}
-    nodes = ["fam_int", "dev_peer", "sub_exp", "sub_disorder"]
-    assert free == {f"{n}_{p}" for n in nodes for p in ("intercept", "beta")}
-    assert {v.name for v in model.observed_RVs} == set(nodes)
-    assert model.coords["sub_disorder_parents"] == ("fam_int", "dev_peer", "sub_exp", "gender", "conflict")
-    assert model.named_vars_to_dims["sub_disorder_beta"] == ("sub_disorder_parents",)
-    assert len(model.coords["obs_id"]) == 410
+@pytest.fixture(scope="module")
+def generative(substance):
+    return compiler.build(substance[0], n_obs=5)
+
+
+@pytest.fixture(scope="module")
+def model(substance, generative):
+    return compiler.attach(generative, substance[1])
+
+
+def test_the_generative_model_needs_no_data(generative):
+    assert [v.name for v in generative.free_RVs] == [
+        name for n in NODES for name in (names.intercept(n), names.beta(n), n)
+    ]
+    assert not generative.observed_RVs
+    assert compiler.data_nodes(generative) == ["gender", "conflict", *NODES]
+    assert len(generative.coords[names.OBS_DIM]) == 5
+    assert all(np.array_equal(v.get_value(), np.zeros(5)) for v in generative.data_vars)
+    prior = pm.sample_prior_predictive(draws=3, model=generative, random_seed=1).prior
+    assert all(prior[n].shape == (1, 3, 5) for n in NODES)
+
+
+def test_names_dims_and_coords(model):
+    assert {v.name for v in model.free_RVs} == set(PARAMS)
+    assert [v.name for v in model.observed_RVs] == NODES
+    y = "sub_disorder"
+    assert model.coords[names.parents_dim(y)] == ("fam_int", "dev_peer", "sub_exp", "gender", "conflict")
+    assert model.named_vars_to_dims[names.beta(y)] == (names.parents_dim(y),)
+    assert len(model.coords[names.OBS_DIM]) == 410
     assert {v.name for v in model.data_vars} == {"gender", "conflict"}
     # the outcome's likelihood really depends on every parent: logp changes with each coefficient
     ip = model.initial_point()
     logp = model.compile_logp()
     base = logp(ip)
     for j in range(5):
-        moved = {**ip, "sub_disorder_beta": ip["sub_disorder_beta"] + np.eye(5)[j]}
+        moved = {**ip, names.beta(y): ip[names.beta(y)] + np.eye(5)[j]}
         assert logp(moved) != base
 
 
+def test_attach_returns_a_new_model_in_creation_order(substance, generative, model):
+    _, d = substance
+    # the generative model is untouched
+    assert len(generative.coords[names.OBS_DIM]) == 5 and not generative.observed_RVs
+    # the data are in the new one
+    assert all(np.array_equal(model[c].get_value(), d[c]) for c in ("gender", "conflict"))
+    assert all(np.array_equal(model.rvs_to_values[model[n]].data, d[n]) for n in NODES)
+    # in the generative model's creation order, which fixes the draws of a seed (pm.observe alone would permute it)
+    assert [v.name for v in model.free_RVs] == PARAMS
+    assert list(model.named_vars) == list(generative.named_vars)
+
+
+def test_attach_replaces_attached_data(substance, generative, model):
+    analysis, d = substance
+    head = data.Dataset({c: v[:50] for c, v in d.columns.items()}, "head", 50, 0, 50)
+    again = compiler.attach(model, head)
+    assert len(again.coords[names.OBS_DIM]) == 50 and len(model.coords[names.OBS_DIM]) == 410
+    ip = model.initial_point()
+    assert again.compile_logp()(ip) == compiler.attach(generative, head).compile_logp()(ip)
+
+
+def test_guards(substance, generative):
+    analysis, d = substance
+    with pytest.raises(dagmed.UsageError, match="n_obs must be a positive integer"):
+        compiler.build(analysis, 0)
+    without = data.Dataset({c: v for c, v in d.columns.items() if c != "conflict"}, "d.csv", d.n_obs, 0, d.n_obs)
+    with pytest.raises(dagmed.DataError, match="d.csv: no column for conflict"):
+        compiler.attach(generative, without)
+    with pm.Model() as other:
+        pm.Normal("a")
+    with pytest.raises(dagmed.UsageError, match="no 'obs_id' dimension"):
+        compiler.attach(other, d)
+
+
 def test_normal_node_has_sigma_and_priors_from_spec():
-    spec = dagmed.load(SPECS / "linear.dag")
-    analysis = checks.check(spec)
-    model = compiler.build(analysis, data.load(analysis, dagmed.examples.linear_data()))
+    model = dagmed.compile(dagmed.load(SPECS / "linear.dag"), dagmed.examples.linear_data())
     assert {v.name for v in model.free_RVs} == {
-        "m_intercept", "m_beta", "m_sigma", "y_intercept", "y_beta", "y_sigma"
+        f(n) for n in ("m", "y") for f in (names.intercept, names.beta, lambda n: names.extra(n, "sigma"))
     }
-    assert model["y_sigma"].owner.op.name == "halfcauchy"
-    assert model["y_beta"].owner.op.name == "normal"
+    assert model[names.extra("y", "sigma")].owner.op.name == "halfcauchy"
+    assert model[names.beta("y")].owner.op.name == "normal"
 
 
 def test_mixed_edge_prior_distributions_are_refused():
     spec = dagmed.parse("treatment t\noutcome y\nt -> m -> y ~ bernoulli\nm ~ bernoulli\nt -> y\nprior t -> y = laplace(0, 1)\n")
-    analysis = checks.check(spec)
-    rng = np.random.default_rng(0)
-    df = {c: rng.binomial(1, 0.5, 20) for c in "tmy"}
     with pytest.raises(dagmed.SpecError, match="priors of different distributions"):
-        compiler.build(analysis, data.load(analysis, __import__("pandas").DataFrame(df)))
+        compiler.build(checks.check(spec), n_obs=1)
 
 
-def _mean_under_do(model, idata, interventions, node, n):
-    """The mean parameter of ``node`` per draw and observation, through pm.do + posterior predictive."""
+def _means_under_do(model, idata, interventions, nodes, n):
+    """The mean parameter of each of ``nodes`` per draw and observation, through pm.do + predictive draws."""
     dm = pm.do(model, {k: np.full(n, v, dtype=model[k].dtype) for k, v in interventions.items()})
-    rv = dm[node]
-    mean = rv.owner.op.dist_params(rv.owner)[0]
     with dm:
-        pm.Deterministic(f"{node}__mean", mean, dims="obs_id")
-    pp = pm.sample_posterior_predictive(idata, model=dm, var_names=[f"{node}__mean"], progressbar=False)
-    return pp.posterior_predictive[f"{node}__mean"].values.reshape(-1, n)
+        for node in nodes:
+            rv = dm[node]
+            pm.Deterministic(f"{node}__mean", rv.owner.op.dist_params(rv.owner)[0], dims=names.OBS_DIM)
+    pp = pm.sample_posterior_predictive(idata, model=dm, var_names=[f"{m}__mean" for m in nodes], progressbar=False)
+    return {m: pp.posterior_predictive[f"{m}__mean"].values.reshape(-1, n) for m in nodes}
 
 
-@pytest.mark.slow
-def test_regime_table_equals_the_pm_do_route(substance):
+def test_regime_table_equals_the_pm_do_route(substance, model):
+    """The identity holds for any parameter values, so prior draws test it as well as a posterior."""
     analysis, d = substance
-    model = compiler.build(analysis, d)
-    with model:
-        idata = pm.sample(draws=60, tune=200, chains=2, random_seed=3, progressbar=False, nuts_sampler="pymc")
+    prior = pm.sample_prior_predictive(draws=100, model=model, random_seed=3).prior
+    idata = az.InferenceData(posterior=prior)  # decompose_idata reads the posterior group
     t, y, meds = analysis.treatment, analysis.outcome, analysis.mediators
     n = d.n_obs
-    q = {(m, tv): _mean_under_do(model, idata, {t: tv}, m, n) for m in meds for tv in (0, 1)}
+    q = {tv: _means_under_do(model, idata, {t: tv}, meds, n) for tv in (0, 1)}
     mu = {
-        (tv, mv): _mean_under_do(model, idata, {t: tv, **dict(zip(meds, mv))}, y, n)
+        (tv, *mv): _means_under_do(model, idata, {t: tv, **dict(zip(meds, mv))}, [y], n)[y]
         for tv in (0, 1)
         for mv in itertools.product((0, 1), repeat=len(meds))
     }
-    want = np.zeros((idata.posterior.sizes["chain"] * idata.posterior.sizes["draw"],) + (2,) * (len(meds) + 1))
+    want = np.zeros((prior.sizes["draw"],) + (2,) * (len(meds) + 1))
     for tv, *ts in itertools.product((0, 1), repeat=len(meds) + 1):
         total = 0.0
         for mv in itertools.product((0, 1), repeat=len(meds)):
-            w = np.prod([q[(m, ts[j])] if mv[j] else 1 - q[(m, ts[j])] for j, m in enumerate(meds)], axis=0)
-            total = total + w * mu[(tv, mv)]
+            w = np.prod([q[ts[j]][m] if mv[j] else 1 - q[ts[j]][m] for j, m in enumerate(meds)], axis=0)
+            total = total + w * mu[(tv, *mv)]
         want[(slice(None), tv, *ts)] = total.mean(axis=1)
-    got, _ = api.decompose_idata(analysis, d, idata)
+    got = api.decompose_idata(analysis, d, idata)[0]
     # Both routes evaluate each logistic probability to within a few ulps (values in [0, 1]),
     # multiply K + 1 of them and average N: at most 8 (N + K) eps apart on any CPU.
     np.testing.assert_allclose(got, want, rtol=0, atol=8 * (n + len(meds)) * np.finfo(float).eps)
-    assert np.ptp(got[:, 1, 1, 1] - got[:, 0, 0, 0]) > 0  # real posterior spread, not a constant
+    assert np.ptp(got[:, 1, 1, 1] - got[:, 0, 0, 0]) > 0  # real spread over the draws, not a constant
+
+
+def test_compile_attaches_the_data():
+    df = pd.DataFrame({"t": [0, 1, 1, 0, 1], "y": [1, 0, 1, 0, 0]})
+    model = dagmed.compile(dagmed.parse("treatment t\noutcome y\nt -> y ~ bernoulli\n"), df)
+    assert [v.name for v in model.observed_RVs] == ["y"] and len(model.coords[names.OBS_DIM]) == 5
+    np.testing.assert_array_equal(model["t"].get_value(), df["t"])

@@ -1,4 +1,5 @@
-"""End to end with real sampling: recovery of known truth, reproducibility, the substance data."""
+"""End to end: recovery of known truth, reproducibility and the substance data with real
+sampling (slow); identities that hold for any parameter values on prior draws (fast)."""
 
 import itertools
 import json
@@ -6,18 +7,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import arviz as az
 import numpy as np
 import pandas as pd
+import pymc as pm
 import pytest
 
 import dagmed
-from dagmed import decompose
+from dagmed import api, compiler, decompose, names
 from dagmed.api import summarize
 from dagmed.examples import LINEAR_TRUTH, linear_data
 
 from conftest import SPECS
 
-pytestmark = pytest.mark.slow
+slow = pytest.mark.slow
 QUIET = dict(progressbar=False, log=lambda msg: None)
 
 
@@ -27,27 +30,46 @@ def linear():
     return dagmed.run(spec, linear_data(), draws=1000, tune=1500, chains=2, seed=42, target_accept=0.9, **QUIET)
 
 
+@slow
 def test_example1_truth_inside_the_hdis(linear):
     eff = linear.effects
     for name in ("DE", "IIE[m]", "TE"):
         lo, hi = eff.loc[name, ["hdi_low", "hdi_high"]]
         assert lo < LINEAR_TRUTH[name] < hi, (name, lo, hi)
     assert list(eff.index) == ["TE", "DE", "IIE[m]", "DEP", "PM[m]"]
-
-
-def test_example1_iie_equals_a_times_b_per_draw(linear):
-    post = linear.idata.posterior
-    a = post["m_beta"].sel(m_parents="x").values.reshape(-1)
-    b = post["y_beta"].sel(y_parents="m").values.reshape(-1)
-    c = post["y_beta"].sel(y_parents="x").values.reshape(-1)
-    np.testing.assert_allclose(linear.effect_draws["IIE[m]"], a * b, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(linear.effect_draws["DE"], c, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(linear.effect_draws["DEP"], 0.0, atol=1e-10)
-    # the same draws are in the InferenceData
+    # the effect draws are in the InferenceData too
     med = linear.idata.mediation["effects"].sel(effect="IIE[m]").values.reshape(-1)
     np.testing.assert_array_equal(med, linear.effect_draws["IIE[m]"])
 
 
+def test_example1_iie_equals_a_times_b_per_draw():
+    """MATH.md 4: IIE = a b, DE = c', TE = c' + a b, DEP = 0 for any parameters, so prior draws test it."""
+    spec = dagmed.load(SPECS / "linear.dag")
+    analysis = dagmed.check(spec)
+    dataset = dagmed.load_data(spec, linear_data())
+    model = compiler.attach(compiler.build(analysis, dataset.n_obs), dataset)
+    prior = pm.sample_prior_predictive(draws=200, model=model, random_seed=1).prior
+    eff = api.decompose_idata(analysis, dataset, az.InferenceData(posterior=prior))[-1]
+
+    def coef(node, parent):
+        return prior[names.beta(node)].sel({names.parents_dim(node): parent}).values.reshape(-1)
+
+    def intercept(node):
+        return prior[names.intercept(node)].values.reshape(-1)
+
+    a, b, c = coef("m", "x"), coef("y", "m"), coef("y", "x")
+    assert np.ptp(a * b) > 0  # the draws vary
+    # Per observation a regime is r0 + q (r1 - r0), with r0, r1 y's mean at m = 0, 1 and q m's
+    # mean under the intervention; V bounds every term, so each is exact to a few eps V and
+    # their average over N to (N + 4) eps V. An effect is at most three differences of two
+    # regimes (DEP = TE - DE - IIE): 6 (N + 4) eps V and the subtractions, within 8 (N + 8) eps V.
+    v = (np.abs(intercept("y")) + np.abs(b) + np.abs(c)) * (1 + np.abs(intercept("m")) + np.abs(a))
+    tol = 8 * (dataset.n_obs + 8) * np.finfo(float).eps * v
+    for name, want in (("IIE[m]", a * b), ("DE", c), ("TE", c + a * b), ("DEP", 0.0)):
+        assert np.all(np.abs(eff[name] - want) <= tol), name
+
+
+@slow
 def test_fixed_seed_gives_the_same_numbers():
     spec = dagmed.load(SPECS / "linear.dag")
     runs = [dagmed.run(spec, linear_data(), draws=100, tune=200, chains=2, seed=7, **QUIET) for _ in range(2)]
@@ -100,6 +122,7 @@ def true_regimes(df):
     return out
 
 
+@slow
 def test_three_binary_mediators_recover_the_true_regimes():
     df = simulate(3000, seed=2024)
     spec = dagmed.load(SPECS / "three_mediators.dag")
@@ -140,6 +163,7 @@ def substance_run(tmp_path_factory, substance_csv):
     return out, r
 
 
+@slow
 def test_substance_end_to_end(substance_run):
     out, r = substance_run
     assert sorted(p.name for p in out.iterdir()) == [
@@ -175,6 +199,7 @@ def _nonblank(png: Path) -> bool:
     return float(np.var(mpimg.imread(png)[..., :3])) > 1e-3
 
 
+@slow
 def test_pictures_and_report(substance_run):
     out, _ = substance_run
     pngs = sorted((out / "plots").glob("*.png"))
@@ -191,6 +216,7 @@ def test_pictures_and_report(substance_run):
     assert "mediators conditionally independent" in report
 
 
+@slow
 def test_plot_redraws_a_copied_run_directory(substance_run, tmp_path):
     import shutil
 
@@ -206,6 +232,7 @@ def test_plot_redraws_a_copied_run_directory(substance_run, tmp_path):
     assert "forest.png" in (copy / "report.html").read_text()
 
 
+@slow
 def test_linear_run_has_a_pair_plot(tmp_path):
     csv = tmp_path / "linear.csv"
     linear_data().to_csv(csv, index=False)
