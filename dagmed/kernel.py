@@ -39,19 +39,43 @@ def _inv(code, eta):
 
 @numba.njit(inline="always", cache=True)
 def _outcome_corners(buf, base, coef, k, link):
-    """``buf[idx] = mu_Y`` at every corner, by doubling: one addition per corner.
+    """``buf[idx] = mu_Y`` at every corner, by doubling: one operation per corner.
 
-    The terms are added in the order of the NumPy path (treatment, then each mediator).
-    ``coef[b]`` is the coefficient of bit ``b``.
+    ``coef[b]`` is the coefficient of bit ``b``. Identity link: the linear predictor, one
+    addition per corner, the terms added in the order of the NumPy path. Logit and log
+    links: ``exp(a + b) = exp(a) exp(b)``, so the exponential at every corner is one
+    multiplication from K + 2 exponentials (the relative error grows by at most (K + 1) eps);
+    if a factor over- or underflows the corners fall back to one exponential each.
     """
     cells = 1 << (k + 1)
-    buf[0] = base
+    if link == 1:
+        buf[0] = base
+        for b in range(k, -1, -1):
+            half = 1 << b
+            for idx in range(0, cells, 2 * half):
+                buf[idx + half] = buf[idx] + coef[b]
+        return
+    sign = -1.0 if link == 0 else 1.0  # logit needs exp(-eta), log exp(eta)
+    buf[0] = np.exp(sign * base)
+    finite = 0.0 < buf[0] < np.inf
     for b in range(k, -1, -1):
+        f = np.exp(sign * coef[b])
+        finite = finite and 0.0 < f < np.inf
         half = 1 << b
         for idx in range(0, cells, 2 * half):
-            buf[idx + half] = buf[idx] + coef[b]
-    for idx in range(cells):
-        buf[idx] = _inv(link, buf[idx])
+            buf[idx + half] = buf[idx] * f
+    if not finite:  # a factor of 0 or inf could meet its inverse: 0 * inf is NaN
+        buf[0] = base
+        for b in range(k, -1, -1):
+            half = 1 << b
+            for idx in range(0, cells, 2 * half):
+                buf[idx + half] = buf[idx] + coef[b]
+        for idx in range(cells):
+            buf[idx] = _inv(link, buf[idx])
+        return
+    if link == 0:
+        for idx in range(cells):
+            buf[idx] = 1.0 / (1.0 + buf[idx])
 
 
 @numba.njit(inline="always", cache=True)
