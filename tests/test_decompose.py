@@ -252,3 +252,14 @@ def test_linear_chain_of_gaussian_mediators_by_substitution():
         np.testing.assert_allclose(eff["IIE[m2]"], b2 * (c2 + b21 * c1), rtol=0, atol=tol)
         np.testing.assert_allclose(eff["TE"], ct + b1 * c1 + b2 * (c2 + b21 * c1), rtol=0, atol=tol)
         np.testing.assert_allclose(eff["DE"], ct, rtol=0, atol=tol)
+
+
+@pytest.mark.parametrize("link", ["logit", "log"])
+def test_kernel_falls_back_when_an_exponential_factor_overflows(link):
+    # a coefficient of 800 overflows exp(800): the product trick would meet 0 * inf = NaN
+    p = make_inputs(2, n_draws=3, n_obs=4, seed=2, outcome_link=link)
+    p.outcome.beta[:, 1] = -800.0 if link == "logit" else -50.0
+    p.outcome.beta[:, 2] = 800.0 if link == "logit" else 50.0
+    fused, plain = D.regime_table(p, engine="numba"), D.regime_table(p, engine="numpy")
+    assert np.all(np.isfinite(fused))
+    np.testing.assert_allclose(fused, plain, rtol=0, atol=table_tolerance(p))
