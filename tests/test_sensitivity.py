@@ -1,0 +1,193 @@
+"""Power-scaling prior sensitivity of parameters and effects (MATH.md section 3d)."""
+
+import math
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from scipy import stats
+
+import dagmed
+from dagmed import sensitivity as sens
+
+DIMS = ("chain", "draw")
+
+
+def conjugate(prior_mu, prior_sd, n=30, draws=2000, seed=0):
+    """Exact posterior draws of a normal mean (known sd 1) with a Normal(prior_mu, prior_sd) prior."""
+    rng = np.random.default_rng(seed)
+    y = rng.normal(-1.0, 1.0, n)
+    precision = 1 / prior_sd**2 + n
+    mean = (prior_mu / prior_sd**2 + y.sum()) / precision
+    mu = rng.normal(mean, precision**-0.5, (2, draws))
+    idata = az.InferenceData(
+        posterior=xr.Dataset({"mu": (DIMS, mu)}),
+        log_prior=xr.Dataset({"mu": (DIMS, stats.norm.logpdf(mu, prior_mu, prior_sd))}),
+        log_likelihood=xr.Dataset({"y": (DIMS + ("obs",), stats.norm.logpdf(y, mu[..., None], 1.0))}),
+    )
+    return idata, y, mu
+
+
+# ---- no sampling: exact posterior draws ---------------------------------------------------
+
+
+def test_conflict_flagged_wide_prior_not():
+    tight = sens.prior_sensitivity(conjugate(3.0, 0.1)[0])
+    wide = sens.prior_sensitivity(conjugate(0.0, 10.0)[0])
+    assert tight[0].flagged and tight[0].diagnosis == sens.CONFLICT and tight[0].likelihood > 0.05
+    assert not wide[0].flagged and wide[0].prior < 0.01 and wide[0].diagnosis is None
+    assert sens.format_sensitivity(tight).startswith("prior-sensitive: mu (")
+    assert sens.format_sensitivity(wide) is None
+
+
+def test_weak_likelihood_told_apart():
+    # the data say nothing (a flat likelihood): the posterior is the prior
+    rng = np.random.default_rng(1)
+    a = rng.normal(0.5, 1.0, (2, 1000))
+    idata = az.InferenceData(
+        posterior=xr.Dataset({"a": (DIMS, a)}),
+        log_prior=xr.Dataset({"a": (DIMS, stats.norm.logpdf(a, 0.5, 1.0))}),
+        log_likelihood=xr.Dataset({"y": (DIMS, np.zeros((2, 1000)))}),
+    )
+    (s,) = sens.prior_sensitivity(idata)
+    assert s.flagged and s.likelihood < 1e-3 and s.diagnosis == sens.WEAK
+
+
+@pytest.mark.parametrize("prior_mu, prior_sd", [(2.0, 0.5), (3.0, 0.3)])
+def test_power_scaled_means_match_the_exact_posterior(prior_mu, prior_sd):
+    """Prior^alpha of Normal(m, s) is Normal(m, s / sqrt(alpha)): the scaled posterior mean is exact."""
+    idata, y, mu = conjugate(prior_mu, prior_sd, draws=4000)
+    (s,) = sens.prior_sensitivity(idata)
+    for alpha, mean, k in s.scaled:
+        precision = alpha / prior_sd**2 + len(y)
+        exact = (alpha * prior_mu / prior_sd**2 + y.sum()) / precision
+        # Monte Carlo error of a weighted mean: sd / sqrt(ESS); the weights keep ESS above a
+        # quarter of the draws at these alphas, so 5 such errors bound it generously
+        assert mean == pytest.approx(exact, abs=5 * precision**-0.5 / math.sqrt(mu.size / 4)), (alpha, mean, exact, k)
+        assert k < sens.PARETO_K_OK
+    assert s.mean == pytest.approx(mu.mean())
+
+
+def test_effects_scored_beside_the_parameters():
+    idata, _, mu = conjugate(2.0, 0.5)
+    flat = {"TE": 3 * mu.reshape(-1) + 1, "IIE[m]": np.exp(mu).reshape(-1)}
+    out = sens.prior_sensitivity(idata, flat)
+    assert [s.name for s in out] == ["mu", "TE", "IIE[m]"]
+    # psens is invariant under affine maps of a quantity (its CJS distance is, both signs checked)
+    assert out[1].prior == pytest.approx(out[0].prior) and out[2].flagged
+    assert out[1].scaled_mean(0.8) == pytest.approx(3 * out[0].scaled_mean(0.8) + 1)
+    # shaped (chain, draw) the same as flat chain-major
+    shaped = sens.prior_sensitivity(idata, {k: v.reshape(2, -1) for k, v in flat.items()})
+    assert shaped == out
+
+
+def test_constant_and_non_finite_effects_are_not_flagged():
+    idata, _, mu = conjugate(3.0, 0.1)
+    out = sens.prior_sensitivity(idata, {"DEP": np.zeros(mu.size), "PM[m]": np.where(np.arange(mu.size) == 3, np.inf, 1.0)})
+    by = {s.name: s for s in out}
+    assert by["DEP"].prior == 0 and not by["DEP"].flagged
+    assert math.isnan(by["PM[m]"].prior) and not by["PM[m]"].flagged and by["PM[m]"].diagnosis is None
+    assert sens.format_sensitivity(out) == f"prior-sensitive: mu ({by['mu'].prior:.2f})"
+
+
+def test_vector_parameters_named_by_coordinate():
+    rng = np.random.default_rng(2)
+    b = rng.normal(size=(2, 500, 2))
+    idata = az.InferenceData(
+        posterior=xr.Dataset({"y_beta": (DIMS + ("y_parents",), b)}, coords={"y_parents": ["t", "m"]}),
+        log_prior=xr.Dataset({"y_beta": (DIMS + ("y_parents",), stats.norm.logpdf(b))}, coords={"y_parents": ["t", "m"]}),
+        log_likelihood=xr.Dataset({"y": (DIMS, np.zeros((2, 500)))}),
+    )
+    assert [s.name for s in sens.prior_sensitivity(idata)] == ["y_beta[t]", "y_beta[m]"]
+
+
+def test_bad_effect_shape_and_missing_groups_refused():
+    idata, _, mu = conjugate(0.0, 1.0)
+    with pytest.raises(ValueError, match="effect draws must have 2 x 2000 values"):
+        sens.prior_sensitivity(idata, {"TE": np.zeros(7)})
+    with pytest.raises(ValueError, match="log_prior and log_likelihood"):
+        sens.prior_sensitivity(az.InferenceData(posterior=idata.posterior))
+
+
+def test_as_dict_and_diagnose():
+    s = sens.Sensitivity("TE", float("nan"), 0.1, False, None, -0.06, ((0.8, -0.05, 0.2), (1.25, -0.07, 0.1)))
+    d = s.as_dict()
+    assert d["prior"] is None and d["scaled_means"] == {"0.8": -0.05, "1.25": -0.07} and d["pareto_k"]["1.25"] == 0.1
+    with pytest.raises(KeyError):
+        s.scaled_mean(2.0)
+    assert sens.diagnose(0.06, 0.06) == sens.CONFLICT and sens.diagnose(0.06, 0.04) == sens.WEAK
+    assert sens.diagnose(0.05, 1.0) is None  # "above 0.05", not at it
+
+
+# ---- the log densities of a dagmed model (prior draws: no sampler) -------------------------
+
+
+def test_log_densities_of_a_compiled_model():
+    import pymc as pm
+
+    spec = dagmed.parse("treatment t\noutcome y\nt -> y ~ bernoulli\nprior y.intercept = normal(3, 0.5)\n")
+    df = pd.DataFrame({"t": [0, 1, 1, 0, 1], "y": [1, 0, 1, 0, 0]})
+    model = dagmed.compile(spec, df)
+    draws = pm.sample_prior_predictive(draws=20, model=model, random_seed=3).prior
+    idata = az.InferenceData(posterior=draws[["y_intercept", "y_beta"]])
+    dens = sens.log_densities(idata, model)
+    a, b = draws["y_intercept"].values, draws["y_beta"].values[..., 0]
+    np.testing.assert_allclose(dens.log_prior["y_intercept"].values, stats.norm.logpdf(a, 3, 0.5), rtol=1e-6)
+    np.testing.assert_allclose(dens.log_prior["y_beta"].values[..., 0], stats.norm.logpdf(b, 0, 1), rtol=1e-6)
+    eta = a[..., None] + b[..., None] * df["t"].to_numpy()
+    loglik = (df["y"].to_numpy() * eta - np.logaddexp(0, eta)).sum(-1)
+    np.testing.assert_allclose(dens.log_likelihood["y"].values, loglik, rtol=1e-6)
+    assert "log_prior" not in idata.groups()  # the input is left as it was
+
+
+# ---- sampling: a tiny dagmed model ---------------------------------------------------------
+
+
+def expit(eta):
+    return 1 / (1 + np.exp(-eta))
+
+
+@pytest.fixture(scope="module")
+def tiny_data():
+    rng = np.random.default_rng(3)
+    t = rng.integers(0, 2, 200)
+    return pd.DataFrame({"t": t, "y": rng.binomial(1, expit(-1.0 + 0.5 * t))})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "priors, flagged",
+    [
+        ("prior y.intercept = normal(3, 0.1)\n", True),  # tight, far from the data's -1
+        ("prior y.intercept = normal(0, 10)\nprior y.beta = normal(0, 10)\n", False),
+    ],
+)
+def test_tight_prior_far_from_the_data_is_a_conflict(tiny_data, priors, flagged):
+    import pymc as pm
+    from dagmed import api
+
+    spec = dagmed.parse("treatment t\noutcome y\nt -> y ~ bernoulli\n" + priors)
+    model = dagmed.compile(spec, tiny_data)
+    idata = pm.sample(model=model, nuts_sampler="pymc", chains=2, draws=300, tune=300, cores=1,
+                      random_seed=1, progressbar=False, compute_convergence_checks=False)
+    analysis = dagmed.check(spec)
+    dataset = dagmed.load_data(spec, tiny_data)
+    _, _, effects = api.decompose_idata(analysis, dataset, idata)
+    # effect draws are chain-major, like the posterior: TE = mean_i [expit(a + b) - expit(a)], no covariates
+    a, b = idata.posterior["y_intercept"].values, idata.posterior["y_beta"].values[..., 0]
+    np.testing.assert_allclose(effects["TE"].reshape(2, 300), expit(a + b) - expit(a), rtol=1e-9, atol=1e-12)
+
+    out = {s.name: s for s in sens.prior_sensitivity(idata, effects, model=model)}
+    assert list(out)[:3] == ["y_intercept", "y_beta[t]", "TE"]
+    line = sens.format_sensitivity(out.values())
+    if flagged:
+        assert out["y_intercept"].flagged and out["y_intercept"].diagnosis == sens.CONFLICT
+        assert out["y_intercept"].prior > 0.5 and out["TE"].flagged
+        # a weaker prior (alpha 0.8) lets the intercept move back towards the data's -1
+        assert out["y_intercept"].scaled_mean(0.8) < out["y_intercept"].mean < out["y_intercept"].scaled_mean(1.25)
+        assert line.startswith("prior-sensitive: y_intercept (")
+    else:
+        assert all(s.prior < 0.02 for s in out.values()), {k: s.prior for k, s in out.items()}
+        assert line is None
