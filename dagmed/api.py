@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import checks, compiler, data as data_mod, decompose, fit, output
+from . import checks, compiler, data as data_mod, decompose, fit, implications, output
 from .errors import UsageError
 from .ir import Spec
 from .output import HDI_PROB, summarize  # noqa: F401 - summarize lives in output, still importable here
@@ -48,6 +48,8 @@ class Result:
     joint_draws: np.ndarray = field(repr=False)  # Ej(t; t*) per draw, indexed [s, t, t*]
     diagnostics: dict = field(default_factory=dict)
     other_effect_draws: dict = field(default_factory=dict, repr=False)  # the other convention's
+    implications: list = field(default_factory=list, repr=False)  # implications.ImplicationTest
+    sensitivity: list = field(default_factory=list, repr=False)  # sensitivity.Sensitivity
 
     @property
     def effects_by_convention(self) -> dict[str, dict]:
@@ -114,6 +116,7 @@ def run(
     *,
     convention: str = "control",
     hdi_prob: float = HDI_PROB,
+    strict: bool = False,
     log=None,
     **sampler,
 ) -> Result:
@@ -131,6 +134,9 @@ def run(
         Probability mass of the reported HDIs.
     log : callable, optional
         Receives progress lines (default: print to stderr).
+    strict : bool
+        A contradiction between the data and an independence the graph implies is an error
+        (before sampling) instead of a warning.
     **sampler
         :class:`dagmed.fit.SamplerSettings` fields: draws, tune, chains, cores, seed,
         target_accept, sampler, progressbar.
@@ -143,6 +149,7 @@ def run(
     analysis = checks.check(spec)
     decompose.check_size(len(analysis.mediators), settings.chains * settings.draws)
     dataset = data_mod.load(analysis, data)
+    tests = implications.verdict(analysis, dataset, strict, log)
     log(f"data: {dataset.source}: {dataset.summary()}")
     model = compiler.attach(compiler.build(analysis, dataset.n_obs), dataset)
     log(
@@ -161,5 +168,20 @@ def run(
         idata.add_groups({"mediation": group})
     other = next(c for c in CONVENTIONS if c != convention)
     other_draws = decompose.effects(table, analysis.mediators, other, joint=joint)
+    sens = _prior_sensitivity(idata, effect_draws, model, log)
     return Result(analysis, dataset, model, idata, settings, convention, hdi_prob, effect_draws, table, joint, diag,
-                  other_draws)
+                  other_draws, tests, sens)
+
+
+def _prior_sensitivity(idata, effect_draws, model, log) -> list:
+    """Power-scaling sensitivity of every parameter and effect; one warning line for those above 0.05."""
+    from . import sensitivity
+
+    log("prior sensitivity: power-scaling the prior and the likelihood (arviz.psens)")
+    with warnings.catch_warnings():  # the log densities compile with pytensor's C backend: its BLAS notice is noise
+        warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
+        sens = sensitivity.prior_sensitivity(idata, effect_draws, model=model)
+    line = sensitivity.format_sensitivity(sens)
+    if line:
+        log(f"dagmed: warning: {line}")
+    return sens

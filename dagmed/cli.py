@@ -52,6 +52,9 @@ def make_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="parse a spec and check that the mediation analysis is well posed")
     c.add_argument("spec", help="the spec file (.dag)")
+    c.add_argument("--data", help="CSV path or URL: also test every independence the graph implies against the data")
+    c.add_argument("--strict", action="store_true", default=None,
+                   help="with --data: a contradiction between the data and the graph is an error (exit 3)")
     c.set_defaults(func=commands.cmd_check)
 
     r = sub.add_parser("run", help="compile, fit and decompose: the effect table and output files")
@@ -67,6 +70,9 @@ def make_parser() -> argparse.ArgumentParser:
     r.add_argument("--sampler", choices=["auto", "nutpie", "pymc"], help="auto: nutpie when installed (default)")
     r.add_argument("--convention", choices=sorted(CONVENTIONS), help="effect convention (default control)")
     r.add_argument("--hdi", type=float, dest="hdi_prob", help="HDI probability (default 0.95)")
+    r.add_argument("--strict", action="store_true", default=None,
+                   help="a contradiction between the data and an independence the graph implies is an error "
+                        "(exit 3, before sampling) instead of a warning")
     r.add_argument("--out", help="directory for effects.json/.csv, regimes.csv, idata.nc, plots/ and report.html; "
                    "it must not exist, be empty, or hold a previous run's output (which is replaced): a directory "
                    "with any other file is refused, so nothing of yours is overwritten")
@@ -79,6 +85,16 @@ def make_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("fmt", help="print a spec in canonical form (comments are not kept)")
     f.add_argument("spec", help="the spec file (.dag)")
     f.set_defaults(func=commands.cmd_fmt)
+
+    s = sub.add_parser("simulate", help="draw a dataset from the spec's own model, and the true effects")
+    s.add_argument("spec", help="the spec file (.dag)")
+    s.add_argument("--n", type=int, required=True, help="rows to draw")
+    s.add_argument("--out", required=True, help="the CSV file to write (an existing file is refused)")
+    s.add_argument("--params", help="YAML file of parameter values, names as in the posterior "
+                   "(y_intercept: -0.5, y_beta: {t: 0.5, m: 1.2}); parameters not given are drawn from their priors")
+    s.add_argument("--truth", help="JSON file for the true effects at these parameter values")
+    s.add_argument("--seed", type=int, help="random seed (default: none, i.e. not reproducible)")
+    s.set_defaults(func=commands.cmd_simulate)
 
     pl = sub.add_parser("plot", help="redraw DIR/plots/*.png and DIR/report.html from a finished run")
     pl.add_argument("dir", help="a run directory written by 'dagmed run --out DIR'")

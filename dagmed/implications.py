@@ -33,6 +33,7 @@ the data agree with 0 of 1 independencies the graph implies (Holm-adjusted, alph
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 from dataclasses import asdict, dataclass
 
@@ -41,6 +42,7 @@ import numpy as np
 
 from . import graph
 from .checks import Analysis
+from .errors import SpecError
 from .families import FAMILIES
 
 ALPHA = 0.05
@@ -486,3 +488,39 @@ def lines(tests: list[ImplicationTest]) -> list[str]:
     ['the data agree with 1 of 1 independencies the graph implies (Holm-adjusted, alpha 0.05)']
     """
     return [format_contradiction(t) for t in tests if t.rejected] + [format_summary(tests)]
+
+
+def verdict(analysis, dataset, strict: bool = False, log=None) -> list:
+    r"""The data's verdict on the graph: every testable independence it implies (MATH.md 3d).
+
+    Each contradiction is logged as a warning line (``the data contradict ...``), the
+    passing ones summarised in one line; with ``strict`` the first contradiction is raised
+    instead, located at the node whose model it was tested in.
+
+    Returns
+    -------
+    list of ImplicationTest
+
+    Examples
+    --------
+    >>> import dagmed, numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> t = rng.binomial(1, 0.5, 300); m1 = rng.binomial(1, 0.3 + 0.4 * t); m2 = rng.binomial(1, 0.2 + 0.6 * m1)
+    >>> y = rng.binomial(1, 0.2 + 0.2 * m1 + 0.2 * m2)
+    >>> spec = dagmed.parse("treatment t\noutcome y\nt -> m1, m2 -> y\nt -> y\nm1, m2, y ~ bernoulli\n")
+    >>> df = pd.DataFrame({"t": t, "m1": m1, "m2": m2, "y": y})
+    >>> tests = verdict(dagmed.check(spec), dagmed.load_data(spec, df), log=print)
+    dagmed: warning: the data contradict m2 ⟂ m1 | t: log-odds ...; consider m1 -> m2
+    implications: the data agree with 0 of 1 independencies the graph implies (Holm-adjusted, alpha 0.05)
+    """
+    log = log or (lambda msg: print(msg, file=sys.stderr))
+    tests = test_implications(analysis, dataset)
+    rejected = [t for t in tests if t.rejected]
+    if strict and rejected:
+        t = rejected[0]
+        raise SpecError(f"{format_contradiction(t)} (--strict)",
+                        **analysis.spec.at(analysis.graph.nodes[t.node]["loc"]))
+    for t in rejected:
+        log(f"dagmed: warning: {format_contradiction(t)}")
+    log(f"implications: {format_summary(tests)}")
+    return tests

@@ -25,7 +25,22 @@ FILES = ("effects.json", "effects.csv", "regimes.csv", "idata.nc", "spec.dag")
 # Everything a run directory may hold: dagmed replaces such a directory, and nothing else.
 RUN_ENTRIES = (*FILES, "report.html", "plots")
 HDI_PROB = 0.95
-SUMMARY = ("mean", "sd", "hdi_low", "hdi_high", "p_lt_0")
+SUMMARY = ("mean", "median", "sd", "hdi_low", "hdi_high", "p_lt_0")
+# A proportion mediated PM = IIE / TE is a ratio of draws: where TE is near 0 its draws explode,
+# so its mean and sd are unstable while its median and HDI are not. The table shows the median.
+PM_NOTE = ("PM = IIE / TE per draw is shown by its median: a ratio of draws has no stable mean or sd "
+           "where TE is near 0 (both are in effects.json)")
+
+
+def centre(name: str) -> str:
+    """Which centre the table shows for effect ``name``: ``"median"`` for a proportion mediated, else ``"mean"``.
+
+    Examples
+    --------
+    >>> centre("TE"), centre("PM[m]")
+    ('mean', 'median')
+    """
+    return "median" if name.startswith("PM[") else "mean"
 
 
 def describe(a) -> str:
@@ -55,6 +70,10 @@ def describe(a) -> str:
       t ~ bernoulli(logit: x)
       m ~ bernoulli(logit: t, x)
       y ~ bernoulli(logit: t, m, x)
+    priors:
+      t: intercept normal(mu=0, sigma=1); beta[x] normal(mu=0, sigma=1)
+      m: intercept normal(mu=0, sigma=1); beta[t, x] normal(mu=0, sigma=1)
+      y: intercept normal(mu=0, sigma=1); beta[t, m, x] normal(mu=0, sigma=1)
     independence: nothing to check (fewer than two mediators)
     regimes:      4 = 2^(1+1)
     missing:      complete cases: rows with a missing value in a modelled column are dropped
@@ -85,6 +104,7 @@ def describe(a) -> str:
                      "modelled, not decomposed)")
     lines.append("equations:")
     lines += [f"  {a.equation(n)}" for n in a.modelled()]
+    lines += _priors(a)
     lines += _independence(a)
     joint = "" if a.independent else " marginal, and 4 joint Ej(t; t*)"
     lines.append(f"regimes:      {a.n_regimes} = 2^({len(a.mediators)}+1){joint}")
@@ -92,6 +112,24 @@ def describe(a) -> str:
         lines.append(f"data:         {spec.data}")
     lines.append(f"missing:      {MISSING[spec.missing]}")
     return "\n".join(lines)
+
+
+def _priors(a) -> list[str]:
+    """The priors in effect for every modelled node, defaults resolved; coefficients grouped by prior."""
+    from . import graph
+
+    lines = ["priors:"]
+    edge_prior = {(e.parent, e.child): e.prior for e in a.spec.edges}
+    for n in a.modelled():
+        node = a.spec.node_priors(n)
+        parts = [f"intercept {node.intercept}"]
+        groups: dict[str, list[str]] = {}
+        for p in graph.observed_parents(a.graph, n):
+            groups.setdefault(str(edge_prior[(p, n)]), []).append(p)
+        parts += [f"beta[{', '.join(ps)}] {dist}" for dist, ps in groups.items()]
+        parts += [f"{name} {dist}" for name, dist in node.extras]
+        lines.append(f"  {n}: {'; '.join(parts)}")
+    return lines
 
 
 def _independence(a) -> list[str]:
@@ -128,7 +166,7 @@ def _independence(a) -> list[str]:
 
 
 def summarize(draws, hdi_prob: float = HDI_PROB) -> dict:
-    """Mean, sd, HDI and P(< 0) of one quantity's draws.
+    """Mean, median, sd, HDI and P(< 0) of one quantity's draws.
 
     Non-finite draws (e.g. a proportion mediated where TE = 0) are dropped first.
 
@@ -142,8 +180,8 @@ def summarize(draws, hdi_prob: float = HDI_PROB) -> dict:
     Returns
     -------
     dict
-        ``mean``, ``sd``, ``hdi_low``, ``hdi_high``, ``p_lt_0``: floats, all NaN when no
-        draw is finite.
+        ``mean``, ``median``, ``sd``, ``hdi_low``, ``hdi_high``, ``p_lt_0``: floats, all NaN
+        when no draw is finite.
 
     Examples
     --------
@@ -162,6 +200,7 @@ def summarize(draws, hdi_prob: float = HDI_PROB) -> dict:
     lo, hi = az.hdi(x, hdi_prob=hdi_prob)
     return {
         "mean": float(x.mean()),
+        "median": float(np.median(x)),
         "sd": float(x.std(ddof=1)) if x.size > 1 else 0.0,
         "hdi_low": float(lo),
         "hdi_high": float(hi),
@@ -170,7 +209,7 @@ def summarize(draws, hdi_prob: float = HDI_PROB) -> dict:
 
 
 def effects_table(effect_draws: dict, hdi_prob: float = HDI_PROB):
-    """One row per effect: mean, sd, hdi_low, hdi_high, p_lt_0 (what ``Result.effects`` is).
+    """One row per effect: mean, median, sd, hdi_low, hdi_high, p_lt_0 (what ``Result.effects`` is).
 
     Parameters
     ----------
@@ -267,6 +306,8 @@ def effects_document(result) -> dict:
     >>> [e["name"] for e in doc["effects"]], len(doc["regimes"])  # doctest: +SKIP
     (['TE', 'DE', 'IIE[m]', 'DEP', 'PM[m]'], 4)
     """
+    from . import implications
+
     a = result.analysis
     return {
         "spec": a.spec.source,
@@ -302,6 +343,13 @@ def effects_document(result) -> dict:
             for conv, draws in result.effects_by_convention.items()
         },
         "diagnostics": {k: v if isinstance(v, int) else _num(v) for k, v in result.diagnostics.items()},
+        # the data's verdict on the graph and on the priors (MATH.md 3d)
+        "implications": [
+            {**t.as_dict(), "message": implications.format_contradiction(t) if t.rejected else None}
+            for t in result.implications
+        ],
+        "implications_summary": implications.format_summary(result.implications) if result.implications else None,
+        "prior_sensitivity": [x.as_dict() for x in result.sensitivity],
     }
 
 
@@ -337,6 +385,9 @@ def format_error(err) -> str:
 def format_table(result) -> str:
     """The effect table as the terminal shows it, under a line naming the analysis.
 
+    Each row says which centre it shows (:func:`centre`): the mean, or for a proportion
+    mediated the median, without its sd.
+
     Parameters
     ----------
     result : dagmed.api.Result
@@ -348,14 +399,16 @@ def format_table(result) -> str:
     >>> df = pd.DataFrame({"t": [0, 1] * 10, "m": [0, 1, 1, 0, 1] * 4, "y": [0, 0, 1, 1] * 5})
     >>> print(format_table(dagmed.run(spec, df, seed=1)))  # doctest: +SKIP
     t -> y through m; 20 observations; convention: control
-    effect            mean       sd         95% HDI          P(<0)
-    TE              -0.041    0.150  [  -0.325,    0.245]   0.612
+    effect        centre     value       sd         95% HDI          P(<0)
+    TE            mean      -0.041    0.150  [  -0.325,    0.245]   0.612
     ...
+    PM[m]         median     0.310        -  [  -2.211,    3.104]   0.402
+    PM = IIE / TE per draw is shown by its median: ...
     """
     eff = result.effects
     pct = f"{result.hdi_prob:.0%} HDI"
     width = max(12, *(len(n) for n in eff.index))
-    header = f"{'effect':<{width}}  {'mean':>8}  {'sd':>7}  {pct:^21}  {'P(<0)':>6}"
+    header = f"{'effect':<{width}}  {'centre':<6}  {'value':>8}  {'sd':>7}  {pct:^21}  {'P(<0)':>6}"
     a = result.analysis
     head = (
         f"{a.treatment} -> {a.outcome} through {', '.join(a.mediators) or '(no mediator)'}; "
@@ -369,6 +422,8 @@ def format_table(result) -> str:
         table = effects_table(draws, result.hdi_prob)
         lines += ["", f"convention: {other} ({CONVENTIONS[other]})",
                   *_rows(table.drop(index=["TE", "DE"]), width)]
+    if any(centre(name) == "median" for name in eff.index):
+        lines.append(PM_NOTE)
     return "\n".join(lines)
 
 
@@ -376,7 +431,9 @@ def _rows(table, width: int) -> list[str]:
     out = []
     for name, r in table.iterrows():
         hdi = f"[{r.hdi_low:8.3f}, {r.hdi_high:8.3f}]"
-        out.append(f"{name:<{width}}  {r['mean']:8.3f}  {r.sd:7.3f}  {hdi:^21}  {r.p_lt_0:6.3f}")
+        c = centre(name)
+        sd = f"{r.sd:7.3f}" if c == "mean" else "-"
+        out.append(f"{name:<{width}}  {c:<6}  {r[c]:8.3f}  {sd:>7}  {hdi:^21}  {r.p_lt_0:6.3f}")
     return out
 
 

@@ -24,6 +24,44 @@ def _fmt(v) -> str:
     return "n/a" if v is None else f"{v:.3f}"
 
 
+def _verdict(doc: dict) -> str:
+    """The data's verdict on the graph (its tested implications) and on the priors (psens)."""
+    e = html.escape
+    out = ["<h2>The data's verdict</h2>", "<h3>On the graph: the independencies it implies</h3>"]
+    tests = doc.get("implications") or []
+    contradicted = [t["message"] for t in tests if t.get("message")]
+    if contradicted:
+        out.append('<ul class="warn">' + "".join(f"<li>{e(m)}</li>" for m in contradicted) + "</ul>")
+    out.append(f"<p>{e(doc.get('implications_summary') or 'no implication of the graph could be tested')}.</p>")
+    sens = doc.get("prior_sensitivity") or []
+    out.append("<h3>On the priors: power-scaling sensitivity</h3>")
+    if not sens:
+        out.append("<p>Not computed for this run.</p>")
+        return "\n".join(out)
+    flagged = [s for s in sens if s["flagged"]]
+    if flagged:
+        shown = "; ".join(f"{s['name']} ({s['prior']:.2f}{', ' + s['diagnosis'] if s['diagnosis'] else ''})"
+                          for s in flagged)
+        out.append(f'<p class="warn">prior-sensitive (above 0.05): {e(shown)}</p>')
+    else:
+        out.append('<p class="ok">No parameter or effect is prior-sensitive (every score &le; 0.05).</p>')
+    effects = {x["name"] for x in doc["effects"]}
+    rows = []
+    for s in sens:
+        if s["name"] not in effects:
+            continue
+        moved = [s["scaled_means"].get(a) for a in ("0.8", "1.25")]
+        rows.append(f"<tr><td>{e(s['name'])}</td><td>{_fmt(s['prior'])}</td><td>{_fmt(s['likelihood'])}</td>"
+                    f"<td>{e(s['diagnosis'] or '')}</td><td>{_fmt(moved[0])}</td><td>{_fmt(s['mean'])}</td>"
+                    f"<td>{_fmt(moved[1])}</td></tr>")
+    out.append("<p>How each effect's posterior mean moves when the prior is power-scaled by &alpha; "
+               "(&alpha; &lt; 1 weakens it, &alpha; &gt; 1 strengthens it):</p>")
+    out.append("<table><tr><th>effect</th><th>prior sensitivity</th><th>likelihood sensitivity</th>"
+               "<th>diagnosis</th><th>mean at &alpha; = 0.8</th><th>mean</th><th>mean at &alpha; = 1.25</th></tr>"
+               + "".join(rows) + "</table>")
+    return "\n".join(out)
+
+
 def render(doc: dict, check_text: str, plots_dir: Path) -> str:
     """The report as one HTML string, images embedded as base64 PNG."""
     e = html.escape
@@ -72,6 +110,7 @@ Convention: {e(doc.get('convention_description', doc['convention']))}.</p>
 <table><tr><th>effect</th><th>mean</th><th>sd</th><th>{doc['hdi_prob']:.0%} HDI</th><th>P(&lt;0)</th></tr>
 {rows}
 </table>
+{_verdict(doc)}
 <h2>Diagnostics</h2>
 {warning}
 <p>R-hat max {_fmt(d.get('rhat_max'))}, bulk ESS min {d.get('ess_bulk_min') or 0:.0f}, divergences {d.get('divergences')}.
