@@ -346,3 +346,43 @@ def test_console_script_runs_end_to_end(tmp_path):
     assert r.stdout.splitlines()[0] == "t -> y through m; 40 observations; convention: control"
     assert r.stdout.splitlines()[-1] == f"wrote {', '.join(output.FILES)} to out"
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(output.FILES)
+
+
+# ---- the data's verdict on the graph (MATH.md 3d) ---------------------------------------------
+
+CONTRADICTION = ("the data contradict sub_exp ⟂ dev_peer | fam_int, gender, conflict: log-odds 2.38 [1.9, 2.9], "
+                 "p < 1e-20; consider dev_peer -> sub_exp")
+
+
+def test_check_with_data_names_the_contradicted_independence(dagmed_cli, substance_csv):
+    r = dagmed_cli("check", SPECS / "substance.dag", "--data", substance_csv)
+    assert r.code == 0, r.err
+    assert r.err.strip() == f"dagmed: warning: {CONTRADICTION}"
+    assert "implications: the data agree with 0 of 1 independencies the graph implies" in r.out
+    assert "the data contradict 1 of its implications" in r.out
+
+
+def test_strict_makes_the_contradiction_an_error(dagmed_cli, substance_csv):
+    r = dagmed_cli("check", SPECS / "substance.dag", "--data", substance_csv, "--strict")
+    assert r.code == 3
+    first = r.err.splitlines()[0]
+    assert first.startswith(f"dagmed: error: {SPECS / 'substance.dag'}:") and CONTRADICTION in first
+
+
+def test_with_the_suggested_edge_the_contradiction_is_gone(dagmed_cli, tmp_path, substance_csv):
+    spec, _ = appended(tmp_path, "dev_peer -> sub_exp")
+    r = dagmed_cli("check", spec, "--data", substance_csv, "--strict")
+    assert r.code == 0, r.err
+    assert "contradict" not in r.err + r.out
+
+
+def test_strict_without_data_is_a_usage_error(dagmed_cli):
+    r = dagmed_cli("check", SPECS / "substance.dag", "--strict")
+    assert r.code == 2 and "--strict needs --data" in r.err
+
+
+def test_run_strict_refuses_before_sampling_and_writes_nothing(dagmed_cli, tmp_path, substance_csv):
+    r = dagmed_cli("run", SPECS / "substance.dag", "--data", substance_csv, "--strict", "--out", tmp_path / "out")
+    assert r.code == 3 and CONTRADICTION in r.err
+    assert "sampling:" not in r.err
+    assert not (tmp_path / "out").exists()
