@@ -17,6 +17,7 @@ from pathlib import Path
 from . import checks, parser, resolver
 from .errors import DagmedError, DataError, SamplingError, SpecError, SpecSyntaxError, UsageError
 from .ir import Spec
+from .simulate import simulate  # binds the function over the submodule of the same name (PyMC imported on call)
 
 __version__ = "0.1.0"
 
@@ -35,6 +36,7 @@ __all__ = [
     "load_data",
     "parse",
     "run",
+    "simulate",
 ]
 
 

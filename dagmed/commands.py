@@ -11,11 +11,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import yaml
-
 from . import checks, load, output, parse, parser, resolver
 from .errors import UsageError
 from .fmt import format_ir
+from .simulate import read_mapping
 
 # Options a --config YAML file may hold, with their types.
 CONFIG_KEYS = {
@@ -141,18 +140,7 @@ def read_config(path) -> dict:
     Traceback (most recent call last):
     dagmed.errors.UsageError: config .../c.yaml: unknown option 'drawz'; valid options are data, draws, ...
     """
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read config {path}: {exc}") from None
-    try:
-        conf = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = {"line": mark.line + 1, "column": mark.column + 1} if mark else {}
-        raise UsageError(f"config is not valid YAML: {getattr(exc, 'problem', exc)}", source=str(path), **where) from None
-    if not isinstance(conf, dict):
-        raise UsageError(f"config {path} must be a mapping of option: value")
+    conf = read_mapping(path, "config", "option: value")
     for key, value in conf.items():
         if key not in CONFIG_KEYS:
             raise UsageError(f"config {path}: unknown option {key!r}; valid options are {', '.join(CONFIG_KEYS)}")
@@ -197,10 +185,10 @@ def cmd_run(args) -> int:
     >>> from dagmed.cli import make_parser
     >>> cmd_run(make_parser().parse_args(["run", "s.dag", "--data", "d.csv", "--out", "out"]))  # doctest: +SKIP
     t -> y through m; 20 observations; convention: control
-    effect            mean       sd         95% HDI          P(<0)
-    TE              -0.041    0.150  [  -0.325,    0.245]   0.612
+    effect        centre     value       sd         95% HDI          P(<0)
+    TE            mean      -0.041    0.150  [  -0.325,    0.245]   0.612
     ...
-    wrote effects.json, effects.csv, regimes.csv, idata.nc, spec.dag, plots/, report.html to out
+    wrote effects.json, effects.csv, regimes.csv, idata.nc, spec.dag, plots/, report.html to out; open out/report.html
     0
     """
     opts = options(args)
@@ -226,11 +214,13 @@ def cmd_run(args) -> int:
         fit.predictive(result.model, result.idata, seed=result.settings.seed, progressbar=not quiet)
 
         def extra(tmp: Path) -> None:
-            _pictures_and_report(tmp, result.analysis, result.idata, output.effects_document(result), log)
+            _pictures_and_report(tmp, result.analysis, result.idata, output.effects_document(result), log,
+                                 progressbar=not quiet)
 
     output.write(result, out, extra=extra)
     written = list(output.FILES) + (["plots/", "report.html"] if plots else [])
-    print(f"wrote {', '.join(written)} to {out}")
+    report = f"; open {Path(out) / 'report.html'}" if plots else ""
+    print(f"wrote {', '.join(written)} to {out}{report}")
     return 0
 
 
@@ -238,14 +228,13 @@ def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
-def _pictures_and_report(run_dir: Path, analysis, idata, doc, log) -> None:
+def _pictures_and_report(run_dir: Path, analysis, idata, doc, log, progressbar: bool = True) -> None:
     from . import plots, report
 
-    log("plots: drawing")
-    drawn = plots.draw_all(run_dir, analysis, idata, doc, log=log)
+    log("plots: drawing the pictures and report.html")
+    plots.draw_all(run_dir, analysis, idata, doc, log=log, progressbar=progressbar)
     html = report.render(doc, output.describe(analysis), run_dir / "plots")
     (run_dir / "report.html").write_text(html, encoding="utf-8")
-    log(f"plots: {len(drawn)} pictures and report.html")
 
 
 def cmd_plot(args) -> int:
@@ -290,7 +279,7 @@ def cmd_simulate(args) -> int:
     >>> _ = (d / "s.dag").write_text("treatment t\\noutcome y\\nt -> y\\nt, y ~ bernoulli\\n")
     >>> args = argparse.Namespace(spec=d / "s.dag", n=40, seed=1, params=None, out=d / "data.csv", truth=d / "truth.json")
     >>> cmd_simulate(args)  # doctest: +ELLIPSIS
-    simulated 40 rows of t, y from .../s.dag (seed 1); drawn from the priors: t_intercept, y_intercept, y_beta
+    simulated 40 rows of t, y from .../s.dag (seed 1); every parameter drawn from its prior
     ...
     wrote .../data.csv (40 rows) and .../truth.json
     0

@@ -10,7 +10,10 @@ Examples
 from __future__ import annotations
 
 import importlib.util
+import logging
+import sys
 import warnings
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import arviz as az
@@ -108,6 +111,44 @@ class SamplerSettings:
         return d
 
 
+def bar(progressbar: bool) -> bool:
+    """Show a progress bar only where someone watches: on a terminal, not in a log file or a pipe.
+
+    Examples
+    --------
+    >>> bar(False)
+    False
+    """
+    return bool(progressbar) and sys.stderr.isatty()
+
+
+@contextmanager
+def quiet():
+    """PyMC's log lines and warnings off for the block; its progress bars stay.
+
+    dagmed says itself what runs ("sampling: ...", "predictive checks: ...") and replaces
+    PyMC's convergence warnings with its own (:func:`warnings_for`), so PyMC's
+    ``Sampling: [...]``, ``Auto-assigning NUTS sampler...`` and the like are noise.
+
+    Examples
+    --------
+    >>> with quiet():
+    ...     logging.getLogger("pymc.sampling.forward").isEnabledFor(logging.INFO)  # "Sampling: [y]" is INFO
+    False
+    """
+    logger = logging.getLogger("pymc")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            yield
+    finally:
+        logger.setLevel(level)
+
+
 def sample(model: pm.Model, settings: SamplerSettings) -> az.InferenceData:
     """Sample the posterior of ``model``.
 
@@ -144,17 +185,14 @@ def sample(model: pm.Model, settings: SamplerSettings) -> az.InferenceData:
         chains=settings.chains,
         random_seed=settings.seed,
         target_accept=settings.target_accept,
-        progressbar=settings.progressbar,
+        progressbar=bar(settings.progressbar),
         nuts_sampler=name,
         model=model,
     )
     if settings.cores is not None:
         kwargs["cores"] = settings.cores
     try:
-        with warnings.catch_warnings():
-            # PyMC's own convergence warnings are replaced by dagmed's (see diagnostics()).
-            warnings.simplefilter("ignore", UserWarning)
-            warnings.simplefilter("ignore", RuntimeWarning)
+        with quiet():  # PyMC's own convergence warnings are replaced by dagmed's (see diagnostics())
             idata = pm.sample(**kwargs, compute_convergence_checks=False)
     except Exception as exc:  # the sampler's own failure in one line (Ctrl-C is not an Exception)
         raise SamplingError(f"sampling with {name} failed: {type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
@@ -197,11 +235,10 @@ def predictive(model: pm.Model, idata: az.InferenceData, seed=None, prior_draws:
     >>> idata.prior_predictive["y"].shape, idata.posterior_predictive["y"].shape  # doctest: +SKIP
     ((1, 50, 4), (1, 100, 4))
     """
-    with model, warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
+    with model, quiet():
         prior = pm.sample_prior_predictive(draws=prior_draws, random_seed=seed)
         idata.add_groups(prior_predictive=prior.prior_predictive, prior=prior.prior)
-        pm.sample_posterior_predictive(idata, random_seed=seed, extend_inferencedata=True, progressbar=progressbar)
+        pm.sample_posterior_predictive(idata, random_seed=seed, extend_inferencedata=True, progressbar=bar(progressbar))
 
 
 def diagnostics(idata: az.InferenceData) -> dict:

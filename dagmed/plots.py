@@ -8,8 +8,12 @@ that needs nothing outside Python, and the skip is reported.
 
 from __future__ import annotations
 
+import logging
 import shutil
+import sys
 import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -18,18 +22,28 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import networkx as nx  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch  # noqa: E402
+from matplotlib.path import Path as MplPath  # noqa: E402
+from matplotlib.textpath import TextPath  # noqa: E402
 
 from . import names  # noqa: E402
 
 ROLE_COLOURS = {
-    "treatment": "#d95f02",
-    "mediator": "#1b9e77",
-    "outcome": "#7570b3",
-    "covariate": "#bdbdbd",
+    "covariate": "#d9d9d9",
+    "treatment": "#fdb863",
+    "mediator": "#a6dba0",
+    "outcome": "#b2abd2",
+    "other": "#fee391",
     "latent": "#ffffff",
-    "other": "#e6ab02",
 }
-ROLE_LAYER = {"covariate": 0, "latent": 0, "treatment": 1, "mediator": 2, "outcome": 3, "other": 3}
+MODEL_COLOURS = {"observed node": "#9ecae1", "parameter": "#fdd0a2", "covariate data": "#eeeeee"}
+FONT_SIZE = 10.0
+BOX_HEIGHT = 2.4 * FONT_SIZE  # points
+BOX_PAD = 0.9 * FONT_SIZE  # text to border, each side
+GAP = 7.0 * FONT_SIZE  # between columns: where edges change height
+SPACING = 1.3 * FONT_SIZE  # between two items of a column
+SLOT = 0.4 * FONT_SIZE  # the height of an edge passing through a column
+MIN_WIDTH = 4.0 * FONT_SIZE
 
 
 def _save(fig, path: Path) -> Path:
@@ -38,43 +52,265 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def dag(analysis, path: Path) -> Path:
-    """The spec's DAG, nodes coloured by role, left to right: covariates, treatment, mediators, outcome."""
-    g = analysis.graph
-    h = nx.DiGraph(g.edges)
-    h.add_nodes_from(g.nodes)
-    for n, role in g.nodes(data="role"):
-        h.nodes[n]["layer"] = ROLE_LAYER[role]
-    pos = nx.multipartite_layout(h, subset_key="layer")
-    fig, ax = plt.subplots(figsize=(8, 5))
-    colours = [ROLE_COLOURS[g.nodes[n]["role"]] for n in h.nodes]
-    nx.draw_networkx_edges(h, pos, ax=ax, arrowsize=18, node_size=2600, edge_color="#555555")
-    nx.draw_networkx_nodes(h, pos, ax=ax, node_color=colours, node_size=2600, edgecolors="black",
-                           linewidths=[2 if g.nodes[n]["observed"] else 1 for n in h.nodes])
-    nx.draw_networkx_labels(h, pos, ax=ax, font_size=9)
-    handles = [plt.Line2D([], [], marker="o", ls="", markersize=12, markerfacecolor=c, markeredgecolor="black", label=r)
-               for r, c in ROLE_COLOURS.items() if r in set(nx.get_node_attributes(g, "role").values())]
-    ax.legend(handles=handles, loc="lower center", ncol=len(handles), bbox_to_anchor=(0.5, -0.12), frameon=False)
-    ax.set_title(f"Causal DAG: {analysis.treatment} -> {analysis.outcome}")
+# ---- layered drawing: columns of boxes, edges routed between them ---------------------------
+
+
+@dataclass(frozen=True)
+class Box:
+    """A node's box: centre ``x, y`` and size ``w, h``, in points."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+    def contains(self, px: float, py: float, margin: float = 0.0) -> bool:
+        return abs(px - self.x) < self.w / 2 + margin and abs(py - self.y) < self.h / 2 + margin
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Boxes and edge paths of a layered drawing, in points (1 unit = 1/72 inch).
+
+    Each edge leaves its source's right side and enters its target's left side; between
+    columns it is a curve, and through a column it runs level in a slot of its own, so it
+    never crosses a box (tested).
+    """
+
+    boxes: dict
+    edges: dict  # (u, v) -> matplotlib.path.Path
+    labels: dict
+    width: float
+    height: float
+
+
+def text_width(label: str, size: float = FONT_SIZE) -> float:
+    """The width of ``label`` in points, at font ``size``, in matplotlib's default font."""
+    return TextPath((0, 0), label, size=size).get_extents().width
+
+
+def _layers(g: nx.DiGraph, order: dict, floors: dict, pull_sources: bool) -> dict:
+    """Longest-path layers (each edge goes at least one layer right), at least ``floors``.
+
+    ``pull_sources`` moves a node without parents next to its nearest child (parameters
+    beside their node, rather than all in the first column).
+    """
+    topo = list(nx.lexicographical_topological_sort(g, key=order.__getitem__))
+    layer = {}
+    for n in topo:
+        layer[n] = max([floors.get(n, 0)] + [layer[p] + 1 for p in g.predecessors(n)])
+    if pull_sources:
+        for n in topo:
+            if g.in_degree(n) == 0 and g.out_degree(n) and n not in floors:
+                layer[n] = min(layer[c] for c in g.successors(n)) - 1
+    return layer
+
+
+def _order_columns(columns: list, chains: dict, sweeps: int = 6) -> None:
+    """Order each column (in place) by the barycentre of its neighbours, sweeping both ways."""
+    nbr_in, nbr_out = {}, {}
+    for chain in chains.values():
+        for a, b in zip(chain, chain[1:]):
+            nbr_out.setdefault(a, []).append(b)
+            nbr_in.setdefault(b, []).append(a)
+
+    def resort(col, nbrs, ref):
+        pos = {item: i for i, item in enumerate(ref)}
+        current = {item: i for i, item in enumerate(col)}
+
+        def key(item):
+            ps = [pos[x] for x in nbrs.get(item, []) if x in pos]
+            return (sum(ps) / len(ps) if ps else current[item] * len(ref) / max(len(col), 1), current[item])
+
+        col.sort(key=key)
+
+    for _ in range(sweeps):
+        for j in range(1, len(columns)):
+            resort(columns[j], nbr_in, columns[j - 1])
+        for j in range(len(columns) - 2, -1, -1):
+            resort(columns[j], nbr_out, columns[j + 1])
+
+
+def layered_layout(g: nx.DiGraph, labels: dict | None = None, floors: dict | None = None,
+                   pull_sources: bool = False) -> Layout:
+    """Columns of boxes, left to right along the edges, labels inside; edges routed around boxes.
+
+    An edge that spans several columns passes each column in a slot of its own between the
+    boxes (as in Sugiyama's method); each column is ordered to reduce crossings.
+
+    Parameters
+    ----------
+    g : networkx.DiGraph
+        Acyclic; node order is the initial order within a column.
+    labels : dict, optional
+        Node -> text (default: the node's name).
+    floors : dict, optional
+        Node -> the leftmost column it may be in.
+    pull_sources : bool
+        Put a node without parents just left of its nearest child.
+
+    Examples
+    --------
+    >>> g = nx.DiGraph([("x", "t"), ("x", "y"), ("t", "m"), ("m", "y"), ("t", "y")])
+    >>> lay = layered_layout(g)
+    >>> [round(lay.boxes[n].x) for n in ("x", "t", "m", "y")]
+    [20, 130, 240, 350]
+    >>> path = lay.edges[("x", "y")]  # passes the columns of t and m beside them
+    >>> any(lay.boxes[n].contains(*p) for n in ("t", "m") for p in path.interpolated(50).vertices)
+    False
+    """
+    labels = labels or {}
+    order = {n: i for i, n in enumerate(g.nodes)}
+    layer = _layers(g, order, floors or {}, pull_sources)
+    n_cols = max(layer.values()) + 1 if layer else 0
+    columns: list[list] = [[] for _ in range(n_cols)]
+    for n in sorted(g.nodes, key=order.__getitem__):
+        columns[layer[n]].append(n)
+    chains = {}
+    for u, v in g.edges:
+        dummies = [("edge", u, v, j) for j in range(layer[u] + 1, layer[v])]
+        for d in dummies:
+            columns[d[3]].append(d)
+        chains[(u, v)] = [u, *dummies, v]
+    _order_columns(columns, chains)
+    labels = {n: str(labels.get(n, n)) for n in g.nodes}
+    width = {n: max(text_width(labels[n]) + 2 * BOX_PAD, MIN_WIDTH) for n in g.nodes}
+    col_w = [max([width[n] for n in col if n in width] or [0.0]) for col in columns]
+    col_x, x = [], 0.0
+    for w in col_w:
+        col_x.append(x + w / 2)
+        x += w + GAP
+    heights = [sum(SLOT if isinstance(i, tuple) else BOX_HEIGHT for i in col) + SPACING * (len(col) - 1)
+               for col in columns]
+    total_h = max(heights, default=0.0)
+    y_of = {}
+    for col, h in zip(columns, heights):
+        y = (total_h + h) / 2
+        for item in col:
+            size = SLOT if isinstance(item, tuple) else BOX_HEIGHT
+            y_of[item] = y - size / 2
+            y -= size + SPACING
+    boxes = {n: Box(col_x[layer[n]], y_of[n], width[n], BOX_HEIGHT) for n in g.nodes}
+    return Layout(boxes, _routes(chains, boxes, layer, col_x, col_w, y_of), labels, x - GAP, total_h)
+
+
+def _ports(boxes: dict, chains: dict, y_of: dict) -> dict:
+    """Where each edge leaves and enters its boxes: spread over the side, in the order of the far ends."""
+    out, into = {}, {}
+    for key, chain in chains.items():
+        out.setdefault(chain[0], []).append((y_of[chain[1]], key))
+        into.setdefault(chain[-1], []).append((y_of[chain[-2]], key))
+    port = {}
+    for side, groups in (("out", out), ("in", into)):
+        for node, items in groups.items():
+            box = boxes[node]
+            items.sort(key=lambda t: -t[0])  # top first
+            step = 0.6 * box.h / max(len(items) - 1, 1)
+            top = box.y + (0.3 * box.h if len(items) > 1 else 0.0)
+            for k, (_, key) in enumerate(items):
+                port[(side, key)] = top - k * step
+    return port
+
+
+def _routes(chains: dict, boxes: dict, layer: dict, col_x: list, col_w: list, y_of: dict) -> dict:
+    port = _ports(boxes, chains, y_of)
+    routes = {}
+    for key, chain in chains.items():
+        u, v = chain[0], chain[-1]
+        # level runs: (x_left, x_right, y), one per column the edge is in
+        runs = [(boxes[u].x + boxes[u].w / 2, col_x[layer[u]] + col_w[layer[u]] / 2, port[("out", key)])]
+        runs += [(col_x[d[3]] - col_w[d[3]] / 2, col_x[d[3]] + col_w[d[3]] / 2, y_of[d]) for d in chain[1:-1]]
+        runs.append((col_x[layer[v]] - col_w[layer[v]] / 2, boxes[v].x - boxes[v].w / 2, port[("in", key)]))
+        verts, codes = [(runs[0][0], runs[0][2])], [MplPath.MOVETO]
+        for j, (x0, x1, y) in enumerate(runs):
+            if j:  # a curve across the gap from the previous run's right end
+                xp, yp = verts[-1]
+                verts += [((xp + x0) / 2, yp), ((xp + x0) / 2, y), (x0, y)]
+                codes += [MplPath.CURVE4] * 3
+            if x1 > x0 + 1e-9:
+                verts.append((x1, y))
+                codes.append(MplPath.LINETO)
+        routes[key] = MplPath(verts, codes)
+    return routes
+
+
+def draw_layout(ax, lay: Layout, fill: dict, dashed=()) -> None:
+    """Draw ``lay`` on ``ax`` (1 data unit = 1 point): edges under boxes, labels inside."""
+    for path in lay.edges.values():
+        ax.add_patch(FancyArrowPatch(path=path, arrowstyle="-|>", mutation_scale=10, lw=1.0, color="#555555",
+                                     shrinkA=0, shrinkB=0, zorder=1))
+    for n, b in lay.boxes.items():
+        ax.add_patch(FancyBboxPatch((b.x - b.w / 2, b.y - b.h / 2), b.w, b.h, boxstyle="round,pad=0,rounding_size=6",
+                                    facecolor=fill[n], edgecolor="black", lw=1.2, ls="--" if n in dashed else "-",
+                                    zorder=2))
+        ax.text(b.x, b.y, lay.labels[n], ha="center", va="center", fontsize=FONT_SIZE, zorder=3)
+    ax.set_xlim(-10, lay.width + 10)
+    ax.set_ylim(-10, lay.height + 10)
+    ax.set_aspect("equal")
     ax.axis("off")
+
+
+def _layered_figure(lay: Layout, title: str, legend: dict):
+    """A figure whose axes map one data unit to one point, a title above and a legend of fills below."""
+    fig = plt.figure(figsize=((lay.width + 20) / 72, (lay.height + 20) / 72))
+    ax = fig.add_axes([0, 0, 1, 1])
+    handles = [Patch(facecolor=c, edgecolor="black", label=r, ls="--" if r == "latent" else "-")
+               for r, c in legend.items()]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(handles), frameon=False,
+              fontsize=FONT_SIZE - 1)
+    ax.set_title(title, fontsize=FONT_SIZE + 2)
+    return fig, ax
+
+
+def dag_layout(analysis) -> Layout:
+    """The DAG's layout: covariates, treatment, mediators (in layers of their own sub-DAG), outcome.
+
+    Examples
+    --------
+    >>> import dagmed
+    >>> a = dagmed.check(dagmed.parse("treatment t\\noutcome y\\nx -> t, m, y\\nz -> y\\nt -> m -> y\\nt -> y\\nt, m, y ~ bernoulli\\n"))
+    >>> lay = dag_layout(a)
+    >>> sorted(lay.boxes, key=lambda n: lay.boxes[n].x)[:2], lay.boxes["z"].x < lay.boxes["t"].x
+    (['x', 'z'], True)
+    """
+    g = analysis.graph
+    roles = dict(g.nodes(data="role"))
+    # the treatment right of every covariate, even one that is not its parent
+    base = _layers(g, {n: i for i, n in enumerate(g.nodes)}, {}, pull_sources=False)
+    upstream = [n for n in g.nodes if roles[n] in ("covariate", "latent") and not nx.has_path(g, analysis.treatment, n)]
+    floors = {analysis.treatment: 1 + max(base[n] for n in upstream)} if upstream else {}
+    return layered_layout(g, floors=floors)
+
+
+def dag(analysis, path: Path) -> Path:
+    """The spec's DAG in layers, left to right: covariates, treatment, mediators, outcome.
+
+    Nodes are boxes coloured by role with their names inside; an edge that skips a layer
+    is routed between the boxes of that layer, never through one. Latent nodes are dashed.
+    """
+    g = analysis.graph
+    roles = dict(g.nodes(data="role"))
+    lay = dag_layout(analysis)
+    used = {r: c for r, c in ROLE_COLOURS.items() if r in set(roles.values())}
+    fig, ax = _layered_figure(lay, f"Causal DAG: {analysis.treatment} -> {analysis.outcome}", used)
+    draw_layout(ax, lay, {n: ROLE_COLOURS[roles[n]] for n in g.nodes},
+                dashed=[n for n in g.nodes if not g.nodes[n]["observed"]])
     return _save(fig, path)
 
 
 def model_graph(model, path: Path, log) -> Path:
-    """The generative model's graph, the data's nodes filled: Graphviz when installed, else networkx.
+    """The generative model's graph, the data's nodes filled: Graphviz's ``dot`` when installed, else drawn here.
 
     ``model`` is :func:`dagmed.compiler.build`'s: it needs no data, so a run and a redraw
     from its directory draw the same picture.
     """
-    import importlib.util
-
     import pymc as pm
     from pymc.model_graph import ModelGraph
 
     from .compiler import data_nodes
 
     observed = set(data_nodes(model)) - {v.name for v in model.data_vars}
-    if shutil.which("dot") and importlib.util.find_spec("graphviz"):
+    if shutil.which("dot"):
         from pymc.model_graph import NodeType, default_free_rv, default_observed_rv
 
         def free_rv(var):  # the nodes the data supply are drawn as PyMC draws observed ones
@@ -83,23 +319,20 @@ def model_graph(model, path: Path, log) -> Path:
         gv = pm.model_to_graphviz(model, node_formatters={NodeType.FREE_RV: free_rv})
         gv.render(outfile=str(path), format="png", cleanup=True)
         return path
-    log("plots: Graphviz (dot and its Python package) not found; model_graph.png drawn with networkx instead")
+    log("plots: model_graph.png drawn without Graphviz; for Graphviz's layout install its dot program "
+        "(apt install graphviz, brew install graphviz or conda install graphviz)")
     deps = ModelGraph(model).make_compute_graph()
     g = nx.DiGraph()
+    for child in model.named_vars:  # creation order: the initial order within each column
+        if child in deps:
+            g.add_node(child)
     for child, parents in deps.items():
-        g.add_node(child)
-        g.add_edges_from((p, child) for p in parents)
+        g.add_edges_from((p, child) for p in parents if p in g)
     data = {v.name for v in model.data_vars}
-    layer = {}
-    for n in nx.topological_sort(g):
-        layer[n] = 1 + max((layer[p] for p in g.predecessors(n)), default=-1)
-    nx.set_node_attributes(g, layer, "layer")
-    pos = nx.multipartite_layout(g, subset_key="layer")
-    fig, ax = plt.subplots(figsize=(11, 7))
-    colour = ["#9ecae1" if n in observed else "#eeeeee" if n in data else "#fdd0a2" for n in g.nodes]
-    nx.draw_networkx(g, pos, ax=ax, node_color=colour, node_size=1800, font_size=7, arrowsize=12, edgecolors="black")
-    ax.set_title("Generative PyMC model (blue: observed nodes, orange: parameters, grey: covariate data)")
-    ax.axis("off")
+    kind = {n: "observed node" if n in observed else "covariate data" if n in data else "parameter" for n in g.nodes}
+    lay = layered_layout(g, pull_sources=True)
+    fig, ax = _layered_figure(lay, "Generative PyMC model", MODEL_COLOURS)
+    draw_layout(ax, lay, {n: MODEL_COLOURS[kind[n]] for n in g.nodes})
     return _save(fig, path)
 
 
@@ -275,8 +508,8 @@ def _pair_grid(cols: dict, title: str, medians: bool):
     return fig
 
 
-def draw_all(run_dir: Path, analysis, idata, doc, log=print) -> list[Path]:
-    """Every picture into ``run_dir/plots``; returns the paths written.
+def draw_all(run_dir: Path, analysis, idata, doc, log=print, progressbar: bool = True) -> list[Path]:
+    """Every picture into ``run_dir/plots``, with a progress bar on stderr; returns the paths written.
 
     Everything comes from the run's files (``idata``, ``doc``: ``effects.json``) and the
     checked spec; the model graph from the generative model, which needs no data.
@@ -285,25 +518,55 @@ def draw_all(run_dir: Path, analysis, idata, doc, log=print) -> list[Path]:
 
     out = Path(run_dir) / "plots"
     out.mkdir(exist_ok=True)
-    done = [
-        dag(analysis, out / "dag.png"),
-        data_distributions(idata, out / "data.png"),
-        rates_by_treatment(idata, doc, out / "rates_by_treatment.png"),
-        trace(idata, out / "trace.png"),
-        effect_posteriors(idata, doc, out / "effects.png"),
-        forest(doc, out / "forest.png"),
+    steps = [
+        lambda: dag(analysis, out / "dag.png"),
+        lambda: data_distributions(idata, out / "data.png"),
+        lambda: rates_by_treatment(idata, doc, out / "rates_by_treatment.png"),
+        lambda: trace(idata, out / "trace.png"),
+        lambda: effect_posteriors(idata, doc, out / "effects.png"),
+        lambda: forest(doc, out / "forest.png"),
     ]
-    if "prior_predictive" in idata.groups():
-        done.append(predictive_check(idata, "prior_predictive", out / "prior_predictive.png",
-                                     "Prior predictive check: simulated means against the observed mean"))
-    if "posterior_predictive" in idata.groups():
-        done.append(predictive_check(idata, "posterior_predictive", out / "posterior_predictive.png",
-                                     "Posterior predictive check: simulated means against the observed mean"))
+    for group, title in (("prior_predictive", "Prior"), ("posterior_predictive", "Posterior")):
+        if group in idata.groups():
+            steps.append(lambda group=group, title=title: predictive_check(
+                idata, group, out / f"{group}.png", f"{title} predictive check: simulated means against the observed mean"))
     families = {analysis.graph.nodes[n]["family"] for n in (*analysis.mediators, analysis.outcome)}
     if families <= {"normal"}:
-        done.append(pair_paths(idata, doc, out / "pair.png"))
-    done.append(model_graph(compiler.build(analysis, doc["n_obs"]), out / "model_graph.png", log))
+        steps.append(lambda: pair_paths(idata, doc, out / "pair.png"))
+    steps.append(lambda: model_graph(compiler.build(analysis, doc["n_obs"]), out / "model_graph.png", log))
+    done = []
+    with _quiet_fonts(), _progress("plots", len(steps), progressbar) as advance:
+        for draw in steps:
+            done.append(draw())
+            advance()
     return done
+
+
+@contextmanager
+def _quiet_fonts():
+    """matplotlib's font fallback messages ("findfont: Failed to find font weight semibold") off."""
+    logger = logging.getLogger("matplotlib.font_manager")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+@contextmanager
+def _progress(label: str, total: int, show: bool):
+    """A progress bar on a terminal's stderr that goes away when done; yields the function that advances it."""
+    if not show or not sys.stderr.isatty():
+        yield lambda: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn(f"{label}:"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda: bar.advance(task)
 
 
 def _columns(idata) -> dict:

@@ -6,6 +6,8 @@ import base64
 import html
 from pathlib import Path
 
+from .output import PM_NOTE, centre
+
 CAPTIONS = {
     "forest.png": "Total effect and its components (the key picture)",
     "effects.png": "Posterior of each effect",
@@ -20,8 +22,38 @@ CAPTIONS = {
 }
 
 
+# What each effect means, in one line each (docs/effects.md has the definitions).
+GLOSSARY = (
+    ("TE", "total effect: the treatment against the control, mediators following the treatment"),
+    ("DE", "direct effect: the treatment changes, the mediators keep their distribution under the control"),
+    ("IIE[m]", "interventional indirect effect through m: only m's distribution is shifted to its treated one"),
+    ("INT[...]", "interaction: what shifting those mediators together adds to shifting each alone"),
+    ("DEP", "the remainder: how the direct and indirect paths interact, and (dependent mediators) "
+            "what the mediators' dependence adds"),
+    ("PM[m]", "proportion mediated through m, IIE[m] / TE per draw"),
+)
+DOCS = "docs/effects.md (the effects and conventions) and docs/checks.md (what each check means)"
+
+
 def _fmt(v) -> str:
     return "n/a" if v is None else f"{v:.3f}"
+
+
+def _effect_row(x: dict) -> str:
+    """One row of the effect table: the centre it shows (:func:`dagmed.output.centre`), then the interval."""
+    c = centre(x["name"]) if "median" in x else "mean"  # a run written before medians were kept
+    sd = _fmt(x["sd"]) if c == "mean" else "-"
+    return (f"<tr><td>{html.escape(x['name'])}</td><td>{c}</td><td>{_fmt(x[c])}</td><td>{sd}</td>"
+            f"<td>[{_fmt(x['hdi_low'])}, {_fmt(x['hdi_high'])}]</td><td>{_fmt(x['p_lt_0'])}</td></tr>")
+
+
+def _glossary(doc: dict) -> str:
+    """What the effects mean, and where the definitions are."""
+    e = html.escape
+    items = "".join(f"<li><code>{e(name)}</code>: {e(text)}</li>" for name, text in GLOSSARY)
+    note = f"<p>{e(PM_NOTE)}.</p>" if any(x["name"].startswith("PM[") for x in doc["effects"]) else ""
+    return (f"{note}<p>Every draw: TE = DE + the IIEs + the INTs + DEP.</p><ul>{items}</ul>"
+            f"<p>Definitions: {e(DOCS)}, in dagmed's repository.</p>")
 
 
 def _verdict(doc: dict) -> str:
@@ -65,11 +97,7 @@ def _verdict(doc: dict) -> str:
 def render(doc: dict, check_text: str, plots_dir: Path) -> str:
     """The report as one HTML string, images embedded as base64 PNG."""
     e = html.escape
-    rows = "\n".join(
-        f"<tr><td>{e(x['name'])}</td><td>{_fmt(x['mean'])}</td><td>{_fmt(x['sd'])}</td>"
-        f"<td>[{_fmt(x['hdi_low'])}, {_fmt(x['hdi_high'])}]</td><td>{_fmt(x['p_lt_0'])}</td></tr>"
-        for x in doc["effects"]
-    )
+    rows = "\n".join(_effect_row(x) for x in doc["effects"])
     d = doc["diagnostics"]
     bad = []
     if d.get("rhat_max") is not None and d["rhat_max"] > 1.01:
@@ -104,12 +132,13 @@ figure {{ margin: 2em 0; }} img {{ max-width: 100%; }}
 <h1>Mediation of {e(doc['treatment'])} on {e(doc['outcome'])}</h1>
 <h2>Spec and assumptions</h2>
 <pre>{e(check_text)}</pre>
-<p>{doc['n_obs']} observations used; {doc['n_dropped']} rows dropped with a missing value. Data: {e(str(doc.get('data', '')))}.
+<p>{doc['n_obs']} observations used; {doc['n_dropped']} rows dropped with a missing value.{e(' ' + doc.get('missing', {}).get('summary', '') + '.' if doc.get('missing', {}).get('summary') else '')} Data: {e(str(doc.get('data', '')))}.
 Convention: {e(doc.get('convention_description', doc['convention']))}.</p>
 <h2>Effects</h2>
-<table><tr><th>effect</th><th>mean</th><th>sd</th><th>{doc['hdi_prob']:.0%} HDI</th><th>P(&lt;0)</th></tr>
+<table><tr><th>effect</th><th>centre</th><th>value</th><th>sd</th><th>{doc['hdi_prob']:.0%} HDI</th><th>P(&lt;0)</th></tr>
 {rows}
 </table>
+{_glossary(doc)}
 {_verdict(doc)}
 <h2>Diagnostics</h2>
 {warning}

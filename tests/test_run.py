@@ -1,8 +1,10 @@
 """End to end: recovery of known truth, reproducibility and the substance data with real
 sampling (slow); identities that hold for any parameter values on prior draws (fast)."""
 
-import itertools
 import json
+import re
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,11 +16,10 @@ import pymc as pm
 import pytest
 
 import dagmed
-from dagmed import api, compiler, decompose, names
-from dagmed.api import summarize
+from dagmed import api, compiler, names, output
 from dagmed.examples import LINEAR_TRUTH, linear_data
 
-from conftest import SPECS
+from conftest import REPO, SPECS
 
 slow = pytest.mark.slow
 QUIET = dict(progressbar=False, log=lambda msg: None)
@@ -76,72 +77,63 @@ def test_fixed_seed_gives_the_same_numbers():
     np.testing.assert_array_equal(runs[0].effect_draws["TE"], runs[1].effect_draws["TE"])
 
 
-# ---- three binary mediators from fixed parameters --------------------------------------
+# ---- the README's main job, exactly as written ------------------------------------------------
 
-TRUE = {
-    "treat": (-0.2, {"age": 0.3, "baseline": -0.4}),
-    "adherence": (-0.5, {"treat": 1.2, "age": 0.3, "baseline": 0.2}),
-    "support": (0.2, {"treat": -0.8, "age": -0.2, "baseline": 0.4}),
-    "sleep": (-0.3, {"treat": 0.6, "age": 0.1, "baseline": -0.3}),
-    "relapse": (
-        -0.4,
-        {"treat": -0.5, "adherence": -0.9, "support": 0.7, "sleep": -0.6, "age": 0.3, "baseline": 0.5},
-    ),
-}
-MEDS = ("adherence", "support", "sleep")
+# A line on stderr that is not dagmed's own ("data: ...", "dagmed: warning: ...") is noise:
+# PyMC's "Sampling: [...]", matplotlib's "findfont: ...", Python warnings, tracebacks.
+OWN_LINE = re.compile(r"^(dagmed: warning: |[a-z][a-z -]*: \S)")
+NOISE = re.compile(r"Sampling: \[|findfont|Warning|Traceback|BLAS|^(INFO|WARNING|ERROR)\b")
 
 
-def _sig(z):
-    return 1 / (1 + np.exp(-z))
+def readme_main_job() -> list[str]:
+    """The command between README.md's main-job markers, continuation lines joined, split as a shell would."""
+    text = (REPO / "README.md").read_text()
+    block = text.split("<!-- main-job -->", 1)[1].split("<!-- /main-job -->", 1)[0]
+    return shlex.split(" ".join(line.strip().rstrip("\\") for line in block.strip().splitlines()))
 
 
-def _lin(node, values):
-    a, betas = TRUE[node]
-    return a + sum(b * values[p] for p, b in betas.items())
+def fresh_copy(dest: Path) -> Path:
+    """The repository's files as a clone of it holds them (tracked or new, not ignored), nothing else."""
+    r = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                       capture_output=True)
+    if r.returncode != 0:
+        pytest.skip("the repository is not a git work tree: no fresh copy to make")
+    for rel in filter(None, r.stdout.decode().split("\0")):
+        if (REPO / rel).is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / rel, dest / rel)
+    return dest
 
 
-def simulate(n, seed):
-    rng = np.random.default_rng(seed)
-    v = {"age": rng.normal(size=n), "baseline": rng.binomial(1, 0.5, n).astype(float)}
-    for node in ("treat", *MEDS, "relapse"):
-        v[node] = rng.binomial(1, _sig(_lin(node, v))).astype(float)
-    return pd.DataFrame(v)
-
-
-def true_regimes(df):
-    """E(t; t1, t2, t3) from the true parameters, by brute force over observations and corners."""
-    x = {"age": df["age"].to_numpy(), "baseline": df["baseline"].to_numpy()}
-    out = {}
-    for t, *ts in itertools.product((0, 1), repeat=4):
-        p = [_sig(_lin(m, {**x, "treat": ts[j]})) for j, m in enumerate(MEDS)]
-        e = 0.0
-        for mv in itertools.product((0, 1), repeat=3):
-            w = np.prod([p[j] if mv[j] else 1 - p[j] for j in range(3)], axis=0)
-            e = e + w * _sig(_lin("relapse", {**x, "treat": t, **dict(zip(MEDS, mv))}))
-        out[(t, *ts)] = float(np.mean(e))
-    return out
+def test_readme_main_job_reads_only_the_repository():
+    argv = readme_main_job()
+    assert argv[:2] == ["dagmed", "run"], argv
+    spec = dagmed.load(REPO / argv[2])
+    assert "://" not in spec.data and (REPO / argv[2]).parent.joinpath(spec.data).resolve().is_relative_to(REPO)
+    assert not any(".." in a for a in argv)
 
 
 @slow
-def test_three_binary_mediators_recover_the_true_regimes():
-    df = simulate(3000, seed=2024)
-    spec = dagmed.load(SPECS / "three_mediators.dag")
-    res = dagmed.run(spec, df, draws=500, tune=500, chains=2, seed=11, **QUIET)
-    truth = true_regimes(df)
-    assert len(res.regimes) == 16
-    # 16 regimes at once: Bonferroni-adjusted HDIs give 95% simultaneous coverage
-    flat = res.regime_draws.reshape(res.regime_draws.shape[0], -1)
-    for j, key in enumerate(itertools.product((0, 1), repeat=4)):
-        s = summarize(flat[:, j], 1 - 0.05 / 16)
-        assert s["hdi_low"] < truth[key] < s["hdi_high"], (key, truth[key], s)
-    true_table = np.array([truth[k] for k in itertools.product((0, 1), repeat=4)]).reshape((1,) + (2,) * 4)
-    true_eff = decompose.effects(true_table, MEDS)
-    names = ("TE", "DE", *(f"IIE[{m}]" for m in MEDS), "INT[adherence,support,sleep]")
-    for name in names:
-        s = summarize(res.effect_draws[name], 1 - 0.05 / len(names))
-        assert s["hdi_low"] < true_eff[name][0] < s["hdi_high"], (name, true_eff[name][0], s)
-    # and the effects are not trivially wide: adherence's indirect effect is clearly negative
-    assert res.effects.loc["IIE[adherence]", "hdi_high"] < 0
+def test_readme_main_job_runs_as_written_in_a_fresh_copy(tmp_path):
+    argv = readme_main_job()
+    clone = fresh_copy(tmp_path / "dagmed")  # nothing beside it: no ../shared
+    script = Path(sys.executable).with_name("dagmed")
+    assert script.exists(), f"the console script is not installed beside {sys.executable}"
+    r = subprocess.run([str(script), *argv[1:]], cwd=clone, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr
+    noise = [line for line in r.stderr.splitlines() if NOISE.search(line) or not OWN_LINE.match(line)]
+    assert not noise, r.stderr
+    out = argv[argv.index("--out") + 1]
+    assert r.stdout.splitlines()[-1] == (f"wrote {', '.join(output.FILES)}, plots/, report.html to {out}; "
+                                         f"open {Path(out) / 'report.html'}")
+    doc = json.loads((clone / out / "effects.json").read_text())
+    truth = json.loads((clone / "examples" / "three_mediators" / "truth.json").read_text())["effects"]
+    assert [e["name"] for e in doc["effects"]] == list(truth)
+    for e in doc["effects"]:  # the run recovers the truth the example data were drawn at
+        assert e["hdi_low"] < truth[e["name"]] < e["hdi_high"], (e, truth[e["name"]])
+        assert e["hdi_low"] <= e["median"] <= e["hdi_high"]
+    assert "PM[adherence]                 median" in r.stdout
+    assert {p.name for p in (clone / out / "plots").glob("*.png")} >= {"dag.png", "model_graph.png", "forest.png"}
 
 
 # ---- the substance data, through the command line -----------------------------------------
@@ -209,8 +201,10 @@ def test_pictures_and_report(substance_run):
     assert all(_nonblank(p) for p in pngs), [p.name for p in pngs if not _nonblank(p)]
     report = (out / "report.html").read_text()
     doc = json.loads((out / "effects.json").read_text())
-    for e in doc["effects"]:
-        assert f"<td>{e['name']}</td><td>{e['mean']:.3f}</td>" in report
+    for e in doc["effects"]:  # each row shows its centre: the median for a proportion mediated
+        c = output.centre(e["name"])
+        assert f"<td>{e['name']}</td><td>{c}</td><td>{e[c]:.3f}</td>" in report
+    assert "docs/effects.md" in report and "../shared" not in report
     assert report.count("data:image/png;base64,") == len(pngs)
     assert "410 observations used; 143 rows dropped" in report
     assert "mediators conditionally independent" in report

@@ -1,0 +1,242 @@
+"""``dagmed simulate``: data from the spec's own model, the truth computed exactly, and a run
+that recovers it; the shipped example is what the command makes."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import dagmed
+from dagmed import cli, examples
+from dagmed.decompose import GLMDraws, RegimeInputs
+from dagmed.output import summarize
+from dagmed.simulate import read_params, simulate
+
+from conftest import REPO, SPECS
+from reference import regimes_naive
+
+EXAMPLE = REPO / "examples" / "three_mediators"
+MEDS = ("adherence", "support", "sleep")
+
+
+@pytest.fixture(scope="module")
+def three():
+    return simulate(dagmed.load(SPECS / "three_mediators.dag"), 300, params=EXAMPLE / "params.yaml", seed=5)
+
+
+def _reference(sim, spec_path):
+    """Regimes by brute force over every corner (tests/reference.py) at the simulation's parameters."""
+    a = dagmed.check(dagmed.load(spec_path))
+    data = dagmed.load_data(a.spec, sim.data)
+
+    def glm(node):
+        beta = sim.params.get(f"{node}_beta", {})
+        return GLMDraws("logit", np.array([sim.params[f"{node}_intercept"]]), np.array([list(beta.values())]),
+                        tuple(beta))
+
+    inputs = RegimeInputs(glm(a.outcome), tuple(glm(m) for m in a.mediators), a.mediators, a.treatment,
+                          {c: data[c] for c in a.covariates}, data.n_obs)
+    return regimes_naive(inputs)
+
+
+def test_truth_equals_the_brute_force_regimes(three):
+    table, joint = _reference(three, SPECS / "three_mediators.dag")
+    got = np.array([r["value"] for r in three.truth["regimes"]])
+    np.testing.assert_allclose(got, table.reshape(-1), rtol=0, atol=1e-12)
+    eff = three.truth["effects"]
+    E = table[0]
+    assert eff["TE"] == pytest.approx(E[1, 1, 1, 1] - E[0, 0, 0, 0], abs=1e-12)
+    assert eff["DE"] == pytest.approx(E[1, 0, 0, 0] - E[0, 0, 0, 0], abs=1e-12)
+    assert eff["IIE[support]"] == pytest.approx(E[0, 0, 1, 0] - E[0, 0, 0, 0], abs=1e-12)
+    assert eff["PM[sleep]"] == pytest.approx(eff["IIE[sleep]"] / eff["TE"], rel=1e-12)
+    treated = three.truth["effects_by_convention"]["treated"]
+    assert treated["IIE[adherence]"] == pytest.approx(E[1, 1, 0, 0] - E[1, 0, 0, 0], abs=1e-12)
+    assert three.truth["effects_by_convention"]["control"] == eff
+
+
+def test_dependent_mediators_truth_equals_the_brute_force_joint_regimes(tmp_path):
+    spec = SPECS / "substance_dependent.dag"
+    sim = simulate(dagmed.load(spec), 200, seed=3)  # every parameter from its prior
+    table, joint = _reference(sim, spec)
+    got = {r["label"]: r["value"] for r in sim.truth["joint_regimes"]}
+    for t in (0, 1):
+        for ts in (0, 1):
+            assert got[f"Ej({t};{ts})"] == pytest.approx(joint[0, t, ts], abs=1e-12)
+    assert sim.truth["effects"]["TE"] == pytest.approx(joint[0, 1, 1] - joint[0, 0, 0], abs=1e-12)
+    # gender is coded in the spec (code gender: Male = 1, Female = 0): written as its levels
+    assert set(sim.data["gender"]) == {"Male", "Female"}
+    assert len(sim.drawn) == 8 and sim.truth["drawn_from_prior"] == list(sim.drawn)
+
+
+def test_linear_truth_is_a_times_b():
+    sim = simulate(dagmed.parse(examples.LINEAR_SPEC), 75, params=examples.LINEAR_PARAMS, seed=1)
+    eff = sim.truth["effects"]
+    for name in ("DE", "IIE[m]", "TE"):
+        assert eff[name] == pytest.approx(examples.LINEAR_TRUTH[name], abs=1e-12)
+    assert sim.truth["exogenous"] == {"x": "normal(0, 1)"}
+    pd.testing.assert_frame_equal(sim.data, examples.linear_data())
+
+
+def test_same_seed_same_rows_and_every_parameter_reported(three):
+    again = simulate(dagmed.load(SPECS / "three_mediators.dag"), 300, params=EXAMPLE / "params.yaml", seed=5)
+    pd.testing.assert_frame_equal(three.data, again.data)
+    assert three.drawn == () and three.params == read_params(EXAMPLE / "params.yaml")
+    assert list(three.data.columns) == ["age", "baseline", "treat", *MEDS, "relapse"]
+    assert three.data["relapse"].dtype == np.int64
+    other = simulate(dagmed.load(SPECS / "three_mediators.dag"), 300, params=EXAMPLE / "params.yaml", seed=6)
+    assert not three.data.equals(other.data)
+
+
+def test_a_partial_params_file_draws_the_rest_from_the_priors():
+    spec = dagmed.load(SPECS / "three_mediators.dag")
+    sim = simulate(spec, 50, params={"relapse_beta": {"treat": -0.5, "adherence": -0.9, "support": 0.7, "sleep": -0.6,
+                                                      "age": 0.3, "baseline": 0.5}}, seed=1)
+    assert "relapse_beta" not in sim.drawn and "relapse_intercept" in sim.drawn
+    assert sim.params["relapse_beta"]["adherence"] == -0.9
+    assert set(sim.params) == set(sim.drawn) | {"relapse_beta"}
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"relapse_betta": {}}, "unknown parameter 'relapse_betta' (did you mean 'relapse_beta'?); valid options are "
+                                "treat_intercept, treat_beta, adherence_intercept"),
+        ({"relapse_beta": 0.5}, "relapse_beta must be a mapping of parent: value, e.g. relapse_beta: {treat: 0.5, "),
+        ({"treat_beta": {"age": 1.0, "bmi": 2.0}}, "treat_beta: unknown parent 'bmi'; valid options are age, baseline"),
+        ({"treat_beta": {"age": 1.0}}, "treat_beta needs a value for every parent (age, baseline); missing baseline"),
+        ({"treat_intercept": "high"}, "treat_intercept must be a finite number, got 'high'"),
+        ({"treat_intercept": float("nan")}, "treat_intercept must be a finite number, got nan"),
+        ({"treat_intercept": True}, "treat_intercept must be a finite number, got True"),
+    ],
+)
+def test_bad_params_are_refused_by_name(params, message):
+    with pytest.raises(dagmed.UsageError) as err:
+        simulate(dagmed.load(SPECS / "three_mediators.dag"), 10, params=params)
+    assert message in str(err.value)
+
+
+def test_a_value_outside_the_priors_support_is_refused():
+    spec = dagmed.parse("treatment x\noutcome y\nx -> y ~ normal\nprior y.intercept = uniform(0, 1)\n")
+    with pytest.raises(dagmed.UsageError, match=r"y_intercept = 2 is outside the support of its prior uniform"):
+        simulate(spec, 10, params={"y_intercept": 2.0})
+    with pytest.raises(dagmed.UsageError, match="y_sigma must be > 0, got 0"):
+        simulate(spec, 10, params={"y_sigma": 0})
+
+
+@pytest.mark.parametrize("n", [0, -1, 2.5, True])
+def test_n_must_be_a_positive_integer(n):
+    with pytest.raises(dagmed.UsageError, match="n must be a positive integer"):
+        simulate(dagmed.load(SPECS / "three_mediators.dag"), n)
+
+
+def test_params_file_is_read_safely(tmp_path):
+    p = tmp_path / "p.yaml"
+    p.write_text("treat_intercept: !!python/object/apply:os.system ['touch pwned']\n")
+    with pytest.raises(dagmed.UsageError, match="params file is not valid YAML"):
+        read_params(p)
+    p.write_text("- 1\n- 2\n")
+    with pytest.raises(dagmed.UsageError, match="must be a mapping of parameter: value"):
+        read_params(p)
+    assert not (tmp_path / "pwned").exists()
+
+
+# ---- the command line ------------------------------------------------------------------------
+
+
+def test_cli_writes_data_and_truth_and_refuses_to_overwrite(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    args = ["simulate", str(SPECS / "three_mediators.dag"), "--n", "120", "--seed", "4",
+            "--params", str(EXAMPLE / "params.yaml"), "--out", "d.csv", "--truth", "t.json"]
+    assert cli.main(args) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert out.splitlines()[0].startswith("simulated 120 rows of age, baseline, treat, adherence, support, sleep, relapse")
+    assert out.splitlines()[-1] == "wrote d.csv (120 rows) and t.json"
+    truth = json.loads((tmp_path / "t.json").read_text())
+    assert truth["n_obs"] == 120 and truth["seed"] == 4 and truth["params"] == read_params(EXAMPLE / "params.yaml")
+    assert f"{truth['effects']['TE']:7.4f}" in out
+    before = (tmp_path / "d.csv").read_bytes()
+    assert cli.main(args) == 2
+    assert capsys.readouterr().err.strip() == "dagmed: error: d.csv exists already: remove it or choose another name"
+    assert (tmp_path / "d.csv").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv", "t.json"]  # no temporary file left
+
+
+def test_cli_unknown_parameter_exits_2(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p.yaml").write_text("relapse_intercep: 0.1\n")
+    code = cli.main(["simulate", str(SPECS / "three_mediators.dag"), "--n", "10", "--params", "p.yaml", "--out", "d.csv"])
+    assert code == 2
+    assert "p.yaml: unknown parameter 'relapse_intercep' (did you mean 'relapse_intercept'?)" in capsys.readouterr().err
+    assert not (tmp_path / "d.csv").exists()
+
+
+# ---- the shipped example ---------------------------------------------------------------------
+
+
+def test_the_shipped_example_is_what_simulate_makes():
+    """examples/three_mediators/: data.csv and truth.json as the command in examples/README.md writes them."""
+    sim = simulate(dagmed.load(SPECS / "three_mediators.dag"), 500, params=EXAMPLE / "params.yaml", seed=1)
+    assert (EXAMPLE / "data.csv").read_text() == sim.data.to_csv(index=False)
+    shipped = json.loads((EXAMPLE / "truth.json").read_text())
+    assert shipped == {**sim.truth, "spec": "specs/three_mediators.dag"}
+    assert (EXAMPLE / "data.csv").stat().st_size < 50_000
+    command = (REPO / "examples" / "README.md").read_text()
+    assert ("dagmed simulate specs/three_mediators.dag --n 500 --seed 1 --params examples/three_mediators/params.yaml "
+            "--out examples/three_mediators/data.csv --truth examples/three_mediators/truth.json") in command
+
+
+def test_example_linear_params_file_is_examples_linear_params():
+    assert read_params(REPO / "examples" / "linear" / "params.yaml") == examples.LINEAR_PARAMS
+
+
+def test_the_spec_reads_the_shipped_example():
+    spec = dagmed.load(SPECS / "three_mediators.dag")
+    assert dagmed.load_data(spec).n_obs == 500
+
+
+# ---- simulate, then run: the truth is recovered ------------------------------------------------
+
+
+@pytest.mark.slow
+def test_simulate_then_run_recovers_the_truth_it_wrote(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(SPECS / "three_mediators.dag", tmp_path / "s.dag")
+    assert cli.main(["simulate", "s.dag", "--n", "2000", "--seed", "11", "--params", str(EXAMPLE / "params.yaml"),
+                     "--out", "d.csv", "--truth", "truth.json"]) == 0
+    assert cli.main(["run", "s.dag", "--data", "d.csv", "--draws", "500", "--tune", "500", "--chains", "2",
+                     "--seed", "3", "--out", "out", "--no-plots", "--quiet"]) == 0
+    capsys.readouterr()
+    truth = json.loads(Path("truth.json").read_text())
+    doc = json.loads(Path("out/effects.json").read_text())
+    assert len(doc["regimes"]) == len(truth["regimes"]) == 16
+    # every effect and regime at once: Bonferroni-adjusted intervals for about 95% simultaneous coverage
+    import arviz as az
+
+    idata = az.from_netcdf("out/idata.nc")
+    effects = idata.mediation["effects"]
+    names = [n for n in truth["effects"] if not n.startswith("PM[")]
+    level = 1 - 0.05 / (len(names) + 16)
+    for name in names:
+        s = summarize(effects.sel(effect=name).values, level)
+        assert s["hdi_low"] < truth["effects"][name] < s["hdi_high"], (name, truth["effects"][name], s)
+    regimes = idata.mediation["regimes"].values.reshape(-1, 16)
+    for j, r in enumerate(truth["regimes"]):
+        s = summarize(regimes[:, j], level)
+        assert s["hdi_low"] < r["value"] < s["hdi_high"], (r, s)
+    # and not trivially wide: adherence's indirect effect is clearly negative
+    assert {e["name"]: e for e in doc["effects"]}["IIE[adherence]"]["hdi_high"] < 0
+
+
+def test_yaml_of_drawn_params_reads_back(tmp_path):
+    """Parameters drawn from the priors are reported in the params format: they can be saved and reused."""
+    spec = dagmed.load(SPECS / "three_mediators.dag")
+    sim = simulate(spec, 40, seed=8)
+    p = tmp_path / "drawn.yaml"
+    p.write_text(yaml.safe_dump(sim.params))
+    again = simulate(spec, 40, params=p, seed=8)
+    assert again.drawn == () and again.params == sim.params
