@@ -8,7 +8,11 @@ Two steps, the way PyMC's model transforms (``pm.observe``, ``pm.do``) return ne
   need nothing more.
 * :func:`attach` returns a new model with a :class:`~dagmed.data.Dataset` attached: the
   modelled nodes observed (``pm.observe``), the containers set (``pm.set_data``), ``obs_id``
-  sized to the data. The generative model is left as it was.
+  sized to the data. The generative model is left as it was. With missing values modelled
+  (``missing model``, MATH.md section 3c) ``obs_id`` holds the complete rows, and
+  :func:`dagmed.missing.add_likelihood` adds the incomplete ones: latent variables for the
+  missing continuous values and a potential with the rows' likelihood, the missing binary
+  values summed out. Without missing values the model is exactly the complete-data one.
 
 The only stage (with ``fit``) that imports PyMC. Names are part of the API and have one
 owner, :mod:`dagmed.names`: for node ``Y``, ``Y_intercept``, ``Y_beta`` along
@@ -111,6 +115,11 @@ def attach(model: pm.Model, dataset: Dataset) -> pm.Model:
     (``pm.set_data``) and ``obs_id`` sized to the data. A model with data attached already
     may be given: its data are replaced.
 
+    A dataset with missing values (``missing model``): the complete rows as above, with
+    ``obs_id``'s coordinates their positions in the data; then the incomplete rows
+    (:func:`dagmed.missing.add_likelihood`): ``<node>_missing`` latent variables for the
+    missing continuous values and the potential ``incomplete_rows``.
+
     Parameters
     ----------
     model : pymc.Model
@@ -127,9 +136,11 @@ def attach(model: pm.Model, dataset: Dataset) -> pm.Model:
     Raises
     ------
     UsageError
-        ``model`` has no ``obs_id`` dimension (it was not built by :func:`build`).
+        ``model`` has no ``obs_id`` dimension (it was not built by :func:`build`), or has
+        incomplete rows attached already.
     DataError
-        ``dataset`` lacks a column the model needs.
+        ``dataset`` lacks a column the model needs, or has a missing value the model cannot
+        treat (in a node without a family, or a count).
 
     Examples
     --------
@@ -145,11 +156,22 @@ def attach(model: pm.Model, dataset: Dataset) -> pm.Model:
     """
     if names.OBS_DIM not in model.coords:
         raise UsageError(f"the model has no {names.OBS_DIM!r} dimension: build it with dagmed.compiler.build")
+    from . import missing as missing_mod
+
+    if missing_mod.POTENTIAL in model.named_vars:
+        raise UsageError("the model has incomplete rows attached already: attach to the generative model (build)")
     containers = [v.name for v in model.data_vars]
     nodes = data_nodes(model)
     missing = [n for n in nodes if n not in dataset.columns]
     if missing:
         raise DataError(f"{dataset.source}: no column for {', '.join(missing)}, which the model needs")
+    if any(dataset.missing.get(n, np.zeros(0, bool)).any() for n in nodes):
+        layout = missing_mod.layout(missing_mod.nodes_from_model(model), dataset)  # refuses what it cannot model
+        complete = dataset.complete_cases()
+        new = attach(model, complete)
+        new.set_dim(names.OBS_DIM, complete.n_obs, coord_values=np.flatnonzero(dataset.complete))
+        missing_mod.add_likelihood(new, dataset, layout)
+        return new
     modelled = [n for n in nodes if n not in containers]
     new = pm.observe(model, {n: np.asarray(dataset[n], dtype=model[n].dtype) for n in modelled})
     _keep_creation_order(new, model)

@@ -1,9 +1,11 @@
 """Data: a CSV (path or URL) or a DataFrame -> coded numeric columns for the model.
 
-Text columns are coded as the spec's ``code`` statements say; rows with a missing value
-are dropped (complete cases) unless the spec says ``missing error``. Every refusal names
-the column, and the row and value where there is one. Rows are numbered as in the file's
-data (row 1 is the line after the header).
+Text columns are coded as the spec's ``code`` statements say. Missing values follow the
+spec's ``missing`` policy: ``drop`` (the default) keeps the complete cases, ``error``
+refuses, ``model`` keeps every row and marks the missing values for the model to treat as
+unknowns (MATH.md section 3c; :mod:`dagmed.missing`). Every refusal names the column, and
+the row and value where there is one. Rows are numbered as in the file's data (row 1 is
+the line after the header).
 """
 
 from __future__ import annotations
@@ -16,27 +18,96 @@ import numpy as np
 import pandas as pd
 
 from .checks import Analysis
-from .errors import DataError
+from .errors import DataError, SpecError
 from .families import FAMILIES
+
+# How a missing value of a node is modelled, by whether its family's support is binary.
+SUMMED, SAMPLED = "summed out", "sampled"
+MAX_SUMMED = 16  # missing binary values of one row: its likelihood sums 2^16 terms at most
 
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """The model's data: one float array per observed node, complete cases only."""
+    """The model's data: one float array per observed node.
+
+    With ``missing drop`` (and ``error``) the columns hold the complete cases. With
+    ``missing model`` they hold every row, NaN where a value is missing; ``missing`` then
+    maps each column with missing values to its mask, and ``method`` says how they are
+    modelled: binary ones ``"summed out"`` per row, continuous ones ``"sampled"`` (latent
+    variables of the model).
+    """
 
     columns: dict[str, np.ndarray] = field(repr=False)
     source: str
     n_obs: int
     n_dropped: int
     n_rows: int
+    missing: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    method: dict[str, str] = field(default_factory=dict)
+    policy: str = "drop"
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.columns[name]
 
+    @property
+    def n_missing(self) -> dict[str, int]:
+        """Missing values modelled per column (every column; 0 when none or dropped)."""
+        return {c: int(self.missing[c].sum()) if c in self.missing else 0 for c in self.columns}
+
+    @property
+    def complete(self) -> np.ndarray:
+        """``(n_obs,)``: True for the rows with no missing value."""
+        incomplete = np.zeros(self.n_obs, dtype=bool)
+        for mask in self.missing.values():
+            incomplete |= mask
+        return ~incomplete
+
+    def complete_cases(self) -> "Dataset":
+        """The rows with no missing value, as ``missing drop`` would have kept them."""
+        if not self.missing:
+            return self
+        keep = self.complete
+        return Dataset({c: v[keep] for c, v in self.columns.items()}, self.source, int(keep.sum()),
+                       self.n_rows - int(keep.sum()), self.n_rows)
+
+    def n_terms(self) -> int:
+        """Terms of the likelihood of the incomplete rows: ``sum_i 2^(b_i)``, ``b_i`` the row's
+        missing binary values (a complete row, or one with only continuous ones missing, is 1)."""
+        b = np.zeros(self.n_obs, dtype=np.int64)
+        for c, mask in self.missing.items():
+            if self.method.get(c) == SUMMED:
+                b += mask
+        return int((2 ** b[~self.complete]).sum())
+
     def summary(self) -> str:
         if self.n_dropped:
             return f"dropped {self.n_dropped} of {self.n_rows} rows with a missing value; {self.n_obs} used"
+        if self.missing:
+            return f"{self.n_obs} rows used, {int((~self.complete).sum())} of them incomplete; {self.method_summary()}"
         return f"{self.n_obs} rows, none missing"
+
+    def missing_document(self) -> dict:
+        """The ``missing`` entry of ``effects.json``: the policy, and with ``missing model`` how
+        many rows were incomplete, each column's method, the likelihood terms and one sentence."""
+        doc = {"policy": self.policy}
+        if self.missing:
+            doc.update(incomplete_rows=int((~self.complete).sum()), method=dict(self.method),
+                       likelihood_terms=self.n_terms(), summary=self.method_summary())
+        return doc
+
+    def method_summary(self) -> str:
+        """What was done with the missing values, for the terminal and the report."""
+        counts = sorted(((n, c) for c, n in self.n_missing.items() if n), key=lambda nc: (-nc[0], nc[1]))
+        total = sum(n for n, _ in counts)
+        parts = []
+        summed = [f"{c} {n}" for n, c in counts if self.method[c] == SUMMED]
+        sampled = [f"{c} {n}" for n, c in counts if self.method[c] == SAMPLED]
+        if summed:
+            parts.append(f"binary ({', '.join(summed)}) summed out per row: {self.n_terms()} likelihood terms "
+                         f"for {int((~self.complete).sum())} incomplete rows")
+        if sampled:
+            parts.append(f"continuous ({', '.join(sampled)}) sampled by NUTS as latent variables")
+        return f"{total} missing values modelled: " + "; ".join(parts)
 
 
 def _source(analysis: Analysis, data) -> tuple[object, str]:
@@ -146,7 +217,11 @@ def load(analysis: Analysis, data=None) -> Dataset:
     ------
     DataError
         Missing file or column, text that cannot be coded, values outside a family's
-        support, a constant treatment, no complete rows.
+        support, a constant treatment, no complete rows (``drop``), a missing value
+        (``error``), a missing count or too many missing binary values in one row (``model``).
+    SpecError
+        ``missing model`` and a node with missing values has no family (each such node is
+        named with the line to add).
     """
     data, name = _source(analysis, data)
     df = data if isinstance(data, pd.DataFrame) else _read_csv(data, name)
@@ -172,6 +247,8 @@ def load(analysis: Analysis, data=None) -> Dataset:
         row = int(np.flatnonzero(has_na)[0])
         col = frame.columns[frame.iloc[row].isna()][0]
         raise DataError(f"{name}: column {col}, row {row + 1}: missing value (the spec says 'missing error')")
+    if spec.missing == "model":
+        return _modelled(analysis, frame, name)
     kept = frame[~has_na]
     if kept.empty:
         raise DataError(f"{name}: every one of the {len(frame)} rows has a missing value in {', '.join(needed)}")
@@ -190,6 +267,67 @@ def load(analysis: Analysis, data=None) -> Dataset:
         n_dropped=int(has_na.sum()),
         n_rows=len(frame),
     )
+
+
+def _modelled(analysis: Analysis, frame: pd.DataFrame, source: str) -> Dataset:
+    """``missing model``: every row kept, each missing value marked for the model (MATH.md 3c)."""
+    g = analysis.graph
+    missing = {c: frame[c].isna().to_numpy() for c in frame.columns if frame[c].isna().any()}
+    unmodelled = [c for c in missing if g.nodes[c]["family"] is None]
+    if unmodelled:
+        lines = " and ".join(f"'{c} ~ {_suggest_family(frame[c])}'" for c in unmodelled)
+        which = ", ".join(f"{c} ({int(missing[c].sum())} missing)" for c in unmodelled)
+        raise SpecError(
+            f"with 'missing model' a node with missing values needs a model: {which} "
+            f"{'has' if len(unmodelled) == 1 else 'have'} no family; add {lines}",
+            **analysis.spec.loc_of(unmodelled[0]),
+        )
+    method = {}
+    for c in missing:
+        fam = FAMILIES[g.nodes[c]["family"]]
+        if fam.support.binary:
+            method[c] = SUMMED
+        elif fam.support.name == "real":
+            method[c] = SAMPLED
+        else:
+            row = int(np.flatnonzero(missing[c])[0]) + 1
+            raise DataError(
+                f"{source}: column {c}, row {row}: {int(missing[c].sum())} missing values of a {fam.name} node cannot "
+                f"be modelled (a count can be neither summed over a finite set nor sampled by NUTS); "
+                f"use 'missing drop', or model {c} as normal"
+            )
+    for c in frame.columns:
+        fam = g.nodes[c]["family"]
+        if fam is not None:
+            _check_support(frame[c].dropna(), c, FAMILIES[fam], source)
+    summed = sum(missing[c].astype(np.int64) for c in method if method[c] == SUMMED) if method else 0
+    if np.max(summed, initial=0) > MAX_SUMMED:
+        row = int(np.argmax(summed))
+        raise DataError(
+            f"{source}: row {row + 1}: {int(summed[row])} missing binary values; summing them out needs "
+            f"2^{int(summed[row])} terms (at most 2^{MAX_SUMMED} per row): drop the row or use 'missing drop'"
+        )
+    t = analysis.treatment
+    if frame[t].dropna().nunique() < 2:
+        seen = frame[t].dropna()
+        raise DataError(f"{source}: the treatment {t} is constant ({seen.iloc[0]:g}) in its {len(seen)} observed values"
+                        if len(seen) else f"{source}: the treatment {t} is missing in every row")
+    return Dataset(
+        columns={c: frame[c].to_numpy(dtype=float) for c in frame.columns},
+        source=source,
+        n_obs=len(frame),
+        n_dropped=0,
+        n_rows=len(frame),
+        missing=missing,
+        method=method,
+        policy="model",
+    )
+
+
+def _suggest_family(col: pd.Series) -> str:
+    """The family to suggest for a column: bernoulli for 0/1 values, normal otherwise."""
+    seen = col.dropna().to_numpy()
+    return "bernoulli" if np.isin(seen, (0.0, 1.0)).all() else "normal"
 
 
 def _check_support(col: pd.Series, name: str, fam, source: str) -> None:

@@ -17,6 +17,12 @@ The contraction ``R0 + q (R1 - R0)`` is exact for a binary mediator (``q = P(M_k
 for any mediator when ``mu_Y`` is affine in it (identity-link outcome, section 6).
 :func:`regime_table` runs the steps fused in a compiled kernel (default) or as NumPy
 arrays, chunked so that memory stays within ``chunk_bytes``.
+
+Missing covariates (``missing model``, section 3c): a covariate column may hold one value
+per draw and observation ``(S, N)`` (a latent variable's draws), and the observations may
+carry a weight per draw ``(S, N)`` (a row with a missing binary covariate is one observation
+per value, weighted by its posterior probability): every regime is then the weighted mean
+over the observations. :func:`dagmed.missing.regime_rows` builds both.
 """
 
 from __future__ import annotations
@@ -141,14 +147,22 @@ class RegimeInputs:
     >>> inputs = RegimeInputs(y, (m,), ("m",), "t", {}, n_obs=5)
     >>> regime_table(inputs).shape, inputs.dependent
     ((3, 2, 2), False)
+
+    With weights, each draw's regimes are the weighted mean over the observations:
+
+    >>> w = np.tile([0.25, 0.75, 1.0, 1.0, 1.0], (3, 1))
+    >>> weighted = RegimeInputs(y, (m,), ("m",), "t", {}, n_obs=5, weights=w)
+    >>> bool(np.allclose(regime_table(weighted), regime_table(inputs)))  # no covariate: rows alike
+    True
     """
 
     outcome: GLMDraws
     mediators: tuple[GLMDraws, ...]
     mediator_names: tuple[str, ...]
     treatment: str
-    covariates: dict  # name -> (N,) array
+    covariates: dict  # name -> (N,) array, or (S, N): one value per draw (a missing value's draws)
     n_obs: int
+    weights: np.ndarray | None = None  # (S, N) weight of each observation per draw; None: all equal
 
     @property
     def n_draws(self) -> int:
@@ -182,20 +196,34 @@ class RegimeInputs:
 
     def draws(self, s: slice) -> "RegimeInputs":
         """The same inputs restricted to draws ``s``."""
+        covariates = {c: x[s] if x.ndim == 2 else x for c, x in self.covariates.items()}
+        weights = None if self.weights is None else self.weights[s]
         return RegimeInputs(self.outcome.draws(s), tuple(m.draws(s) for m in self.mediators),
-                            self.mediator_names, self.treatment, self.covariates, self.n_obs)
+                            self.mediator_names, self.treatment, covariates, self.n_obs, weights)
 
 
 def inputs_from(idata, analysis: "Analysis", data) -> RegimeInputs:
-    """The regime table's inputs from a fitted posterior and the data it was fitted to."""
+    """The regime table's inputs from a fitted posterior and the data it was fitted to.
+
+    With missing covariates (``missing model``) every row is used: the rows and weights of
+    :func:`dagmed.missing.regime_rows`. Rows missing only a treatment, mediator or outcome
+    value enter through their covariates like every row.
+    """
     post = idata.posterior
+    covariates, weights, n_obs = {c: data[c] for c in analysis.covariates}, None, data.n_obs
+    if any(c in data.missing for c in analysis.covariates):
+        from . import missing
+
+        covariates, weights, _ = missing.regime_rows(post, analysis, data)
+        n_obs = weights.shape[1]
     return RegimeInputs(
         outcome=glm_draws(post, analysis, analysis.outcome),
         mediators=tuple(glm_draws(post, analysis, m) for m in analysis.mediators),
         mediator_names=analysis.mediators,
         treatment=analysis.treatment,
-        covariates={c: data[c] for c in analysis.covariates},
-        n_obs=data.n_obs,
+        covariates=covariates,
+        n_obs=n_obs,
+        weights=weights,
     )
 
 
@@ -208,7 +236,7 @@ def exogenous_predictor(glm: GLMDraws, inputs: RegimeInputs, s: slice, i: slice)
     out = np.broadcast_to(glm.intercept[s, None], (glm.intercept[s].size, n)).copy()
     for name, x in inputs.covariates.items():
         if name in glm.parents:
-            out += glm.coef(name)[s, None] * x[i][None, :]
+            out += glm.coef(name)[s, None] * (x[s, i] if x.ndim == 2 else x[i][None, :])
     return out
 
 
@@ -341,6 +369,8 @@ def regimes(inputs: RegimeInputs, chunk_bytes: int = DEFAULT_CHUNK_BYTES, engine
     table = np.empty((inputs.n_draws, 2 ** (k + 1)))
     joint = np.empty((inputs.n_draws, 2, 2))
     per_draw = 8 * inputs.n_obs * (k + 1) * (4 if joint_needed else 3)  # the kernel's inputs per draw
+    if inputs.weights is not None:  # and the weights and per-draw covariates
+        per_draw += 8 * inputs.n_obs * (1 + sum(x.ndim == 2 for x in inputs.covariates.values()))
     n_s = max(1, min(inputs.n_draws, chunk_bytes // per_draw))
     for s0 in range(0, inputs.n_draws, n_s):
         s = slice(s0, min(s0 + n_s, inputs.n_draws))
@@ -356,6 +386,14 @@ def regime_table(inputs: RegimeInputs, chunk_bytes: int = DEFAULT_CHUNK_BYTES, e
     return regimes(inputs, chunk_bytes, engine).table
 
 
+def _observation_sum(r: np.ndarray, inputs: RegimeInputs, s: slice, i: slice) -> np.ndarray:
+    """Sum ``r[s, i, ...]`` over the observations, each with its weight when there are weights."""
+    if inputs.weights is None:
+        return r.sum(axis=1)
+    w = inputs.weights[s, i]
+    return (r * w.reshape(w.shape + (1,) * (r.ndim - 2))).sum(axis=1)
+
+
 def _chunk_numpy(inputs: RegimeInputs, joint_needed: bool, chunk_bytes: int):
     k = len(inputs.mediators)
     n_s, n_i = chunk_shape(inputs.n_draws, inputs.n_obs, k, chunk_bytes)
@@ -368,9 +406,13 @@ def _chunk_numpy(inputs: RegimeInputs, joint_needed: bool, chunk_bytes: int):
             mu = outcome_corners(inputs, s, i)
             jt = mediator_joint(inputs, s, i) if joint_needed else None
             if jt is not None:
-                joint[s] += joint_regimes(mu, jt).sum(axis=1)
-            table[s] += contract(mu, mediator_marginals(inputs, s, i, jt)).sum(axis=1).reshape(s.stop - s.start, -1)
-    return table / inputs.n_obs, joint / inputs.n_obs
+                joint[s] += _observation_sum(joint_regimes(mu, jt), inputs, s, i)
+            r = contract(mu, mediator_marginals(inputs, s, i, jt))
+            table[s] += _observation_sum(r, inputs, s, i).reshape(s.stop - s.start, -1)
+    if inputs.weights is None:
+        return table / inputs.n_obs, joint / inputs.n_obs
+    total = inputs.weights.sum(axis=1)
+    return table / total[:, None], joint / total[:, None, None]
 
 
 def _chunk_numba(inputs: RegimeInputs, joint_needed: bool, chunk_bytes: int):
@@ -379,6 +421,7 @@ def _chunk_numba(inputs: RegimeInputs, joint_needed: bool, chunk_bytes: int):
     k = len(inputs.mediators)
     n = inputs.n_obs
     every = slice(None)
+    w = np.zeros((0, 0)) if inputs.weights is None else np.ascontiguousarray(inputs.weights, dtype=float)
     y = inputs.outcome
     y_base = exogenous_predictor(y, inputs, every, every)
     y_t = np.ascontiguousarray(y.coef(inputs.treatment))
@@ -386,7 +429,7 @@ def _chunk_numba(inputs: RegimeInputs, joint_needed: bool, chunk_bytes: int):
     if not joint_needed:
         q = mediator_marginals(inputs, every, every)
         q_all = np.stack(q) if k else np.zeros((0, inputs.n_draws, n, 2))
-        table = kernel.regime_kernel(y_base, y_t, y_m, LINKS[y.link].code, np.ascontiguousarray(q_all))
+        table = kernel.regime_kernel(y_base, y_t, y_m, LINKS[y.link].code, np.ascontiguousarray(q_all), w)
         return table, np.zeros((inputs.n_draws, 2, 2))
     meds, names_ = inputs.mediators, inputs.mediator_names
     m_base = np.stack([exogenous_predictor(m, inputs, every, every) for m in meds])
@@ -398,7 +441,7 @@ def _chunk_numba(inputs: RegimeInputs, joint_needed: bool, chunk_bytes: int):
     mask = np.array([sum(1 << (k - 1 - names_.index(p)) for p in parents[nm]) for nm in names_], dtype=np.int64)
     table, joint = kernel.dependent_regime_kernel(
         y_base, y_t, y_m, LINKS[y.link].code, m_base, np.ascontiguousarray(m_t), np.ascontiguousarray(m_m),
-        m_link, order, mask,
+        m_link, order, mask, w,
     )
     return table, joint.reshape(-1, 2, 2)
 

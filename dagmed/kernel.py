@@ -19,6 +19,12 @@ Two kernels share the helpers:
   mediator-on-mediator coefficients, enumerates the joint ``P(M = m | do(T = t*), x_i)``
   down the mediator sub-DAG, and returns the marginal regimes and the joint regimes
   ``Ej(t; t*)`` (MATH.md section 3b).
+
+Both average over the observations: with equal weights (``w`` of shape ``(0, 0)``, the
+complete-data path, the arithmetic of before), or with a weight per draw and observation
+``w[s, i]`` (missing covariates, MATH.md section 3c: an observation per value of a row's
+missing binary covariates, weighted by its posterior probability), divided by the draw's
+total weight.
 """
 
 from __future__ import annotations
@@ -99,8 +105,21 @@ def _outcome_coefs(coef, y_t, y_m, s, k):
         coef[k - 1 - j] = y_m[s, j]
 
 
+@numba.njit(inline="always", cache=True)
+def _accumulate(acc, buf, w, s, i, cells):
+    """``acc += w[s, i] buf`` (weighted), or ``acc += buf`` when ``w`` is empty; returns the weight."""
+    if w.shape[0] == 0:
+        for idx in range(cells):
+            acc[idx] += buf[idx]
+        return 1.0
+    wi = w[s, i]
+    for idx in range(cells):
+        acc[idx] += wi * buf[idx]
+    return wi
+
+
 @numba.njit(parallel=True, cache=True)
-def regime_kernel(y_base, y_t, y_m, y_link, q_all):
+def regime_kernel(y_base, y_t, y_m, y_link, q_all, w):
     """``E(t; t_1..t_K)`` per draw, flattened: ``(S, 2^(K+1))`` in C order of ``[t, t_1..t_K]``.
 
     Parameters
@@ -110,6 +129,7 @@ def regime_kernel(y_base, y_t, y_m, y_link, q_all):
     y_m : (S, K) outcome coefficients of the mediators
     y_link : the outcome's link code
     q_all : (K, S, N, 2) the mediators' interventional marginals ``E[M_k | do(T=t), x_i]``
+    w : (S, N) weight of each observation per draw, or (0, 0): every observation weight 1
     """
     n_s, n_obs = y_base.shape
     k = y_m.shape[1]
@@ -121,21 +141,23 @@ def regime_kernel(y_base, y_t, y_m, y_link, q_all):
         acc = np.zeros(cells)
         coef = np.empty(k + 1)
         _outcome_coefs(coef, y_t, y_m, s, k)
+        weight = 0.0
         for i in range(n_obs):
             _outcome_corners(buf, y_base[s, i], coef, k, y_link)
             for j in range(k):
                 q[j, 0] = q_all[j, s, i, 0]
                 q[j, 1] = q_all[j, s, i, 1]
             _contract(buf, q, k)
-            for idx in range(cells):
-                acc[idx] += buf[idx]
+            weight += _accumulate(acc, buf, w, s, i, cells)
+        if w.shape[0] == 0:
+            weight = n_obs
         for idx in range(cells):
-            out[s, idx] = acc[idx] / n_obs
+            out[s, idx] = acc[idx] / weight
     return out
 
 
 @numba.njit(parallel=True, cache=True)
-def dependent_regime_kernel(y_base, y_t, y_m, y_link, m_base, m_t, m_m, m_link, order, parent_mask):
+def dependent_regime_kernel(y_base, y_t, y_m, y_link, m_base, m_t, m_m, m_link, order, parent_mask, w):
     """Marginal and joint regimes for binary mediators with a DAG among them.
 
     Parameters
@@ -147,6 +169,7 @@ def dependent_regime_kernel(y_base, y_t, y_m, y_link, m_base, m_t, m_m, m_link, 
     m_link : (K,) link codes (each maps to a probability: binary mediators)
     order : (K,) the mediators in a topological order of the mediator sub-DAG
     parent_mask : (K,) corner bits of each mediator's mediator parents
+    w : (S, N) observation weights per draw, or (0, 0), as in :func:`regime_kernel`
 
     Returns
     -------
@@ -168,7 +191,9 @@ def dependent_regime_kernel(y_base, y_t, y_m, y_link, m_base, m_t, m_m, m_link, 
         jt = np.empty((2, half))  # P(M = m | do(T = t*), x_i)
         cond = np.empty(half)  # P(M_k = 1 | t*, its mediator parents' values), by masked corner
         _outcome_coefs(coef, y_t, y_m, s, k)
+        weight = 0.0
         for i in range(n_obs):
+            wi = 1.0 if w.shape[0] == 0 else w[s, i]
             _outcome_corners(buf, y_base[s, i], coef, k, y_link)
             for ts in range(2):
                 jt[ts, 0] = 1.0
@@ -212,12 +237,16 @@ def dependent_regime_kernel(y_base, y_t, y_m, y_link, m_base, m_t, m_m, m_link, 
                     e = 0.0
                     for m in range(half):
                         e += jt[ts, m] * buf[t * half + m]
-                    acc_j[2 * t + ts] += e
+                    if w.shape[0] == 0:
+                        acc_j[2 * t + ts] += e
+                    else:
+                        acc_j[2 * t + ts] += wi * e
             _contract(buf, q, k)
-            for idx in range(cells):
-                acc[idx] += buf[idx]
+            weight += _accumulate(acc, buf, w, s, i, cells)
+        if w.shape[0] == 0:
+            weight = n_obs
         for idx in range(cells):
-            out[s, idx] = acc[idx] / n_obs
+            out[s, idx] = acc[idx] / weight
         for idx in range(4):
-            joint_out[s, idx] = acc_j[idx] / n_obs
+            joint_out[s, idx] = acc_j[idx] / weight
     return out, joint_out

@@ -288,7 +288,9 @@ def effects_document(result) -> dict:
     -------
     dict
         ``spec``, ``treatment``, ``outcome``, ``mediators``, ``covariates``, ``n_obs``,
-        ``n_dropped``, ``data``, ``convention``, ``convention_description``, ``hdi_prob``,
+        ``n_dropped``, ``n_missing`` (missing values modelled, per column), ``missing`` (the
+        policy; with ``missing model`` also ``incomplete_rows``, each column's ``method``,
+        ``likelihood_terms`` and a ``summary``), ``data``, ``convention``, ``convention_description``, ``hdi_prob``,
         ``sampler``, ``effects`` (one entry per effect, with its ``name``), ``regimes`` (one
         entry per marginal regime ``E(t; t_1..t_K)``, with ``t`` and the mediators' ``t_k``),
         ``joint_regimes`` (``Ej(t; t*)``, with ``t`` and ``t_star``), ``mediator_parents``
@@ -317,6 +319,8 @@ def effects_document(result) -> dict:
         "covariates": list(a.covariates),
         "n_obs": result.dataset.n_obs,
         "n_dropped": result.dataset.n_dropped,
+        "n_missing": result.dataset.n_missing,
+        "missing": result.dataset.missing_document(),
         "data": result.dataset.source,
         "convention": result.convention,
         "convention_description": CONVENTIONS[result.convention],
@@ -412,7 +416,9 @@ def format_table(result) -> str:
     a = result.analysis
     head = (
         f"{a.treatment} -> {a.outcome} through {', '.join(a.mediators) or '(no mediator)'}; "
-        f"{result.dataset.n_obs} observations; convention: {result.convention}"
+        f"{result.dataset.n_obs} observations"
+        f"{f' ({sum(result.dataset.n_missing.values())} missing values modelled)' if result.dataset.missing else ''}"
+        f"; convention: {result.convention}"
     )
     lines = [head, header, *_rows(eff, width)]
     if not a.independent:

@@ -45,11 +45,13 @@ ROLES = {"treatment": "treatment", "exposure": "treatment", "outcome": "outcome"
 MISSING = {
     "drop": "complete cases: rows with a missing value in a modelled column are dropped",
     "error": "a missing value in a modelled column is an error",
+    "model": "every row is used: missing values are unknowns of the model, binary ones summed out per row, "
+             "continuous ones sampled (MATH.md section 3c)",
 }
 
 # Effect conventions (MATH.md section 3).
 CONVENTIONS = {
-    "control": "indirect effects at the control outcome level, E(0; .) (MATH.md section 3, default)",
+    "control": "indirect effects at the control outcome level, E(0; .) (default; docs/effects.md)",
     "treated": "indirect effects at the treated outcome level, E(1; .), joint mediators for TE and DE (intmed)",
 }
 

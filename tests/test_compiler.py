@@ -13,7 +13,7 @@ import dagmed
 import dagmed.examples
 from dagmed import api, checks, compiler, data, names
 
-from conftest import SPECS
+from conftest import SPECS, SUBSTANCE_CSV
 
 NODES = ["fam_int", "dev_peer", "sub_exp", "sub_disorder"]  # the substance spec's modelled nodes
 PARAMS = [f(n) for n in NODES for f in (names.intercept, names.beta)]
@@ -23,7 +23,7 @@ PARAMS = [f(n) for n in NODES for f in (names.intercept, names.beta)]
 def substance():
     spec = dagmed.load(SPECS / "substance.dag")
     analysis = checks.check(spec)
-    return analysis, data.load(analysis)
+    return analysis, data.load(analysis, SUBSTANCE_CSV)  # the spec's own data statement is a URL
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +157,37 @@ def test_compile_attaches_the_data():
     model = dagmed.compile(dagmed.parse("treatment t\noutcome y\nt -> y ~ bernoulli\n"), df)
     assert [v.name for v in model.observed_RVs] == ["y"] and len(model.coords[names.OBS_DIM]) == 5
     np.testing.assert_array_equal(model["t"].get_value(), df["t"])
+
+
+def test_missing_values_modelled_the_complete_rows_keep_the_complete_data_likelihood(substance):
+    """With 'missing model' the complete rows are the complete-case model's observations, to the
+    bit; the incomplete rows are one potential, and conflict's missing values latent variables."""
+    from dagmed import missing
+
+    spec = dagmed.load(SPECS / "substance_missing.dag")
+    analysis = checks.check(spec)
+    d = data.load(analysis, SUBSTANCE_CSV)
+    generative = compiler.build(analysis, n_obs=5)
+    model = compiler.attach(generative, d)
+    complete = compiler.attach(generative, d.complete_cases())
+    assert [v.name for v in model.potentials] == [missing.POTENTIAL]
+    assert [v.name for v in model.free_RVs] == [v.name for v in complete.free_RVs] + ["conflict_missing"]
+    assert list(model.coords[names.OBS_DIM]) == np.flatnonzero(d.complete).tolist()
+    point = model.initial_point()
+    for v in complete.observed_RVs:
+        mine = model.compile_logp(vars=[model[v.name]])(point)
+        assert mine == complete.compile_logp(vars=[v])({k: x for k, x in point.items() if k != "conflict_missing"})
+    rest = model.compile_logp(vars=[model[missing.POTENTIAL]])(point)
+    assert np.isfinite(rest) and rest < 0
+    # the generative model is the same whatever the data: build needs none
+    assert [v.name for v in generative.free_RVs][:2] == ["gender_intercept", "gender"]
+    with pytest.raises(dagmed.UsageError, match="incomplete rows attached already"):
+        compiler.attach(model, d)
+    cols = {c: v.copy() for c, v in substance[1].columns.items()}
+    lost = np.arange(10)
+    cols["gender"][lost] = np.nan
+    by_hand = data.Dataset(cols, "d.csv", len(cols["gender"]), 0, len(cols["gender"]),
+                           {"gender": np.isin(np.arange(len(cols["gender"])), lost)}, {"gender": "summed out"}, "model")
+    without_family = compiler.build(substance[0], n_obs=5)  # substance.dag: gender is data, not modelled
+    with pytest.raises(dagmed.DataError, match="column gender has 10 missing values and no model"):
+        compiler.attach(without_family, by_hand)

@@ -21,7 +21,7 @@ def load(csv_text, tmp_path, spec=SPEC):
 
 def test_substance_complete_cases(substance_csv):
     spec = dagmed.load(SPECS / "substance.dag")
-    d = data.load(checks.check(spec))  # the spec's own relative data path
+    d = data.load(checks.check(spec), substance_csv)  # the spec's own data statement is a URL
     assert (d.n_obs, d.n_dropped, d.n_rows) == (410, 143, 553)
     assert d.summary() == "dropped 143 of 553 rows with a missing value; 410 used"
     assert set(np.unique(d["gender"])) == {0.0, 1.0}
@@ -110,3 +110,64 @@ def test_duplicate_column_names_are_refused(tmp_path):
 def test_an_unused_repeated_column_is_harmless(tmp_path):
     d = load("x,t,m,y,note,note\nMale,1,0,1,a,b\nFemale,0,1,0,c,d\n", tmp_path)
     assert d.n_obs == 2
+
+
+# ---- missing model (MATH.md section 3c) ------------------------------------------------------
+
+MODELLED = SPEC + "x ~ bernoulli\nmissing model\n"  # x (coded text) has a family: its missing values can be modelled
+
+
+def test_missing_model_keeps_every_row_and_marks_each_missing_value(tmp_path):
+    d = load("x,t,m,y\nMale,1,0,1\n,0,1,0\nFemale,1,,1\nMale,0,1,\nFemale,1,1,0\n", tmp_path, MODELLED)
+    assert (d.n_obs, d.n_dropped, d.n_rows, d.policy) == (5, 0, 5, "model")
+    assert d["x"][:3].tolist()[0] == 1.0 and np.isnan(d["x"][1]) and d["x"][2] == 0.0  # coded, missing kept
+    assert d.n_missing == {"x": 1, "t": 0, "m": 1, "y": 1}
+    assert d.method == {"x": "summed out", "m": "summed out", "y": "summed out"}
+    assert d.complete.tolist() == [True, False, False, False, True]
+    assert d.complete_cases().n_obs == 2 and d.complete_cases()["t"].tolist() == [1.0, 1.0]
+    assert d.summary() == ("5 rows used, 3 of them incomplete; 3 missing values modelled: binary (m 1, x 1, y 1) "
+                           "summed out per row: 6 likelihood terms for 3 incomplete rows")
+
+
+def test_missing_model_without_missing_values_is_the_complete_data(tmp_path):
+    csv = "x,t,m,y\nMale,1,0,1\nFemale,0,1,0\n"
+    a, b = load(csv, tmp_path, MODELLED), load(csv, tmp_path, SPEC + "x ~ bernoulli\n")
+    assert not a.missing and a.summary() == b.summary() == "2 rows, none missing"
+    assert all(np.array_equal(a[c], b[c]) for c in b.columns) and (a.n_obs, a.n_dropped) == (b.n_obs, b.n_dropped)
+
+
+def test_a_treatment_with_missing_values_needs_a_model_too(tmp_path):
+    with pytest.raises(dagmed.SpecError, match=r"t \(1 missing\) has no family; add 't ~ bernoulli'"):
+        load("x,t,m,y\nMale,1,0,1\nFemale,,1,0\nMale,0,1,0\n", tmp_path, MODELLED)
+
+
+def test_a_node_with_missing_values_needs_a_model(substance_csv):
+    text = (SPECS / "substance.dag").read_text().replace("missing drop", "missing model")
+    with pytest.raises(dagmed.SpecError) as info:
+        data.load(checks.check(dagmed.parse(text)), substance_csv)
+    assert info.value.message == (
+        "with 'missing model' a node with missing values needs a model: gender (10 missing), conflict "
+        "(13 missing) have no family; add 'gender ~ bernoulli' and 'conflict ~ normal'"
+    )
+
+
+@pytest.mark.parametrize(
+    "csv, spec, fragment",
+    [
+        ("x,t,m,y\nMale,1,0,1\nFemale,0,2,\n", MODELLED, "column m, row 2: value 2 is not 0 or 1 (bernoulli)"),
+        ("x,t,m,y\nMale,1,0,1\nFemale,1,1,\nMale,,1,0\n", MODELLED + "t ~ bernoulli\n",
+         "the treatment t is constant (1) in its 2 observed values"),
+        ("x,t,n,y\n0.5,1,3,1.5\n0.1,0,,0.2\n", "treatment t\noutcome y\nx -> t -> n -> y\nt -> y\nt ~ bernoulli\n"
+         "n ~ poisson\ny ~ normal\nmissing model\n", "column n, row 2: 1 missing values of a poisson node cannot be modelled"),
+    ],
+)
+def test_missing_model_refusals(tmp_path, csv, spec, fragment):
+    with pytest.raises(DataError) as info:
+        load(csv, tmp_path, spec)
+    assert fragment in info.value.message
+
+
+def test_missing_model_refuses_a_row_with_too_many_binary_values(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "MAX_SUMMED", 2)  # 2^3 terms would be too many
+    with pytest.raises(DataError, match=r"row 2: 3 missing binary values; summing them out needs 2\^3 terms"):
+        load("x,t,m,y\nMale,1,0,1\n,0,,\nFemale,0,1,0\n", tmp_path, MODELLED)
