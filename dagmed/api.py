@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import checks, compiler, data as data_mod, decompose, fit, implications, output
+from . import checks, compiler, data as data_mod, decompose, fit, implications, names, output
 from .errors import UsageError
 from .ir import Spec
 from .output import HDI_PROB, summarize  # noqa: F401 - summarize lives in output, still importable here
@@ -177,6 +177,12 @@ def _prior_sensitivity(idata, effect_draws, model, log) -> list:
     """Power-scaling sensitivity of every parameter and effect; one warning line for those above 0.05."""
     from . import sensitivity
 
+    if names.INCOMPLETE_ROWS in model.named_vars:
+        # the incomplete rows' likelihood is a potential that psens' log_likelihood group does
+        # not hold, and their latent values are not parameters: the scores would mislead
+        log("prior sensitivity: not computed under 'missing model' with incomplete rows "
+            "(run with 'missing drop' to see it for the complete cases)")
+        return []
     log("prior sensitivity: power-scaling the prior and the likelihood (arviz.psens)")
     with warnings.catch_warnings():  # the log densities compile with pytensor's C backend: its BLAS notice is noise
         warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")

@@ -39,7 +39,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from . import graph as G
+from . import graph
 from . import names
 from .checks import Analysis
 from .data import Dataset
@@ -199,7 +199,7 @@ def _glm(analysis: Analysis, model: pm.Model, node: str, tensors: dict):
     g, spec = analysis.graph, analysis.spec
     fam = FAMILIES[g.nodes[node]["family"]]
     node_priors = spec.node_priors(node)
-    parents = G.observed_parents(g, node)
+    parents = graph.observed_parents(g, node)
     eta = _prior(names.intercept(node), node_priors.intercept)
     if parents:
         model.add_coord(names.parents_dim(node), parents)

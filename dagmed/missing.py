@@ -41,23 +41,13 @@ import networkx as nx
 import numpy as np
 from scipy.special import gammaln
 
-from . import graph as G
+from . import graph
 from . import names
 from .data import SAMPLED, SUMMED
 from .errors import DataError, UsageError
 from .families import FAMILIES
 
-POTENTIAL = "incomplete_rows"  # the model's log-likelihood of the incomplete rows
-
-
-def latent_name(node: str) -> str:
-    """The latent variable of ``node``'s missing continuous values."""
-    return f"{node}_missing"
-
-
-def latent_dim(node: str) -> str:
-    """Its dimension; the coordinates are the rows' positions in the data."""
-    return f"{node}_missing_id"
+POTENTIAL = names.INCOMPLETE_ROWS
 
 
 @dataclass(frozen=True)
@@ -74,7 +64,7 @@ def nodes_from_analysis(analysis) -> tuple[NodeInfo, ...]:
     g = analysis.graph
     order = {n: i for i, n in enumerate(g.nodes)}
     return tuple(
-        NodeInfo(n, g.nodes[n]["family"], tuple(G.observed_parents(g, n)))
+        NodeInfo(n, g.nodes[n]["family"], tuple(graph.observed_parents(g, n)))
         for n in nx.lexicographical_topological_sort(g, key=order.__getitem__)
         if g.nodes[n]["observed"]
     )
@@ -228,10 +218,10 @@ def add_likelihood(model, dataset, lay: Layout | None = None) -> None:
             if v not in lay.latent_rows:
                 continue
             rows = lay.latent_rows[v]
-            model.add_coord(latent_dim(v), rows)
+            model.add_coord(names.missing_dim(v), rows)
             values = {p: _at_rows(lay, latents, p, rows) for p in info.parents}
             params = _params(model, fams[v], info, values)
-            latents[v] = getattr(pm, fams[v].likelihood)(latent_name(v), **params, dims=latent_dim(v))
+            latents[v] = getattr(pm, fams[v].likelihood)(names.missing(v), **params, dims=names.missing_dim(v))
         # every block's entries in one vector, so that each node's GLM is one evaluation
         sizes = [len(block.rows) * block.n_comb for block in lay.blocks]
         offsets = np.cumsum([0, *sizes])
@@ -329,7 +319,7 @@ class Draws:
             intercept[v] = flat(names.intercept(v))
             beta[v] = flat(names.beta(v), names.parents_dim(v)) if info.parents else np.zeros((intercept[v].size, 0))
             extras[v] = {p.name: flat(names.extra(v, p.name)) for p in FAMILIES[info.family].extras}
-        latent = {v: flat(latent_name(v), latent_dim(v)) for v in lay.latent_rows}
+        latent = {v: flat(names.missing(v), names.missing_dim(v)) for v in lay.latent_rows}
         return cls(intercept, beta, extras, latent)
 
 
@@ -379,8 +369,8 @@ def regime_rows(posterior, analysis, dataset) -> tuple[dict, np.ndarray, np.ndar
     """
     lay = layout(nodes_from_analysis(analysis), dataset)
     for v in lay.latent_rows:
-        if latent_name(v) not in posterior:
-            raise UsageError(f"the posterior has no {latent_name(v)}: it was not fitted to these data")
+        if names.missing(v) not in posterior:
+            raise UsageError(f"the posterior has no {names.missing(v)}: it was not fitted to these data")
     draws = Draws.from_posterior(posterior, lay)
     n_draws = next(iter(draws.intercept.values())).size
     covs = tuple(analysis.covariates)

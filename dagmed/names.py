@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 OBS_DIM = "obs_id"
+INCOMPLETE_ROWS = "incomplete_rows"  # the potential: log-likelihood of the rows with missing values
 
 
 def intercept(node: str) -> str:
@@ -31,3 +32,13 @@ def parents_dim(node: str) -> str:
 
 def extra(node: str, param: str) -> str:
     return f"{node}_{param}"
+
+
+def missing(node: str) -> str:
+    """The latent variable of ``node``'s missing continuous values (``missing model``)."""
+    return f"{node}_missing"
+
+
+def missing_dim(node: str) -> str:
+    """Its dimension; the coordinates are the rows' positions in the data."""
+    return f"{node}_missing_id"

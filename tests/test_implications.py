@@ -113,6 +113,7 @@ def test_suggested_edge_points_from_covariate_to_treatment():
 # ---- calibration: implications that hold are rarely reported -------------------------------
 
 
+@pytest.mark.slow  # 2,800 GLM fits: about a minute on 2 cores
 def test_holm_family_wise_rate_when_every_implication_holds(analysis):
     """Over 200 datasets from the DAG itself, datasets with any contradiction are about alpha or fewer.
 

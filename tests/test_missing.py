@@ -12,7 +12,7 @@ import pytest
 from scipy.special import logsumexp
 
 import dagmed
-from dagmed import api, checks, compiler, data, missing
+from dagmed import api, checks, compiler, data, missing, names
 from dagmed import decompose as D
 
 from conftest import SPECS, SUBSTANCE_CSV
@@ -104,7 +104,7 @@ def test_summed_out_likelihood_equals_the_explicit_sum_over_combinations():
         got = logp(point)
         terms, size = [], 0.0
         for combo in itertools.product((0.0, 1.0), repeat=len(cells)):
-            parts = complete_logp(point, filled(d, cells, combo, {"z": point[missing.latent_name("z")]}))
+            parts = complete_logp(point, filled(d, cells, combo, {"z": point[names.missing("z")]}))
             terms.append(parts.sum())
             size = max(size, np.abs(parts).sum())
         want = logsumexp(terms)
