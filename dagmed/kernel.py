@@ -118,6 +118,16 @@ def _accumulate(acc, buf, w, s, i, cells):
     return wi
 
 
+@numba.njit(inline="always", cache=True)
+def _store_mean(out, acc, s, weight, w, n_obs):
+    """``out[s] = acc / total weight`` (N when unweighted); returns the total weight."""
+    if w.shape[0] == 0:
+        weight = float(n_obs)
+    for idx in range(acc.shape[0]):
+        out[s, idx] = acc[idx] / weight
+    return weight
+
+
 @numba.njit(parallel=True, cache=True)
 def regime_kernel(y_base, y_t, y_m, y_link, q_all, w):
     """``E(t; t_1..t_K)`` per draw, flattened: ``(S, 2^(K+1))`` in C order of ``[t, t_1..t_K]``.
@@ -149,10 +159,7 @@ def regime_kernel(y_base, y_t, y_m, y_link, q_all, w):
                 q[j, 1] = q_all[j, s, i, 1]
             _contract(buf, q, k)
             weight += _accumulate(acc, buf, w, s, i, cells)
-        if w.shape[0] == 0:
-            weight = n_obs
-        for idx in range(cells):
-            out[s, idx] = acc[idx] / weight
+        _store_mean(out, acc, s, weight, w, n_obs)
     return out
 
 
@@ -243,10 +250,7 @@ def dependent_regime_kernel(y_base, y_t, y_m, y_link, m_base, m_t, m_m, m_link, 
                         acc_j[2 * t + ts] += wi * e
             _contract(buf, q, k)
             weight += _accumulate(acc, buf, w, s, i, cells)
-        if w.shape[0] == 0:
-            weight = n_obs
-        for idx in range(cells):
-            out[s, idx] = acc[idx] / weight
+        weight = _store_mean(out, acc, s, weight, w, n_obs)
         for idx in range(4):
             joint_out[s, idx] = acc_j[idx] / weight
     return out, joint_out
