@@ -46,7 +46,7 @@ MISSING = {
     "drop": "complete cases: rows with a missing value in a modelled column are dropped",
     "error": "a missing value in a modelled column is an error",
     "model": "every row is used: missing values are unknowns of the model, binary ones summed out per row, "
-             "continuous ones sampled (MATH.md section 3c)",
+             "continuous ones sampled (docs/missing.md)",
 }
 
 # Effect conventions (MATH.md section 3).
