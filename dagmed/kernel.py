@@ -128,9 +128,71 @@ def _store_mean(out, acc, s, weight, w, n_obs):
     return weight
 
 
+LANES = 4  # observations processed side by side: the inner loops run over them (SIMD)
+
+
+@numba.njit(inline="always", cache=True)
+def _corners_block(bufb, base, i0, nb, coef, fac, factors_finite, k, link, tmp):
+    """:func:`_outcome_corners` for observations ``i0 .. i0 + nb - 1`` at once, one per lane.
+
+    ``fac[b] = exp(+-coef[b])`` is computed once per draw; a lane whose own exponential (or
+    a factor) over- or underflows is redone with one exponential per corner.
+    """
+    cells = 1 << (k + 1)
+    if link == 1:
+        for b in range(nb):
+            bufb[0, b] = base[i0 + b]
+        for bit in range(k, -1, -1):
+            half = 1 << bit
+            c = coef[bit]
+            for idx in range(0, cells, 2 * half):
+                for b in range(nb):
+                    bufb[idx + half, b] = bufb[idx, b] + c
+        return
+    sign = -1.0 if link == 0 else 1.0
+    for b in range(nb):
+        bufb[0, b] = np.exp(sign * base[i0 + b])
+    for bit in range(k, -1, -1):
+        half = 1 << bit
+        f = fac[bit]
+        for idx in range(0, cells, 2 * half):
+            for b in range(nb):
+                bufb[idx + half, b] = bufb[idx, b] * f
+    if link == 0:
+        for idx in range(cells):
+            for b in range(nb):
+                bufb[idx, b] = 1.0 / (1.0 + bufb[idx, b])
+    for b in range(nb):  # a factor of 0 or inf could meet its inverse (0 * inf is NaN): redo the lane
+        e0 = np.exp(sign * base[i0 + b])
+        if not (factors_finite and 0.0 < e0 < np.inf):
+            _outcome_corners(tmp, base[i0 + b], coef, k, link)
+            for idx in range(cells):
+                bufb[idx, b] = tmp[idx]
+
+
+@numba.njit(inline="always", cache=True)
+def _contract_block(bufb, qb, k, nb):
+    """:func:`_contract` for ``nb`` observations side by side (``qb[j, t, lane]``)."""
+    cells = 1 << (k + 1)
+    for j in range(k):
+        bit = 1 << (k - 1 - j)
+        for start in range(0, cells, 2 * bit):
+            for idx in range(start, start + bit):
+                for b in range(nb):
+                    r0 = bufb[idx, b]
+                    d = bufb[idx + bit, b] - r0
+                    bufb[idx, b] = r0 + qb[j, 0, b] * d
+                    bufb[idx + bit, b] = r0 + qb[j, 1, b] * d
+
+
 @numba.njit(parallel=True, cache=True)
 def regime_kernel(y_base, y_t, y_m, y_link, q_all, w):
     """``E(t; t_1..t_K)`` per draw, flattened: ``(S, 2^(K+1))`` in C order of ``[t, t_1..t_K]``.
+
+    Observations are processed :data:`LANES` at a time, each in its own lane, so that the
+    corner and contraction loops vectorise; each lane sums its observations and the lanes
+    are added at the end (another summation order than one observation at a time: the
+    same numbers to rounding, see ``tests/test_decompose.py::table_tolerance``).
 
     Parameters
     ----------
@@ -145,20 +207,42 @@ def regime_kernel(y_base, y_t, y_m, y_link, q_all, w):
     k = y_m.shape[1]
     cells = 1 << (k + 1)
     out = np.zeros((n_s, cells))
+    sign = -1.0 if y_link == 0 else 1.0
     for s in numba.prange(n_s):
-        buf = np.empty(cells)
-        q = np.empty((k, 2))
+        bufb = np.empty((cells, LANES))
+        accb = np.zeros((cells, LANES))
         acc = np.zeros(cells)
+        tmp = np.empty(cells)
+        base = np.empty(LANES)
+        qb = np.empty((k, 2, LANES))
         coef = np.empty(k + 1)
+        fac = np.empty(k + 1)
         _outcome_coefs(coef, y_t, y_m, s, k)
+        finite = True
+        for bit in range(k + 1):
+            fac[bit] = np.exp(sign * coef[bit])
+            finite = finite and 0.0 < fac[bit] < np.inf
         weight = 0.0
-        for i in range(n_obs):
-            _outcome_corners(buf, y_base[s, i], coef, k, y_link)
-            for j in range(k):
-                q[j, 0] = q_all[j, s, i, 0]
-                q[j, 1] = q_all[j, s, i, 1]
-            _contract(buf, q, k)
-            weight += _accumulate(acc, buf, w, s, i, cells)
+        for i0 in range(0, n_obs, LANES):
+            nb = min(LANES, n_obs - i0)
+            for b in range(LANES):  # a partial block repeats its last observation; not accumulated
+                ii = i0 + min(b, nb - 1)
+                base[b] = y_base[s, ii]
+                for j in range(k):
+                    qb[j, 0, b] = q_all[j, s, ii, 0]
+                    qb[j, 1, b] = q_all[j, s, ii, 1]
+            _corners_block(bufb, base, 0, LANES, coef, fac, finite, k, y_link, tmp)
+            _contract_block(bufb, qb, k, LANES)
+            for b in range(nb):
+                wi = 1.0 if w.shape[0] == 0 else w[s, i0 + b]
+                weight += wi
+                for idx in range(cells):
+                    accb[idx, b] += wi * bufb[idx, b]
+        for idx in range(cells):
+            total = 0.0
+            for b in range(LANES):
+                total += accb[idx, b]
+            acc[idx] = total
         _store_mean(out, acc, s, weight, w, n_obs)
     return out
 
