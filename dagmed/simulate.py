@@ -174,7 +174,7 @@ def simulate(spec: Spec, n: int, params=None, seed: int | None = None) -> Simula
     >>> params = {"m_intercept": 2.0, "m_beta": {"x": 0.5}, "m_sigma": 0.5,
     ...           "y_intercept": 0.0, "y_beta": {"x": 0.3, "m": 0.6}, "y_sigma": 0.5}
     >>> sim = simulate(spec, 75, params=params, seed=42)
-    >>> {k: round(v, 12) for k, v in sim.truth["effects"].items()}
+    >>> {k: round(v, 12) + 0.0 for k, v in sim.truth["effects"].items()}  # + 0.0: no "-0.0"
     {'TE': 0.6, 'DE': 0.3, 'IIE[m]': 0.3, 'DEP': 0.0, 'PM[m]': 0.5}
     >>> simulate(spec, 75, params={"y_betta": {"x": 0.3}})
     Traceback (most recent call last):
