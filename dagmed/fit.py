@@ -210,7 +210,8 @@ def sample(model: pm.Model, settings: SamplerSettings) -> az.InferenceData:
     return idata
 
 
-def predictive(model: pm.Model, idata: az.InferenceData, seed=None, prior_draws: int = 500, progressbar=True) -> None:
+def predictive(model: pm.Model, idata: az.InferenceData, seed=None, prior_draws: int = 500, progressbar=True,
+               posterior_draws: int = 600) -> None:
     """Add prior and posterior predictive draws of the observed nodes to ``idata`` (in place).
 
     Parameters
@@ -224,6 +225,9 @@ def predictive(model: pm.Model, idata: az.InferenceData, seed=None, prior_draws:
     prior_draws : int
         Draws from the prior.
     progressbar : bool
+    posterior_draws : int
+        At most about this many posterior draws are simulated from (every chain thinned
+        alike): a picture of simulated means needs hundreds, not thousands.
 
     Examples
     --------
@@ -234,11 +238,18 @@ def predictive(model: pm.Model, idata: az.InferenceData, seed=None, prior_draws:
     >>> predictive(model, idata, seed=2, prior_draws=50, progressbar=False)  # doctest: +SKIP
     >>> idata.prior_predictive["y"].shape, idata.posterior_predictive["y"].shape  # doctest: +SKIP
     ((1, 50, 4), (1, 100, 4))
+    >>> predictive(model, idata, seed=2, progressbar=False, posterior_draws=20)  # doctest: +SKIP
+    >>> idata.posterior_predictive["y"].shape  # doctest: +SKIP
+    (1, 20, 4)
     """
     with model, quiet():
         prior = pm.sample_prior_predictive(draws=prior_draws, random_seed=seed)
         idata.add_groups(prior_predictive=prior.prior_predictive, prior=prior.prior)
-        pm.sample_posterior_predictive(idata, random_seed=seed, extend_inferencedata=True, progressbar=bar(progressbar))
+        post = idata.posterior
+        step = max(1, -(-post.sizes["chain"] * post.sizes["draw"] // posterior_draws))
+        thinned = post.isel(draw=slice(None, None, step))
+        pp = pm.sample_posterior_predictive(thinned, random_seed=seed, progressbar=bar(progressbar))
+        idata.add_groups(posterior_predictive=pp.posterior_predictive)
 
 
 def diagnostics(idata: az.InferenceData) -> dict:
