@@ -284,9 +284,10 @@ def cmd_simulate(args) -> int:
     wrote .../data.csv (40 rows) and .../truth.json
     0
     """
-    from .simulate import check_new_file, simulate  # PyMC: only now that there is something to draw
+    from .simulate import check_distinct, check_new_file, simulate  # PyMC: only now that there is something to draw
 
     targets = [Path(p) for p in (args.out, args.truth) if p is not None]
+    check_distinct(targets)
     for p in targets:
         check_new_file(p)
     sim = simulate(load(args.spec), args.n, params=args.params, seed=args.seed)

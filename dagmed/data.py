@@ -130,7 +130,8 @@ def _read_csv(data, name: str) -> pd.DataFrame:
             raise DataError(f"data file not found: {name}")
         if path.is_dir():
             raise DataError(f"data path is a directory, not a CSV file: {name}")
-        head = path.open("rb").read(4096)
+        with path.open("rb") as f:
+            head = f.read(4096)
         if b"\x00" in head:
             raise DataError(f"{name} is not a CSV text file (it holds binary data)")
     try:

@@ -44,7 +44,7 @@ class Link:
     tensor_name : str or None
         The pytensor.tensor function of the same inverse (None: the identity).
     code : int
-        The numba kernel's code for this link (:func:`dagmed.kernel.inverse_link`).
+        The numba kernel's code for this link (``dagmed.kernel._inv``).
     affine : bool
         The mean is affine in the linear predictor, so the expectation of a mean over a
         parent's distribution is the mean at the parent's expectation (MATH.md section 6).

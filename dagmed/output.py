@@ -488,6 +488,11 @@ def check_writable(out: Path) -> Path:
     Traceback (most recent call last):
     dagmed.errors.UsageError: --out .../no/out: the parent directory .../no does not exist
     """
+    here = Path.cwd().resolve()
+    if out.resolve() == here or out.resolve() in here.parents:
+        # a run directory is replaced by a rename, and the directory you are in cannot be
+        raise UsageError(f"--out {out}: that is the directory you are in (or one above it); choose a directory "
+                         f"inside it, e.g. --out out")
     parent = out.resolve().parent
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a directory")
@@ -525,7 +530,7 @@ def write(result, out, extra=None) -> Path:
     >>> sorted(p.name for p in write(res, "out").iterdir())  # doctest: +SKIP
     ['effects.csv', 'effects.json', 'idata.nc', 'regimes.csv', 'spec.dag']
     """
-    out = Path(out)
+    out = Path(out).resolve()  # a symlink's target is what gets replaced, not the link
     parent = check_writable(out)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
     try:

@@ -103,6 +103,7 @@ class Simulation:
         dagmed.errors.UsageError: .../data.csv exists already: remove it or choose another name
         """
         targets = [Path(p) for p in (csv, truth) if p is not None]
+        check_distinct(targets)
         for p in targets:
             check_new_file(p)
         texts = [self.data.to_csv(index=False), json.dumps(self.truth, indent=2) + "\n"]
@@ -302,6 +303,23 @@ def parameters(model) -> dict[str, tuple[str, ...]]:
     return out
 
 
+def check_distinct(paths) -> None:
+    """Refuse two outputs that are one file (``--out d.csv --truth d.csv``).
+
+    Examples
+    --------
+    >>> check_distinct([Path("a.csv"), Path("./a.csv")])
+    Traceback (most recent call last):
+    dagmed.errors.UsageError: a.csv is given twice as an output (--out and --truth must differ)
+    """
+    seen = set()
+    for p in paths:
+        key = Path(p).resolve()
+        if key in seen:
+            raise UsageError(f"{p} is given twice as an output (--out and --truth must differ)")
+        seen.add(key)
+
+
 def check_new_file(path: Path) -> None:
     """Refuse an output file that exists or whose directory does not (nothing is replaced).
 
@@ -481,7 +499,9 @@ def _write_atomically(path: Path, text: str) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # the permissions of an ordinary new file, not mkstemp's 0600
-        os.replace(tmp, path)
-    except BaseException:
+        try:
+            os.link(tmp, path)  # unlike a rename, a link never replaces a file that appeared meanwhile
+        except FileExistsError:
+            raise UsageError(f"{path} exists already: remove it or choose another name") from None
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise

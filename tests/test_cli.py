@@ -386,3 +386,18 @@ def test_run_strict_refuses_before_sampling_and_writes_nothing(dagmed_cli, tmp_p
     assert r.code == 3 and CONTRADICTION in r.err
     assert "sampling:" not in r.err
     assert not (tmp_path / "out").exists()
+
+
+def test_out_may_not_be_the_directory_you_are_in(dagmed_cli, tiny):
+    # a run directory is replaced by a rename: the current directory cannot be, so refuse up front
+    spec, csv = tiny
+    r = dagmed_cli("run", spec, "--data", csv, "--out", ".")
+    assert r.code == 2 and "that is the directory you are in" in r.err
+    assert "sampling:" not in r.err
+
+
+def test_simulate_refuses_one_file_for_both_outputs(dagmed_cli, tiny):
+    spec, _ = tiny
+    r = dagmed_cli("simulate", spec, "--n", "10", "--out", "d2.csv", "--truth", "./d2.csv")
+    assert r.code == 2 and "given twice as an output" in r.err
+    assert not (spec.parent / "d2.csv").exists()
