@@ -132,53 +132,53 @@ LANES = 4  # observations processed side by side: the inner loops run over them 
 
 
 @numba.njit(inline="always", cache=True)
-def _corners_block(bufb, base, i0, nb, coef, fac, factors_finite, k, link, tmp):
-    """:func:`_outcome_corners` for observations ``i0 .. i0 + nb - 1`` at once, one per lane.
+def _corners_block(bufb, base, coef, fac, factors_finite, k, link, tmp):
+    """:func:`_outcome_corners` for :data:`LANES` observations at once, one per lane (``base[lane]``).
 
     ``fac[b] = exp(+-coef[b])`` is computed once per draw; a lane whose own exponential (or
     a factor) over- or underflows is redone with one exponential per corner.
     """
     cells = 1 << (k + 1)
     if link == 1:
-        for b in range(nb):
-            bufb[0, b] = base[i0 + b]
+        for b in range(LANES):
+            bufb[0, b] = base[b]
         for bit in range(k, -1, -1):
             half = 1 << bit
             c = coef[bit]
             for idx in range(0, cells, 2 * half):
-                for b in range(nb):
+                for b in range(LANES):
                     bufb[idx + half, b] = bufb[idx, b] + c
         return
     sign = -1.0 if link == 0 else 1.0
-    for b in range(nb):
-        bufb[0, b] = np.exp(sign * base[i0 + b])
+    for b in range(LANES):
+        bufb[0, b] = np.exp(sign * base[b])
     for bit in range(k, -1, -1):
         half = 1 << bit
         f = fac[bit]
         for idx in range(0, cells, 2 * half):
-            for b in range(nb):
+            for b in range(LANES):
                 bufb[idx + half, b] = bufb[idx, b] * f
     if link == 0:
         for idx in range(cells):
-            for b in range(nb):
+            for b in range(LANES):
                 bufb[idx, b] = 1.0 / (1.0 + bufb[idx, b])
-    for b in range(nb):  # a factor of 0 or inf could meet its inverse (0 * inf is NaN): redo the lane
-        e0 = np.exp(sign * base[i0 + b])
+    for b in range(LANES):  # a factor of 0 or inf could meet its inverse (0 * inf is NaN): redo the lane
+        e0 = np.exp(sign * base[b])
         if not (factors_finite and 0.0 < e0 < np.inf):
-            _outcome_corners(tmp, base[i0 + b], coef, k, link)
+            _outcome_corners(tmp, base[b], coef, k, link)
             for idx in range(cells):
                 bufb[idx, b] = tmp[idx]
 
 
 @numba.njit(inline="always", cache=True)
-def _contract_block(bufb, qb, k, nb):
-    """:func:`_contract` for ``nb`` observations side by side (``qb[j, t, lane]``)."""
+def _contract_block(bufb, qb, k):
+    """:func:`_contract` for :data:`LANES` observations side by side (``qb[j, t, lane]``)."""
     cells = 1 << (k + 1)
     for j in range(k):
         bit = 1 << (k - 1 - j)
         for start in range(0, cells, 2 * bit):
             for idx in range(start, start + bit):
-                for b in range(nb):
+                for b in range(LANES):
                     r0 = bufb[idx, b]
                     d = bufb[idx + bit, b] - r0
                     bufb[idx, b] = r0 + qb[j, 0, b] * d
@@ -231,8 +231,8 @@ def regime_kernel(y_base, y_t, y_m, y_link, q_all, w):
                 for j in range(k):
                     qb[j, 0, b] = q_all[j, s, ii, 0]
                     qb[j, 1, b] = q_all[j, s, ii, 1]
-            _corners_block(bufb, base, 0, LANES, coef, fac, finite, k, y_link, tmp)
-            _contract_block(bufb, qb, k, LANES)
+            _corners_block(bufb, base, coef, fac, finite, k, y_link, tmp)
+            _contract_block(bufb, qb, k)
             for b in range(nb):
                 wi = 1.0 if w.shape[0] == 0 else w[s, i0 + b]
                 weight += wi
