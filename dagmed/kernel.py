@@ -44,6 +44,17 @@ def _inv(code, eta):
 
 
 @numba.njit(inline="always", cache=True)
+def _predictor_corners(buf, base, coef, k):
+    """The linear predictor at every corner by doubling, the terms added in the NumPy path's order."""
+    cells = 1 << (k + 1)
+    buf[0] = base
+    for b in range(k, -1, -1):
+        half = 1 << b
+        for idx in range(0, cells, 2 * half):
+            buf[idx + half] = buf[idx] + coef[b]
+
+
+@numba.njit(inline="always", cache=True)
 def _outcome_corners(buf, base, coef, k, link):
     """``buf[idx] = mu_Y`` at every corner, by doubling: one operation per corner.
 
@@ -55,11 +66,7 @@ def _outcome_corners(buf, base, coef, k, link):
     """
     cells = 1 << (k + 1)
     if link == 1:
-        buf[0] = base
-        for b in range(k, -1, -1):
-            half = 1 << b
-            for idx in range(0, cells, 2 * half):
-                buf[idx + half] = buf[idx] + coef[b]
+        _predictor_corners(buf, base, coef, k)
         return
     sign = -1.0 if link == 0 else 1.0  # logit needs exp(-eta), log exp(eta)
     buf[0] = np.exp(sign * base)
@@ -71,11 +78,7 @@ def _outcome_corners(buf, base, coef, k, link):
         for idx in range(0, cells, 2 * half):
             buf[idx + half] = buf[idx] * f
     if not finite:  # a factor of 0 or inf could meet its inverse: 0 * inf is NaN
-        buf[0] = base
-        for b in range(k, -1, -1):
-            half = 1 << b
-            for idx in range(0, cells, 2 * half):
-                buf[idx + half] = buf[idx] + coef[b]
+        _predictor_corners(buf, base, coef, k)
         for idx in range(cells):
             buf[idx] = _inv(link, buf[idx])
         return

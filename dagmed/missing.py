@@ -123,11 +123,15 @@ class Layout:
 
     def latent_index(self, node: str) -> np.ndarray:
         """``(N,)``: each row's index into ``node``'s latent vector, -1 where its value is not latent."""
-        idx = np.full(len(self.complete), -1, dtype=np.int64)
-        rows = self.latent_rows.get(node)
-        if rows is not None:
-            idx[rows] = np.arange(len(rows))
-        return idx
+        return _latent_index(len(self.complete), self.latent_rows.get(node))
+
+
+def _latent_index(n: int, rows) -> np.ndarray:
+    """``(n,)``: position of each row among ``rows`` (a latent vector's rows), -1 elsewhere."""
+    idx = np.full(n, -1, dtype=np.int64)
+    if rows is not None:
+        idx[rows] = np.arange(len(rows))
+    return idx
 
 
 def _bits(b: int) -> np.ndarray:
@@ -162,9 +166,7 @@ def layout(nodes: tuple[NodeInfo, ...], dataset) -> Layout:
     summed_mask = np.array([miss[v] for v in binary]).reshape(len(binary), n)
     rank = np.cumsum(summed_mask, axis=0) - 1  # position of each summed-out node among its row's
     count = summed_mask.sum(axis=0)
-    latent_index = {v: np.full(n, -1, dtype=np.int64) for v in latent_rows}
-    for v, rows in latent_rows.items():
-        latent_index[v][rows] = np.arange(len(rows))
+    latent_index = {v: _latent_index(n, rows) for v, rows in latent_rows.items()}
     incomplete = np.flatnonzero(~complete)
     blocks = []
     for b in np.unique(count[incomplete]):
