@@ -152,11 +152,12 @@ def run(
     tests = implications.verdict(analysis, dataset, strict, log)
     log(f"data: {dataset.source}: {dataset.summary()}")
     model = compiler.attach(compiler.build(analysis, dataset.n_obs), dataset)
+    how = " (dagmed's compiled GLM density)" if fit.fast_plan(model, settings, analysis) is not None else ""
     log(
-        f"sampling: {settings.resolved_sampler()}, {settings.chains} chains x {settings.draws} draws "
+        f"sampling: {settings.resolved_sampler()}{how}, {settings.chains} chains x {settings.draws} draws "
         f"({settings.tune} tuning), seed {settings.seed}"
     )
-    idata = fit.sample(model, settings)
+    idata = fit.sample(model, settings, analysis)
     diag = fit.diagnostics(idata)
     for w in fit.warnings_for(diag):
         log(f"dagmed: warning: {w}")

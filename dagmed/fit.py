@@ -20,7 +20,7 @@ import arviz as az
 import numpy as np
 import pymc as pm
 
-from . import names
+from . import fastglm, names
 from .errors import SamplingError, UsageError
 
 SAMPLERS = ("auto", "nutpie", "pymc")
@@ -149,14 +149,21 @@ def quiet():
         logger.setLevel(level)
 
 
-def sample(model: pm.Model, settings: SamplerSettings) -> az.InferenceData:
+def sample(model: pm.Model, settings: SamplerSettings, analysis=None) -> az.InferenceData:
     """Sample the posterior of ``model``.
+
+    With nutpie, a model of observed GLMs (every model dagmed builds, except with rows whose
+    missing values are modelled) is sampled through :mod:`dagmed.fastglm`'s compiled and
+    cached log density instead of compiling the model with numba on every run: the same
+    posterior, with no compilation wait.
 
     Parameters
     ----------
     model : pymc.Model
         With its data attached (:func:`dagmed.compiler.attach`).
     settings : SamplerSettings
+    analysis : dagmed.checks.Analysis, optional
+        The analysis ``model`` was built from; without it the fast path is not tried.
 
     Returns
     -------
@@ -191,9 +198,16 @@ def sample(model: pm.Model, settings: SamplerSettings) -> az.InferenceData:
     )
     if settings.cores is not None:
         kwargs["cores"] = settings.cores
+    fast = fast_plan(model, settings, analysis)
     try:
         with quiet():  # PyMC's own convergence warnings are replaced by dagmed's (see diagnostics())
-            idata = pm.sample(**kwargs, compute_convergence_checks=False)
+            if fast is not None:
+                from pymc.sampling.mcmc import _get_seeds_per_chain
+
+                seed = None if settings.seed is None else int(_get_seeds_per_chain(settings.seed, 1)[0])
+                idata = fastglm.sample(fast, settings, seed, progressbar=bar(settings.progressbar))
+            else:
+                idata = pm.sample(**kwargs, compute_convergence_checks=False)
     except Exception as exc:  # the sampler's own failure in one line (Ctrl-C is not an Exception)
         raise SamplingError(f"sampling with {name} failed: {type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
     for group in [g for g in idata.groups() if g.startswith("warmup")]:
@@ -208,6 +222,19 @@ def sample(model: pm.Model, settings: SamplerSettings) -> az.InferenceData:
             )
         )
     return idata
+
+
+def fast_plan(model: pm.Model, settings: SamplerSettings, analysis=None):
+    """The :mod:`dagmed.fastglm` plan when ``settings`` resolve to nutpie and the model qualifies, else None.
+
+    Examples
+    --------
+    >>> fast_plan(None, SamplerSettings(sampler="pymc")) is None
+    True
+    """
+    if analysis is None or settings.resolved_sampler() != "nutpie":
+        return None
+    return fastglm.plan(analysis, model)
 
 
 def predictive(model: pm.Model, idata: az.InferenceData, seed=None, prior_draws: int = 500, progressbar=True,
