@@ -177,7 +177,9 @@ def attach(model: pm.Model, dataset: Dataset) -> pm.Model:
     _keep_creation_order(new, model)
     new.set_dim(names.OBS_DIM, dataset.n_obs, coord_values=np.arange(dataset.n_obs))
     for name in containers:
-        new.set_data(name, dataset[name])
+        # obs_id has its new length already; pm.Model.set_data would compile a function to
+        # read the old one (about 1 s per container)
+        new[name].set_value(np.asarray(dataset[name], dtype=new[name].dtype))
     return new
 
 
