@@ -133,10 +133,10 @@ def logp_grad(x, grad, value, dvalue, priors, prior_params, nodes, design, y, w,
     ----------
     x, grad : (D,) the unconstrained parameters; the gradient, written
     value, dvalue : (D,) scratch: each parameter's constrained value and ``d value / d x``
-    priors : (D, 2) int, per parameter: prior code (:data:`PRIOR_CODES`) and transform
+    priors : (D, 2) integers (any dtype), per parameter: prior code (:data:`PRIOR_CODES`) and transform
         (0 none, 1 log, 2 interval)
     prior_params : (D, 4) the prior's parameters ``a, b, c`` and its log normalising constant
-    nodes : (G, 6) int, per GLM: likelihood code (:data:`LIKELIHOODS`), first and last row,
+    nodes : (G, 6) integers (any dtype), per GLM: likelihood code (:data:`LIKELIHOODS`), first and last row,
         number of coefficients P, index in ``x`` of its intercept (its P coefficients
         follow), index of its sigma (-1 if none)
     design : (rows, Pmax) the parents' values of every distinct row
@@ -145,7 +145,7 @@ def logp_grad(x, grad, value, dvalue, priors, prior_params, nodes, design, y, w,
     """
     total = 0.0
     for d in range(x.shape[0]):
-        code, transform = priors[d, 0], priors[d, 1]
+        code, transform = int(priors[d, 0]), int(priors[d, 1])
         a, b, c = prior_params[d, 0], prior_params[d, 1], prior_params[d, 2]
         u = x[d]
         if transform == 0:
@@ -163,16 +163,18 @@ def logp_grad(x, grad, value, dvalue, priors, prior_params, nodes, design, y, w,
         dvalue[d] = dv
         grad[d] = dlp * dv + djac
     for g in range(nodes.shape[0]):
-        lik, r0, r1, p, first, sig = nodes[g, 0], nodes[g, 1], nodes[g, 2], nodes[g, 3], nodes[g, 4], nodes[g, 5]
+        lik, r0, r1, p = int(nodes[g, 0]), int(nodes[g, 1]), int(nodes[g, 2]), int(nodes[g, 3])
+        first, sig = int(nodes[g, 4]), int(nodes[g, 5])
         sigma = value[sig] if sig >= 0 else 1.0
         dsigma = 0.0
         for r in range(r0, r1):
             eta = value[first]
             for j in range(p):
                 eta += value[first + 1 + j] * design[r, j]
-            if lik == 0:  # bernoulli, logit link
-                ll = y[r] * eta - _softplus(eta)
-                deta = y[r] - 1.0 / (1.0 + math.exp(-eta))
+            if lik == 0:  # bernoulli, logit link: softplus and sigmoid from one exponential
+                e = math.exp(-abs(eta))
+                ll = y[r] * eta - (max(eta, 0.0) + math.log1p(e))
+                deta = y[r] - (1.0 / (1.0 + e) if eta >= 0.0 else e / (1.0 + e))
             elif lik == 1:  # normal, identity link
                 z = (y[r] - eta) / sigma
                 ll = -0.5 * _LOG_2PI - math.log(sigma) - 0.5 * z * z
@@ -190,6 +192,67 @@ def logp_grad(x, grad, value, dvalue, priors, prior_params, nodes, design, y, w,
         if sig >= 0:
             grad[sig] += dsigma * dvalue[sig]
     return total
+
+
+@numba.njit(cache=True, nogil=True)
+def constrain(x, out, priors, prior_params):
+    """Each parameter's constrained value at the unconstrained point ``x``, into ``out``."""
+    for d in range(x.shape[0]):
+        transform = int(priors[d, 1])
+        if transform == 0:
+            out[d] = x[d]
+        elif transform == 1:
+            out[d] = math.exp(x[d])
+        else:
+            a, b = prior_params[d, 0], prior_params[d, 1]
+            out[d] = a + (b - a) / (1.0 + math.exp(-x[d]))
+
+
+# nutpie's C callbacks read the model from one float64 buffer (its ``user_data`` pointer):
+# a header of sizes and offsets, then the arrays. One module-level function, so numba caches it.
+_HEADER = 12  # total length, D, G, rows, Pmax, then the offsets of the 7 arrays
+
+
+@numba.njit(inline="always", cache=True)
+def _unpack(user_data):
+    head = numba.carray(user_data, (_HEADER,), np.float64)
+    buf = numba.carray(user_data, (int(head[0]),), np.float64)
+    d, g, rows, pmax = int(head[1]), int(head[2]), int(head[3]), int(head[4])
+    o = [int(head[5 + i]) for i in range(7)]
+    return (buf[o[0]:o[0] + 2 * d].reshape((d, 2)), buf[o[1]:o[1] + 4 * d].reshape((d, 4)),
+            buf[o[2]:o[2] + 6 * g].reshape((g, 6)), buf[o[3]:o[3] + rows * pmax].reshape((rows, pmax)),
+            buf[o[4]:o[4] + rows], buf[o[5]:o[5] + rows], buf[o[6]:o[6] + rows])
+
+
+_LOGP_SIG = numba.types.int64(numba.types.uint64, numba.types.CPointer(numba.types.double),
+                              numba.types.CPointer(numba.types.double), numba.types.CPointer(numba.types.double),
+                              numba.types.voidptr)
+_EXPAND_SIG = numba.types.int64(numba.types.uint64, numba.types.uint64, numba.types.CPointer(numba.types.double),
+                                numba.types.CPointer(numba.types.double), numba.types.voidptr)
+
+
+@numba.cfunc(_LOGP_SIG, cache=True)
+def _logp_callback(dim, x_, grad_, logp_, user_data):
+    """nutpie's log density callback: 0 on success, 3 or 4 for a non-finite gradient or value (nutpie's codes)."""
+    priors, prior_params, nodes, design, y, w, const = _unpack(user_data)
+    x = numba.carray(x_, (dim,))
+    grad = numba.carray(grad_, (dim,))
+    logp = numba.carray(logp_, (1,))
+    value, dvalue = np.empty(dim), np.empty(dim)
+    logp[0] = logp_grad(x, grad, value, dvalue, priors, prior_params, nodes, design, y, w, const)
+    if not np.all(np.isfinite(grad)):
+        return 3
+    if not np.isfinite(logp[0]):
+        return 4
+    return 0
+
+
+@numba.cfunc(_EXPAND_SIG, cache=True)
+def _expand_callback(dim, expanded, x_, out_, user_data):
+    """nutpie's draw callback: the constrained values of an unconstrained point."""
+    priors, prior_params, nodes, design, y, w, const = _unpack(user_data)
+    constrain(numba.carray(x_, (dim,)), numba.carray(out_, (expanded,)), priors, prior_params)
+    return 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -238,12 +301,16 @@ class FastModel:
 
     def constrained(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """The variables' values (constrained, shaped) at the unconstrained point ``x``."""
-        x = np.asarray(x, dtype=np.float64)
-        a, b = self.prior_params[:, 0], self.prior_params[:, 1]
-        t = self.priors[:, 1]
-        v = np.where(t == 1, np.exp(np.where(t == 1, x, 0.0)), x)
-        v = np.where(t == 2, a + (b - a) / (1.0 + np.exp(-np.where(t == 2, x, 0.0))), v)
+        v = np.empty(self.n_dim)
+        constrain(np.asarray(x, dtype=np.float64), v, self.priors, self.prior_params)
         return {n: v[s].reshape(shape) for n, s, shape in zip(self.names, self.slices, self.shapes)}
+
+    def packed(self) -> np.ndarray:
+        """Every array in one float64 buffer, as nutpie's callbacks read it (:func:`_unpack`)."""
+        parts = [self.priors, self.prior_params, self.nodes, self.design, self.y, self.w, self.const]
+        sizes = np.cumsum([_HEADER] + [p.size for p in parts])
+        head = [sizes[-1], self.n_dim, self.nodes.shape[0], self.y.shape[0], self.design.shape[1], *sizes[:-1]]
+        return np.concatenate([np.array(head, dtype=np.float64)] + [np.ravel(p).astype(np.float64) for p in parts])
 
 
 def _glms(analysis) -> list[dict]:
@@ -367,6 +434,62 @@ def _initial_value(dist) -> float:
     return float(centre)
 
 
+def _nutpie_model(fast: FastModel):
+    """A nutpie model of ``fast``: its cached C callbacks, the packed arrays as their user data.
+
+    It is nutpie's own class for compiled PyMC models (``CompiledPyMCModel``), given our
+    callbacks instead of ones compiled from the model: nutpie's sampler calls them without
+    Python in between, from every chain's thread. :func:`nutpie_supported` checks that
+    nutpie still has that class with these fields.
+    """
+    from nutpie.compile_pymc import CompiledPyMCModel
+
+    model = fast.model
+    t = fast.priors[:, 1]
+    centre = np.array([_initial_value(d) for d in fast.dists])
+    start = np.where(t == 1, np.log(np.where(t == 1, centre, 1.0)), centre)  # log transform
+    start = np.where(t == 2, 0.0, start)  # interval transform: 0 is the interval's middle
+
+    def initial_point(chain_seed):  # PyMC's jitter: uniform(-1, 1) in the unconstrained space
+        return start + np.random.default_rng(chain_seed).uniform(-1.0, 1.0, fast.n_dim)
+
+    import pandas as pd
+
+    coords = {d: pd.Index(list(model.coords[d])) for n in fast.names for d in model.named_vars_to_dims.get(n, ())}
+    coords["unconstrained_parameter"] = pd.Index(  # as nutpie names the elements of x
+        [e for n, shape in zip(fast.names, fast.shapes) for e in ([n] if not shape else [f"{n}_{i}" for i in range(shape[0])])])
+    dims = {n: tuple(model.named_vars_to_dims[n]) for n in fast.names if n in model.named_vars_to_dims}
+    user_data = fast.packed()
+    return CompiledPyMCModel(
+        dims=dims, _coords=coords, _n_dim=fast.n_dim, _shapes=dict(zip(fast.names, fast.shapes)),
+        compiled_logp_func=_logp_callback, compiled_expand_func=_expand_callback,
+        initial_point_func=initial_point, shared_data={}, user_data=user_data, n_expanded=fast.n_dim,
+        shape_info=(list(fast.names), list(fast.slices), list(fast.shapes)), logp_func=None, expand_func=None,
+    )
+
+
+def nutpie_supported() -> bool:
+    """Whether the installed nutpie takes :func:`_nutpie_model`'s model (else the fit stage compiles the PyMC model).
+
+    Examples
+    --------
+    >>> isinstance(nutpie_supported(), bool)
+    True
+    """
+    import dataclasses
+    import importlib.util
+
+    if importlib.util.find_spec("nutpie") is None:
+        return False
+    try:
+        from nutpie.compile_pymc import CompiledPyMCModel
+    except ImportError:
+        return False
+    fields = {f.name for f in dataclasses.fields(CompiledPyMCModel)}
+    return {"compiled_logp_func", "compiled_expand_func", "initial_point_func", "user_data", "n_expanded",
+            "shape_info", "_n_dim", "_shapes", "_coords", "dims"} <= fields
+
+
 def sample(fast: FastModel, settings, seed: int | None, progressbar: bool = False):
     """Draw from ``fast``'s posterior with nutpie; an InferenceData as ``pm.sample`` gives it.
 
@@ -388,30 +511,9 @@ def sample(fast: FastModel, settings, seed: int | None, progressbar: bool = Fals
         ``observed_data`` and ``constant_data``; warm-up draws dropped by the caller.
     """
     import nutpie
-    from nutpie.compiled_pyfunc import from_pyfunc
 
     model = fast.model
-    t = fast.priors[:, 1]
-    centre = np.array([_initial_value(d) for d in fast.dists])
-    start = np.where(t == 1, np.log(np.where(t == 1, centre, 1.0)), centre)  # log transform
-    start = np.where(t == 2, 0.0, start)  # interval transform: 0 is the interval's middle
-
-    def initial_point(chain_seed):  # PyMC's jitter: uniform(-1, 1) in the unconstrained space
-        return start + np.random.default_rng(chain_seed).uniform(-1.0, 1.0, fast.n_dim)
-
-    coords = {d: list(model.coords[d]) for n in fast.names for d in model.named_vars_to_dims.get(n, ())}
-    dims = {n: tuple(model.named_vars_to_dims[n]) for n in fast.names if n in model.named_vars_to_dims}
-    compiled = from_pyfunc(
-        fast.n_dim,
-        make_logp_fn=lambda: lambda x, **_: fast.logp(x),
-        make_expand_fn=lambda seed1, seed2, chain: lambda x, **_: fast.constrained(x),
-        expanded_dtypes=[np.dtype("float64")] * len(fast.names),
-        expanded_shapes=list(fast.shapes),
-        expanded_names=list(fast.names),
-        coords=coords,
-        dims=dims,
-        make_initial_point_fn=initial_point,
-    )
+    compiled = _nutpie_model(fast)
     kwargs = {} if settings.cores is None else {"cores": settings.cores}
     idata = nutpie.sample(
         compiled, draws=settings.draws, tune=settings.tune, chains=settings.chains, seed=seed,

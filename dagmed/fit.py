@@ -232,7 +232,7 @@ def fast_plan(model: pm.Model, settings: SamplerSettings, analysis=None):
     >>> fast_plan(None, SamplerSettings(sampler="pymc")) is None
     True
     """
-    if analysis is None or settings.resolved_sampler() != "nutpie":
+    if analysis is None or settings.resolved_sampler() != "nutpie" or not fastglm.nutpie_supported():
         return None
     return fastglm.plan(analysis, model)
 
