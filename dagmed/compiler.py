@@ -196,6 +196,23 @@ def data_nodes(model: pm.Model) -> list[str]:
     return [n for n, dims in model.named_vars_to_dims.items() if tuple(dims) == (names.OBS_DIM,)]
 
 
+def node_values(model: pm.Model, name: str) -> np.ndarray:
+    r"""A data node's values in ``model`` (data attached): an observed variable's data, or a container's value.
+
+    Examples
+    --------
+    >>> import dagmed, pandas as pd
+    >>> spec = dagmed.parse("treatment t\noutcome y\nx -> t, y\nt -> y\nt, y ~ bernoulli\n")
+    >>> model = dagmed.compile(spec, pd.DataFrame({"x": [0.5, 2.0], "t": [0, 1], "y": [1, 1]}))
+    >>> node_values(model, "x"), node_values(model, "t")
+    (array([0.5, 2. ]), array([0., 1.]))
+    """
+    var = model[name]
+    if var in model.rvs_to_values:
+        return np.asarray(model.rvs_to_values[var].data, dtype=np.float64)
+    return np.asarray(var.get_value(), dtype=np.float64)
+
+
 def _glm(analysis: Analysis, model: pm.Model, node: str, tensors: dict):
     """``node``'s parameters, then ``node`` along ``obs_id`` given its parents in ``tensors``."""
     g, spec = analysis.graph, analysis.spec

@@ -371,6 +371,8 @@ def plan(analysis, model) -> FastModel | None:
     """
     if why_not(analysis, model) is not None:
         return None
+    from .compiler import node_values
+
     glms = _glms(analysis)
     params = {name: (dists, shape) for node in glms for name, dists, shape in node["params"]}
     names_, shapes, slices, priors, pparams, all_dists = [], [], [], [], [], []
@@ -391,8 +393,8 @@ def plan(analysis, model) -> FastModel | None:
     blocks, node_rows = [], []
     start = 0
     for node in glms:
-        cols = [_data(model, p) for p in node["parents"]]
-        yv = _data(model, node["node"])
+        cols = [node_values(model, p) for p in node["parents"]]
+        yv = node_values(model, node["node"])
         table = np.column_stack([*cols, yv])
         distinct, counts = np.unique(table, axis=0, return_counts=True)
         design = np.zeros((len(distinct), pmax))
@@ -412,13 +414,6 @@ def plan(analysis, model) -> FastModel | None:
         np.array([r[2] - r[1] for r in node_rows]), tuple(all_dists), model,
     )
 
-
-def _data(model, name: str) -> np.ndarray:
-    """A node's values in ``model``: an observed variable's data or a container's value."""
-    var = model[name]
-    if var in model.rvs_to_values:
-        return np.asarray(model.rvs_to_values[var].data, dtype=np.float64)
-    return np.asarray(var.get_value(), dtype=np.float64)
 
 
 def _initial_value(dist) -> float:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import shutil
 import sys
-import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +18,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import networkx as nx  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch  # noqa: E402
 from matplotlib.path import Path as MplPath  # noqa: E402
 from matplotlib.textpath import TextPath  # noqa: E402
@@ -44,11 +43,37 @@ GAP = 7.0 * FONT_SIZE  # between columns: where edges change height
 SPACING = 1.3 * FONT_SIZE  # between two items of a column
 SLOT = 0.4 * FONT_SIZE  # the height of an edge passing through a column
 MIN_WIDTH = 4.0 * FONT_SIZE
+DPI = 110
+# The trace plot as arviz.plot_trace(compact=True) draws it at its text size 10: chains by line
+# style, line width and title size scaled by 10/14.
+CHAIN_STYLES = ("solid", "dotted", "dashed", "dashdot")
+TRACE_LW = 1.5 * 10 / 14
+TRACE_TITLE = 16 * 10 / 14
+TRACE_POINTS = 500  # at most this many draws per chain in a trace panel (about its width in pixels)
+# zlib level 3 instead of PIL's 6: the PNG encoding takes two thirds of the time and the files
+# of a run come out no larger (measured on the substance run's pictures)
+PNG = {"compress_level": 3}
 
 
-def _save(fig, path: Path) -> Path:
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+def _figure(**kwargs) -> Figure:
+    """A figure of its own (not pyplot's: nothing global to close), at the DPI it is written at."""
+    return Figure(dpi=DPI, **kwargs)
+
+
+def _save(fig, path: Path, crop: bool = False) -> Path:
+    """Lay ``fig`` out and write it as PNG, drawing it once.
+
+    ``crop``: cut the figure to what it holds (a legend or a title outside the axes), which
+    takes a second, measuring pass. Otherwise the subplots are laid out by ``tight_layout``
+    and the figure is written whole; the layout engine ``tight_layout`` leaves behind is
+    removed, as it too would make ``savefig`` draw twice.
+    """
+    if crop:
+        fig.savefig(path, dpi=DPI, bbox_inches="tight", pil_kwargs=PNG)
+    else:
+        fig.tight_layout()
+        fig.set_layout_engine(None)
+        fig.savefig(path, dpi=DPI, pil_kwargs=PNG)
     return path
 
 
@@ -252,7 +277,7 @@ def draw_layout(ax, lay: Layout, fill: dict, dashed=()) -> None:
 
 def _layered_figure(lay: Layout, title: str, legend: dict):
     """A figure whose axes map one data unit to one point, a title above and a legend of fills below."""
-    fig = plt.figure(figsize=((lay.width + 20) / 72, (lay.height + 20) / 72))
+    fig = _figure(figsize=((lay.width + 20) / 72, (lay.height + 20) / 72))
     ax = fig.add_axes([0, 0, 1, 1])
     handles = [Patch(facecolor=c, edgecolor="black", label=r, ls="--" if r == "latent" else "-")
                for r, c in legend.items()]
@@ -295,7 +320,7 @@ def dag(analysis, path: Path) -> Path:
     fig, ax = _layered_figure(lay, f"Causal DAG: {analysis.treatment} -> {analysis.outcome}", used)
     draw_layout(ax, lay, {n: ROLE_COLOURS[roles[n]] for n in g.nodes},
                 dashed=[n for n in g.nodes if not g.nodes[n]["observed"]])
-    return _save(fig, path)
+    return _save(fig, path, crop=True)
 
 
 def model_graph(model, path: Path, log) -> Path:
@@ -333,7 +358,7 @@ def model_graph(model, path: Path, log) -> Path:
     lay = layered_layout(g, pull_sources=True)
     fig, ax = _layered_figure(lay, "Generative PyMC model", MODEL_COLOURS)
     draw_layout(ax, lay, {n: MODEL_COLOURS[kind[n]] for n in g.nodes})
-    return _save(fig, path)
+    return _save(fig, path, crop=True)
 
 
 def data_distributions(idata, path: Path) -> Path:
@@ -342,7 +367,8 @@ def data_distributions(idata, path: Path) -> Path:
     n = len(cols)
     ncol = min(3, n)
     nrow = int(np.ceil(n / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4 * ncol, 3 * nrow), squeeze=False)
+    fig = _figure(figsize=(4 * ncol, 3 * nrow))
+    axes = fig.subplots(nrow, ncol, squeeze=False)
     for ax, (name, v) in zip(axes.flat, cols.items()):
         v = np.asarray(v, dtype=float)
         if set(np.unique(v)) <= {0.0, 1.0}:
@@ -350,14 +376,13 @@ def data_distributions(idata, path: Path) -> Path:
             ax.bar(["0", "1"], counts, color="#1b9e77")
             ax.set_ylabel("count")
         else:
-            ax.hist(v, bins=20, color="#7570b3")
+            ax.stairs(*np.histogram(v, bins=20), fill=True, color="#7570b3")
             ax.set_ylabel("count")
         ax.set_title(name)
         ax.set_xlabel("value")
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     fig.suptitle("Data: distribution of each variable")
-    fig.tight_layout()
     return _save(fig, path)
 
 
@@ -368,7 +393,8 @@ def rates_by_treatment(idata, doc, path: Path) -> Path:
     tv = obs[t]
     nodes = [*doc["mediators"], doc["outcome"]]
     if set(np.unique(tv)) <= {0.0, 1.0}:
-        fig, ax = plt.subplots(figsize=(7, 4))
+        fig = _figure(figsize=(7, 4))
+        ax = fig.subplots()
         x = np.arange(len(nodes))
         for j, level in enumerate((0, 1)):
             means = [obs[n][tv == level].mean() for n in nodes]
@@ -380,7 +406,6 @@ def rates_by_treatment(idata, doc, path: Path) -> Path:
         ax.legend()
     else:
         fig = _pair_grid({c: obs[c] for c in [t, *nodes]}, "Pair plot of the data", medians=False)
-    fig.tight_layout()
     return _save(fig, path)
 
 
@@ -397,29 +422,70 @@ def predictive_check(idata, group: str, path: Path, title: str) -> Path:
     """Distribution of simulated means per variable against the observed mean (red line)."""
     means = _predictive_means(idata, group)
     n = len(means)
-    fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.2), squeeze=False)
+    fig = _figure(figsize=(3.6 * n, 3.2))
+    axes = fig.subplots(1, n, squeeze=False)
     for ax, (name, m) in zip(axes.flat, means.items()):
-        ax.hist(m, bins=30, color="#9ecae1")
+        ax.stairs(*np.histogram(m, bins=30), fill=True, color="#9ecae1")  # one patch, not a bar per bin
         ax.axvline(float(np.mean(idata.observed_data[name].values)), color="red", lw=2, label="observed")
         ax.set_title(name)
         ax.set_xlabel("mean of a simulated data set")
         ax.set_ylabel("count")
     axes.flat[0].legend()
     fig.suptitle(title)
-    fig.tight_layout()
     return _save(fig, path)
 
 
 def trace(idata, path: Path) -> Path:
-    import arviz as az
+    """Each parameter by chain: its density (left) and its draws (right), as ``arviz.plot_trace(compact=True)``.
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        axes = az.plot_trace(idata, compact=True, figsize=(11, 2.0 * len(idata.posterior.data_vars)))
-    fig = np.asarray(axes).flat[0].figure
+    A variable's coordinates share a panel in colours of their own; chains differ by line
+    style. Drawn with one line collection per panel (arviz draws a line, and an invisible
+    fill, per chain and coordinate). The draws panel shows at most :data:`TRACE_POINTS` draws
+    per chain, every k-th: the panel is narrower in pixels than that; densities use every
+    draw. Divergent draws are marked at the bottom of both panels.
+    """
+    from arviz import kde
+    from matplotlib.collections import LineCollection
+
+    post = idata.posterior
+    names_ = list(post.data_vars)
+    draws = post["draw"].values
+    step = max(1, -(-draws.size // TRACE_POINTS))
+    diverging = _divergences(idata)
+    fig = _figure(figsize=(11, 2.0 * len(names_)))
+    for row, (left, right), name in zip(range(len(names_)), fig.subplots(len(names_), 2, squeeze=False), names_):
+        da = post[name]
+        x = da.transpose("chain", "draw", ...).values.reshape(da.sizes["chain"], draws.size, -1)
+        densities, lines, colours, styles = [], [], [], []
+        for k in range(x.shape[2]):
+            for c in range(x.shape[0]):
+                densities.append(np.column_stack(kde(x[c, :, k])))
+                lines.append(np.column_stack([draws[::step], x[c, ::step, k]]))
+                colours.append(f"C{k % 10}")
+                styles.append(CHAIN_STYLES[c % len(CHAIN_STYLES)])
+        left.add_collection(LineCollection(densities, colors=colours, linestyles=styles, linewidths=TRACE_LW))
+        right.add_collection(LineCollection(lines, colors=colours, linestyles=styles, linewidths=TRACE_LW, alpha=0.35))
+        for ax in (left, right):
+            ax.autoscale_view()
+            ax.set_title(name, fontsize=TRACE_TITLE)
+            ax.tick_params(labelsize=FONT_SIZE)
+        left.set_ylim(0, None)
+        left.set_yticks([])
+        right.set_xlim(draws.min(), draws.max())
+        if diverging is not None and diverging.any():
+            marks = dict(marker="|", color="black", markeredgewidth=1.5, markersize=30, linestyle="None", alpha=0.35)
+            chain, at = np.nonzero(diverging)
+            left.plot(x[chain, at].reshape(-1), np.zeros(chain.size * x.shape[2]), **marks)
+            right.plot(draws[at], np.full(at.size, right.get_ylim()[0]), **marks)
     fig.suptitle("Trace plots (left: posterior by chain, right: draws)")
-    fig.tight_layout()
     return _save(fig, path)
+
+
+def _divergences(idata):
+    """``(chain, draw)`` booleans: the divergent transitions, or None when the run did not record them."""
+    if "sample_stats" not in idata.groups() or "diverging" not in idata.sample_stats:
+        return None
+    return idata.sample_stats["diverging"].transpose("chain", "draw").values.astype(bool)
 
 
 def effect_posteriors(idata, doc, path: Path) -> Path:
@@ -430,7 +496,8 @@ def effect_posteriors(idata, doc, path: Path) -> Path:
     eff = idata.mediation["effects"]
     ncol = min(3, len(shown))
     nrow = int(np.ceil(len(shown) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3 * nrow), squeeze=False)
+    fig = _figure(figsize=(4.2 * ncol, 3 * nrow))
+    axes = fig.subplots(nrow, ncol, squeeze=False)
     for ax, name in zip(axes.flat, shown):
         az.plot_posterior(eff.sel(effect=name).values.reshape(-1), ax=ax, hdi_prob=doc["hdi_prob"], ref_val=0,
                           point_estimate="mean")
@@ -439,14 +506,14 @@ def effect_posteriors(idata, doc, path: Path) -> Path:
     for ax in list(axes.flat)[len(shown):]:
         ax.axis("off")
     fig.suptitle(f"Posterior of each effect, {doc['hdi_prob']:.0%} HDI, reference line at 0")
-    fig.tight_layout()
     return _save(fig, path)
 
 
 def forest(doc, path: Path) -> Path:
     """The key picture: TE and its components with their HDIs."""
     rows = [e for e in doc["effects"] if not e["name"].startswith("PM[")]
-    fig, ax = plt.subplots(figsize=(7, 0.5 * len(rows) + 1.5))
+    fig = _figure(figsize=(7, 0.5 * len(rows) + 1.5))
+    ax = fig.subplots()
     y = np.arange(len(rows))[::-1]
     for yi, e in zip(y, rows):
         colour = "#d95f02" if e["name"] == "TE" else "#1b9e77"
@@ -456,7 +523,6 @@ def forest(doc, path: Path) -> Path:
     ax.set_yticks(y, [e["name"] for e in rows])
     ax.set_xlabel(f"effect of {doc['treatment']} on {doc['outcome']} (mean, {doc['hdi_prob']:.0%} HDI)")
     ax.set_title("Total effect and its components")
-    fig.tight_layout()
     return _save(fig, path)
 
 
@@ -478,7 +544,6 @@ def pair_paths(idata, doc, path: Path) -> Path:
         cols[f"indirect {m}"] = eff.sel(effect=f"IIE[{m}]").values.reshape(-1)
     cols["total"] = eff.sel(effect="TE").values.reshape(-1)
     fig = _pair_grid(cols, "Path coefficients and effects (red: medians)", medians=True)
-    fig.tight_layout()
     return _save(fig, path)
 
 
@@ -486,12 +551,13 @@ def _pair_grid(cols: dict, title: str, medians: bool):
     """Histograms on the diagonal, scatter plots below it (and above, without medians)."""
     labels = list(cols)
     k = len(labels)
-    fig, axes = plt.subplots(k, k, figsize=(2.4 * k, 2.4 * k), squeeze=False)
+    fig = _figure(figsize=(2.4 * k, 2.4 * k))
+    axes = fig.subplots(k, k, squeeze=False)
     for i, a in enumerate(labels):
         for j, b in enumerate(labels):
             ax = axes[i, j]
             if i == j:
-                ax.hist(cols[a], bins=30 if medians else 15, color="#7570b3")
+                ax.stairs(*np.histogram(cols[a], bins=30 if medians else 15), fill=True, color="#7570b3")
                 if medians:
                     ax.axvline(np.median(cols[a]), color="red")
             elif i > j or not medians:

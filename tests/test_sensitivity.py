@@ -142,6 +142,32 @@ def test_log_densities_of_a_compiled_model():
     assert "log_prior" not in idata.groups()  # the input is left as it was
 
 
+def test_log_densities_are_pymcs_for_every_family():
+    """Against pm.compute_log_prior / compute_log_likelihood (what they replace) on normal, poisson and bernoulli nodes."""
+    import pymc as pm
+
+    spec = dagmed.parse("treatment t\noutcome y\nx -> t, m, y\nt -> m -> y\nt -> y\nt, m ~ bernoulli\nx ~ normal\n"
+                        "y ~ poisson\nprior x.sigma = halfnormal(2)\n")
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame({"x": rng.normal(size=40), "t": rng.binomial(1, 0.5, 40),
+                       "m": rng.binomial(1, 0.5, 40), "y": rng.poisson(2.0, 40)})
+    model = dagmed.compile(spec, df)
+    idata = az.InferenceData(posterior=pm.sample_prior_predictive(draws=30, model=model, random_seed=5).prior)
+    ours = sens.log_densities(idata, model)
+    quiet = dict(model=model, extend_inferencedata=False, progressbar=False)
+    params = [v.name for v in model.free_RVs]
+    prior = pm.compute_log_prior(idata, var_names=params, **quiet)
+    lik = pm.compute_log_likelihood(idata, **quiet)
+    eps = np.finfo(float).eps
+    for name in params:  # one term each (per element): a few roundings of its value
+        np.testing.assert_allclose(ours.log_prior[name].values, prior[name].values, rtol=16 * eps, atol=0)
+    for node in ("x", "t", "m", "y"):
+        terms = lik[node].values
+        # N terms summed in another order (ours grouped by distinct rows): (2 N + 16) eps sum|term|
+        bound = (2 * terms.shape[-1] + 16) * eps * np.abs(terms).sum(-1)
+        assert np.all(np.abs(ours.log_likelihood[node].values - terms.sum(-1)) <= bound), node
+
+
 # ---- sampling: a tiny dagmed model ---------------------------------------------------------
 
 
