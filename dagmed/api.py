@@ -97,8 +97,12 @@ def _check_convention(convention: str) -> None:
         raise UsageError(f"unknown convention {convention!r}; valid options are {', '.join(CONVENTIONS)}")
 
 
-def decompose_idata(analysis, dataset, idata, convention="control", chunk_bytes=decompose.DEFAULT_CHUNK_BYTES):
+def decompose_idata(analysis, dataset, idata, convention="control", chunk_bytes=decompose.DEFAULT_CHUNK_BYTES,
+                    progress=None):
     """Marginal regimes, joint regimes and effect draws from a fitted posterior.
+
+    ``progress`` is called with the number of draws done, chunk by chunk
+    (:func:`dagmed.decompose.regimes`).
 
     Returns ``(table, joint, effects)``: ``table[s, t, t_1..t_K]``, ``joint[s, t, t*]`` and a
     dict of effect draws (:func:`dagmed.decompose.effects`). Any InferenceData with a
@@ -106,7 +110,7 @@ def decompose_idata(analysis, dataset, idata, convention="control", chunk_bytes=
     """
     _check_convention(convention)
     inputs = decompose.inputs_from(idata, analysis, dataset)
-    reg = decompose.regimes(inputs, chunk_bytes=chunk_bytes)
+    reg = decompose.regimes(inputs, chunk_bytes=chunk_bytes, progress=progress)
     return reg.table, reg.joint, decompose.effects(reg.table, analysis.mediators, convention, joint=reg.joint)
 
 
@@ -162,7 +166,9 @@ def run(
     for w in fit.warnings_for(diag):
         log(f"dagmed: warning: {w}")
     log(f"decomposing: {analysis.n_regimes} regimes over {idata.posterior.sizes['chain'] * idata.posterior.sizes['draw']} draws")
-    table, joint, effect_draws = decompose_idata(analysis, dataset, idata, convention)
+    n_draws = idata.posterior.sizes["chain"] * idata.posterior.sizes["draw"]
+    with output.progress("regimes", n_draws, settings.progressbar) as advance:
+        table, joint, effect_draws = decompose_idata(analysis, dataset, idata, convention, progress=advance)
     group = _mediation_group(analysis, effect_draws, table, joint, idata.posterior.sizes["chain"], idata.posterior.sizes["draw"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "mediation" is not an ArviZ schema group

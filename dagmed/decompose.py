@@ -344,12 +344,15 @@ def chunk_shape(n_draws: int, n_obs: int, k: int, chunk_bytes: int = DEFAULT_CHU
     return n_s, n_i
 
 
-def regimes(inputs: RegimeInputs, chunk_bytes: int = DEFAULT_CHUNK_BYTES, engine: str = "numba") -> Regimes:
+def regimes(inputs: RegimeInputs, chunk_bytes: int = DEFAULT_CHUNK_BYTES, engine: str = "numba",
+            progress=None) -> Regimes:
     """Every marginal regime ``E(t; t_1..t_K)`` and joint regime ``Ej(t; t*)``, per draw.
 
     ``engine="numba"`` (default) runs the fused kernels of :mod:`dagmed.kernel`, chunked over
     draws; ``"numpy"`` the named steps as arrays, chunked over draws and observations. Both
-    give the same numbers to floating point (tested).
+    give the same numbers to floating point (tested). ``progress``, if given, is called with
+    the number of draws done after each chunk (a progress bar's ``advance``): many mediators
+    and observations take minutes.
 
     Examples
     --------
@@ -375,6 +378,8 @@ def regimes(inputs: RegimeInputs, chunk_bytes: int = DEFAULT_CHUNK_BYTES, engine
     for s0 in range(0, inputs.n_draws, n_s):
         s = slice(s0, min(s0 + n_s, inputs.n_draws))
         table[s], joint[s] = run(inputs.draws(s), joint_needed, chunk_bytes)
+        if progress is not None:
+            progress(s.stop - s.start)
     table = table.reshape((inputs.n_draws,) + (2,) * (k + 1))
     if not joint_needed:
         joint = independent_joint(table)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch  # noqa: E
 from matplotlib.path import Path as MplPath  # noqa: E402
 from matplotlib.textpath import TextPath  # noqa: E402
 
-from . import names  # noqa: E402
+from . import names, output  # noqa: E402
 
 ROLE_COLOURS = {
     "covariate": "#d9d9d9",
@@ -601,7 +600,7 @@ def draw_all(run_dir: Path, analysis, idata, doc, log=print, progressbar: bool =
         steps.append(lambda: pair_paths(idata, doc, out / "pair.png"))
     steps.append(lambda: model_graph(compiler.build(analysis, doc["n_obs"]), out / "model_graph.png", log))
     done = []
-    with _quiet_fonts(), _progress("plots", len(steps), progressbar) as advance:
+    with _quiet_fonts(), output.progress("plots", len(steps), progressbar) as advance:
         for draw in steps:
             done.append(draw())
             advance()
@@ -618,21 +617,6 @@ def _quiet_fonts():
         yield
     finally:
         logger.setLevel(level)
-
-
-@contextmanager
-def _progress(label: str, total: int, show: bool):
-    """A progress bar on a terminal's stderr that goes away when done; yields the function that advances it."""
-    if not show or not sys.stderr.isatty():
-        yield lambda: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    columns = (TextColumn(f"{label}:"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda: bar.advance(task)
 
 
 def _columns(idata) -> dict:

@@ -106,6 +106,16 @@ def test_chunking_does_not_change_the_numbers():
     assert D.chunk_shape(4000, 410, 8, 256 * 2**20)[0] * 410 * 2**9 * 8 * 4 <= 256 * 2**20
 
 
+def test_progress_counts_every_draw_once_per_chunk():
+    p = make_inputs(3, n_draws=13, n_obs=17, seed=3)
+    done = []
+    D.regimes(p, chunk_bytes=1, progress=done.append)  # one draw per chunk
+    assert done == [1] * 13
+    done.clear()
+    D.regimes(p, progress=done.append)  # all in one chunk
+    assert done == [13]
+
+
 @pytest.mark.parametrize("convention", ["control", "treated"])
 @pytest.mark.parametrize("k", [1, 2, 3, 4])
 def test_components_add_up_to_te_in_every_draw(k, convention):
