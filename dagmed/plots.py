@@ -452,7 +452,7 @@ def trace(idata, path: Path) -> Path:
     step = max(1, -(-draws.size // TRACE_POINTS))
     diverging = _divergences(idata)
     fig = _figure(figsize=(11, 2.0 * len(names_)))
-    for row, (left, right), name in zip(range(len(names_)), fig.subplots(len(names_), 2, squeeze=False), names_):
+    for (left, right), name in zip(fig.subplots(len(names_), 2, squeeze=False), names_):
         da = post[name]
         x = da.transpose("chain", "draw", ...).values.reshape(da.sizes["chain"], draws.size, -1)
         densities, lines, colours, styles = [], [], [], []
