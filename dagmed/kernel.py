@@ -170,6 +170,28 @@ def _mean4(va, vb, vc, vd, link):
     return b * rab, a * rab, d * rcd, c * rcd
 
 
+@numba.njit(inline="always", **_OPT)
+def _corners8(v0, fa, fb, fc, link):
+    """The 8 corners over ``v0`` of the top three bits (factors ``fa, fb, fc``), by :func:`_grow`, in corner order."""
+    v4 = _grow(v0, fa, link)
+    v2 = _grow(v0, fb, link)
+    v6 = _grow(v4, fb, link)
+    return v0, _grow(v0, fc, link), v2, _grow(v2, fc, link), v4, _grow(v4, fc, link), v6, _grow(v6, fc, link)
+
+
+@numba.njit(inline="always", **_OPT)
+def _store8(dst, o, x0, x1, x2, x3, x4, x5, x6, x7):
+    """``dst[o:o + 8] = x0..x7``, element by element (a slice assignment of a tuple would not vectorise)."""
+    dst[o] = x0
+    dst[o + 1] = x1
+    dst[o + 2] = x2
+    dst[o + 3] = x3
+    dst[o + 4] = x4
+    dst[o + 5] = x5
+    dst[o + 6] = x6
+    dst[o + 7] = x7
+
+
 @numba.njit(**_OPT)
 def _top_fused(eh, dst, op, q, link):
     """The corners of the top three bits from ``eh``, their means, and their contraction.
@@ -184,26 +206,11 @@ def _top_fused(eh, dst, op, q, link):
     fc = op[2]
     m = _marginals3(q, 0)
     for j in range(eh.shape[0]):
-        v0 = eh[j]
-        v4 = _grow(v0, fa, link)
-        v2 = _grow(v0, fb, link)
-        v6 = _grow(v4, fb, link)
-        v1 = _grow(v0, fc, link)
-        v3 = _grow(v2, fc, link)
-        v5 = _grow(v4, fc, link)
-        v7 = _grow(v6, fc, link)
+        v0, v1, v2, v3, v4, v5, v6, v7 = _corners8(eh[j], fa, fb, fc, link)
         m0, m1, m2, m3 = _mean4(v0, v1, v2, v3, link)
         m4, m5, m6, m7 = _mean4(v4, v5, v6, v7, link)
         x0, x1, x2, x3, x4, x5, x6, x7 = _butterfly8(m0, m1, m2, m3, m4, m5, m6, m7, m)
-        o = 8 * j
-        dst[o] = x0
-        dst[o + 1] = x1
-        dst[o + 2] = x2
-        dst[o + 3] = x3
-        dst[o + 4] = x4
-        dst[o + 5] = x5
-        dst[o + 6] = x6
-        dst[o + 7] = x7
+        _store8(dst, 8 * j, x0, x1, x2, x3, x4, x5, x6, x7)
 
 
 @numba.njit(**_OPT)
@@ -254,14 +261,7 @@ def _top_means(eh, dst, op, link):
     fb = op[1]
     fc = op[2]
     for j in range(s):
-        v0 = eh[j]
-        v4 = _grow(v0, fa, link)
-        v2 = _grow(v0, fb, link)
-        v6 = _grow(v4, fb, link)
-        v1 = _grow(v0, fc, link)
-        v3 = _grow(v2, fc, link)
-        v5 = _grow(v4, fc, link)
-        v7 = _grow(v6, fc, link)
+        v0, v1, v2, v3, v4, v5, v6, v7 = _corners8(eh[j], fa, fb, fc, link)
         z0[j], z1[j], z2[j], z3[j] = _mean4(v0, v1, v2, v3, link)
         z4[j], z5[j], z6[j], z7[j] = _mean4(v4, v5, v6, v7, link)
 
@@ -285,15 +285,7 @@ def _rot8(src, dst, q, p):
     m = _marginals3(q, p)
     for j in range(s):
         x0, x1, x2, x3, x4, x5, x6, x7 = _butterfly8(y0[j], y1[j], y2[j], y3[j], y4[j], y5[j], y6[j], y7[j], m)
-        o = 8 * j
-        dst[o] = x0
-        dst[o + 1] = x1
-        dst[o + 2] = x2
-        dst[o + 3] = x3
-        dst[o + 4] = x4
-        dst[o + 5] = x5
-        dst[o + 6] = x6
-        dst[o + 7] = x7
+        _store8(dst, 8 * j, x0, x1, x2, x3, x4, x5, x6, x7)
 
 
 @numba.njit(**_OPT)
