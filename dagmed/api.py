@@ -156,12 +156,13 @@ def run(
     tests = implications.verdict(analysis, dataset, strict, log)
     log(f"data: {dataset.source}: {dataset.summary()}")
     model = compiler.attach(compiler.build(analysis, dataset.n_obs), dataset)
-    how = " (dagmed's compiled GLM density)" if fit.fast_plan(model, settings, analysis) is not None else ""
+    fast = fit.fast_plan(model, settings, analysis)
+    how = " (dagmed's compiled GLM density)" if fast is not None else ""
     log(
         f"sampling: {settings.resolved_sampler()}{how}, {settings.chains} chains x {settings.draws} draws "
         f"({settings.tune} tuning), seed {settings.seed}"
     )
-    idata = fit.sample(model, settings, analysis)
+    idata = fit.sample(model, settings, fast)
     diag = fit.diagnostics(idata)
     for w in fit.warnings_for(diag):
         log(f"dagmed: warning: {w}")

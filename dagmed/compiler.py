@@ -213,6 +213,26 @@ def node_values(model: pm.Model, name: str) -> np.ndarray:
     return np.asarray(var.get_value(), dtype=np.float64)
 
 
+def distinct_rows(model: pm.Model, node: str, parents) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""A node's distinct rows: its parents' values ``(R, P)``, its own ``(R,)``, and how many rows are alike.
+
+    A GLM's likelihood is a sum over rows, and rows alike have the same term: summing each
+    distinct row once, weighted by its count, is the same sum reordered.
+
+    Examples
+    --------
+    >>> import dagmed, pandas as pd
+    >>> spec = dagmed.parse("treatment t\noutcome y\nt -> y\nt, y ~ bernoulli\n")
+    >>> model = dagmed.compile(spec, pd.DataFrame({"t": [0, 1, 1, 1], "y": [1, 0, 0, 1]}))
+    >>> design, y, counts = distinct_rows(model, "y", ["t"])
+    >>> design.ravel().tolist(), y.tolist(), counts.tolist()
+    ([0.0, 1.0, 1.0], [1.0, 0.0, 1.0], [1, 2, 1])
+    """
+    table = np.column_stack([*(node_values(model, p) for p in parents), node_values(model, node)])
+    rows, counts = np.unique(table, axis=0, return_counts=True)
+    return rows[:, :-1], rows[:, -1], counts
+
+
 def _glm(analysis: Analysis, model: pm.Model, node: str, tensors: dict):
     """``node``'s parameters, then ``node`` along ``obs_id`` given its parents in ``tensors``."""
     g, spec = analysis.graph, analysis.spec

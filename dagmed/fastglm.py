@@ -349,9 +349,13 @@ def why_not(analysis, model) -> str | None:
     >>> why_not(dagmed.check(spec), model) is None
     True
     """
+    return _refusal(_glms(analysis), model)
+
+
+def _refusal(glms: list[dict], model) -> str | None:
+    """:func:`why_not` for the nodes of :func:`_glms`."""
     if model.potentials:
         return "the model has a potential (rows with missing values)"
-    glms = _glms(analysis)
     by_name = {name: dists for node in glms for name, dists, _ in node["params"]}
     if sorted(v.name for v in model.free_RVs) != sorted(by_name):
         return "the model has free variables other than the GLMs' parameters"
@@ -369,11 +373,11 @@ def plan(analysis, model) -> FastModel | None:
 
     The parameters are laid out in ``model.free_RVs`` order, the order PyMC's own samplers use.
     """
-    if why_not(analysis, model) is not None:
-        return None
-    from .compiler import node_values
+    from .compiler import distinct_rows
 
     glms = _glms(analysis)
+    if _refusal(glms, model) is not None:
+        return None
     params = {name: (dists, shape) for node in glms for name, dists, shape in node["params"]}
     names_, shapes, slices, priors, pparams, all_dists = [], [], [], [], [], []
     offset = 0
@@ -393,19 +397,15 @@ def plan(analysis, model) -> FastModel | None:
     blocks, node_rows = [], []
     start = 0
     for node in glms:
-        cols = [node_values(model, p) for p in node["parents"]]
-        yv = node_values(model, node["node"])
-        table = np.column_stack([*cols, yv])
-        distinct, counts = np.unique(table, axis=0, return_counts=True)
-        design = np.zeros((len(distinct), pmax))
-        design[:, : len(cols)] = distinct[:, :-1]
-        yd = distinct[:, -1]
+        parents, yd, counts = distinct_rows(model, node["node"], node["parents"])
+        design = np.zeros((len(yd), pmax))
+        design[:, : parents.shape[1]] = parents
         const = np.array([-math.lgamma(v + 1.0) for v in yd]) if node["family"] == "poisson" else np.zeros(len(yd))
         blocks.append((design, yd, counts.astype(np.float64), const))
         sig = index.get(names.extra(node["node"], "sigma"), -1)
-        node_rows.append((LIKELIHOODS[node["family"]], start, start + len(distinct), len(cols),
+        node_rows.append((LIKELIHOODS[node["family"]], start, start + len(yd), parents.shape[1],
                           index[names.intercept(node["node"])], sig))
-        start += len(distinct)
+        start += len(yd)
     return FastModel(
         tuple(names_), tuple(shapes), tuple(slices), np.array(priors, dtype=np.int64).reshape(-1, 2),
         np.array(pparams, dtype=np.float64).reshape(-1, 4), np.array(node_rows, dtype=np.int64).reshape(-1, 6),

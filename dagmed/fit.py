@@ -149,21 +149,21 @@ def quiet():
         logger.setLevel(level)
 
 
-def sample(model: pm.Model, settings: SamplerSettings, analysis=None) -> az.InferenceData:
+def sample(model: pm.Model, settings: SamplerSettings, fast=None) -> az.InferenceData:
     """Sample the posterior of ``model``.
 
-    With nutpie, a model of observed GLMs (every model dagmed builds, except with rows whose
-    missing values are modelled) is sampled through :mod:`dagmed.fastglm`'s compiled and
-    cached log density instead of compiling the model with numba on every run: the same
-    posterior, with no compilation wait.
+    Given its :mod:`dagmed.fastglm` plan (:func:`fast_plan`: nutpie, and a model of observed
+    GLMs, every model dagmed builds except with rows whose missing values are modelled), it
+    is sampled through the compiled and cached log density instead of compiling the model
+    with numba on every run: the same posterior, with no compilation wait.
 
     Parameters
     ----------
     model : pymc.Model
         With its data attached (:func:`dagmed.compiler.attach`).
     settings : SamplerSettings
-    analysis : dagmed.checks.Analysis, optional
-        The analysis ``model`` was built from; without it the fast path is not tried.
+    fast : dagmed.fastglm.FastModel, optional
+        ``model``'s plan from :func:`fast_plan`; None samples ``model`` itself.
 
     Returns
     -------
@@ -198,7 +198,6 @@ def sample(model: pm.Model, settings: SamplerSettings, analysis=None) -> az.Infe
     )
     if settings.cores is not None:
         kwargs["cores"] = settings.cores
-    fast = fast_plan(model, settings, analysis)
     try:
         with quiet():  # PyMC's own convergence warnings are replaced by dagmed's (see diagnostics())
             if fast is not None:

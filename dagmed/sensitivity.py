@@ -224,7 +224,7 @@ def _log_likelihood(posterior, model, chunk: int = 2**22):
     """
     import xarray as xr
 
-    from .compiler import data_nodes, node_values
+    from .compiler import distinct_rows
     from .missing import LOGP, nodes_from_model
 
     chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
@@ -234,7 +234,6 @@ def _log_likelihood(posterior, model, chunk: int = 2**22):
         x = posterior[name].transpose(*_SAMPLE_DIMS, *([dim] if dim else []))
         return x.values.reshape(size, -1) if dim else x.values.reshape(size)
 
-    values = {n: node_values(model, n) for n in data_nodes(model)}
     out = {}
     for info in nodes_from_model(model):
         if info.family is None:
@@ -243,9 +242,8 @@ def _log_likelihood(posterior, model, chunk: int = 2**22):
         intercept = flat(names.intercept(v))
         beta = flat(names.beta(v), names.parents_dim(v)) if info.parents else np.zeros((size, 0))
         extras = {p.name: flat(names.extra(v, p.name)) for p in FAMILIES[info.family].extras}
-        rows, count = np.unique(np.column_stack([*(values[p] for p in info.parents), values[v]]), axis=0,
-                                return_counts=True)
-        design, y = rows[:, :-1].T, rows[:, -1]
+        design, y, count = distinct_rows(model, v, info.parents)
+        design = design.T
         total = np.empty(size)
         step = max(1, chunk // len(y))
         for s in range(0, size, step):

@@ -172,8 +172,9 @@ def test_same_posterior_as_nutpie_on_the_pymc_model(example, effects, substance_
     for path in ("fast", "pymc model"):
         settings = fit.SamplerSettings(draws=1000, tune=1000, chains=4, seed=3, sampler="nutpie", progressbar=False)
         model = compiler.attach(compiler.build(analysis, data.n_obs), data)
-        assert fit.fast_plan(model, settings, analysis) is not None  # both examples qualify
-        idata = fit.sample(model, settings, analysis if path == "fast" else None)
+        fast = fit.fast_plan(model, settings, analysis)
+        assert fast is not None  # both examples qualify
+        idata = fit.sample(model, settings, fast if path == "fast" else None)
         runs[path] = idata, api.decompose_idata(analysis, data, idata)[2]
     (a, ea), (b, eb) = runs["fast"], runs["pymc model"]
     pairs = [(f"{name}[{i}]", xa, xb) for name in a.posterior.data_vars
