@@ -117,6 +117,8 @@ def test_prior_log_densities_match_scipy(dist, scipy_dist, value):
     lp, dlp = fastglm._prior_logp(code, value, a, b, c)
     expect = (scipy_dist.logpdf(value) if scipy_dist is not None
               else np.log(2) + stats.t(4, 0, 1).logpdf(value))  # half Student-t: twice the density on x > 0
+    # each side is a handful of operations on terms no larger than |expect| + |const| (lgamma,
+    # log, log1p within a few ulps each): 64 eps of that magnitude bounds both roundings
     assert abs(const + lp - expect) <= 64 * EPS * (abs(expect) + abs(const))
     h = 1e-6 * max(1.0, abs(value))
     central = (fastglm._prior_logp(code, value + h, a, b, c)[0] - fastglm._prior_logp(code, value - h, a, b, c)[0]) / (2 * h)
@@ -133,6 +135,7 @@ def test_constrained_values_follow_the_transforms():
     for name, vname, s in zip(fast.names, ip_names, fast.slices):
         transform = model.rvs_to_transforms[model[name]]
         expect = x[s] if transform is None else transform.backward(x[s], *model[name].owner.inputs).eval()
+        # one exp, or exp + one division and one multiply-add (logistic), on each side: 2 ulps each
         np.testing.assert_allclose(values[name].ravel(), np.ravel(expect), rtol=4 * EPS)
     assert values[names.extra("y", "sigma")] > 0 and -3 < values[names.beta("m")][0] < 4
 
