@@ -1,6 +1,8 @@
-"""The pipeline end to end: ``run(spec, data)`` -> :class:`Result`.
+"""The pipeline end to end: ``run(spec, data)`` -> :class:`Result`; ``compile`` and ``load_data`` on the way.
 
-Reads like the pipeline: check -> load data -> compile -> sample -> decompose.
+Reads like the pipeline: check -> model IR -> load data -> compile -> sample -> decompose.
+Each stage is its own folder (``lang``, ``graph``, ``model``, ``fit``, ``effects``,
+``report``); this module only calls them in order.
 """
 
 from __future__ import annotations
@@ -12,11 +14,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import checks, compiler, data as data_mod, decompose, fit, implications, names, output
+from .effects import decomposition, regimes as regimes_mod
+from .effects.kinds import CONVENTIONS, regime_labels
 from .errors import UsageError
-from .ir import Spec
-from .output import HDI_PROB, summarize  # noqa: F401 - summarize lives in output, still importable here
-from .tables import CONVENTIONS
+from .fit import diagnostics, implications, sampling, sensitivity
+from .graph.analysis import Analysis, check
+from .lang.ir import Spec
+from .model import compiler, data as data_mod, names
+from .model.ir import ModelIR
+from .report import document, progress, summary
 
 
 @dataclass(eq=False)
@@ -36,11 +42,11 @@ class Result:
     model : pymc.Model
     """
 
-    analysis: checks.Analysis
+    ir: ModelIR
     dataset: data_mod.Dataset
     model: object
     idata: object
-    settings: fit.SamplerSettings
+    settings: sampling.SamplerSettings
     convention: str
     hdi_prob: float
     effect_draws: dict = field(repr=False)
@@ -52,6 +58,11 @@ class Result:
     sensitivity: list = field(default_factory=list, repr=False)  # sensitivity.Sensitivity
 
     @property
+    def analysis(self) -> Analysis:
+        """The checked analysis the model was built from."""
+        return self.ir.analysis
+
+    @property
     def effects_by_convention(self) -> dict[str, dict]:
         """Effect draws in both conventions (same regimes; TE and DE agree), the run's first."""
         other = next(c for c in CONVENTIONS if c != self.convention)
@@ -59,23 +70,23 @@ class Result:
 
     @property
     def effects(self) -> pd.DataFrame:
-        return output.effects_table(self.effect_draws, self.hdi_prob)
+        return summary.effects_table(self.effect_draws, self.hdi_prob)
 
     @property
     def regimes(self) -> pd.DataFrame:
-        return output.regimes_table(self.analysis.mediators, self.regime_draws, self.hdi_prob)
+        return summary.regimes_table(self.ir.mediators, self.regime_draws, self.hdi_prob)
 
     def to_dict(self) -> dict:
-        """The ``effects.json`` contract (:func:`dagmed.output.effects_document`)."""
-        return output.effects_document(self)
+        """The ``effects.json`` contract (:func:`dagmed.report.document.effects_document`)."""
+        return document.effects_document(self)
 
 
-def _mediation_group(analysis, effect_draws, table, joint, chains, draws):
+def _mediation_group(mediators, effect_draws, table, joint, chains, draws):
     """Effect and regime draws as an xarray Dataset shaped like the posterior."""
     import xarray as xr
 
     labels = [
-        f"E({t};{','.join(map(str, ts))})" for t, ts in decompose.regime_labels(analysis.mediators)
+        f"E({t};{','.join(map(str, ts))})" for t, ts in regime_labels(mediators)
     ]
     names = list(effect_draws)
     eff = np.stack([effect_draws[n] for n in names], axis=-1).reshape(chains, draws, len(names))
@@ -97,21 +108,56 @@ def _check_convention(convention: str) -> None:
         raise UsageError(f"unknown convention {convention!r}; valid options are {', '.join(CONVENTIONS)}")
 
 
-def decompose_idata(analysis, dataset, idata, convention="control", chunk_bytes=decompose.DEFAULT_CHUNK_BYTES,
+def load_data(spec: Spec, data=None) -> data_mod.Dataset:
+    """Load and code the data for ``spec`` (see :func:`dagmed.model.data.load`).
+
+    Parameters
+    ----------
+    spec : Spec
+    data : str, path or pandas.DataFrame, optional
+        Overrides the spec's ``data`` statement.
+
+    Examples
+    --------
+    >>> import dagmed, pandas as pd
+    >>> spec = dagmed.parse("treatment t\\noutcome y\\nt -> y ~ bernoulli\\n")
+    >>> ds = load_data(spec, pd.DataFrame({"t": [0, 1, 1, None], "y": [1, 0, 1, 1]}))
+    >>> ds.n_obs, ds.n_dropped, ds["y"]
+    (3, 1, array([1., 0., 1.]))
+    """
+    return data_mod.load(ModelIR.from_analysis(check(spec)), data)
+
+
+def compile(spec: Spec, data=None):  # noqa: A001 - the documented API name
+    """Compile ``spec`` into a ``pm.Model`` with ``data`` attached.
+
+    The generative model of :func:`dagmed.model.compiler.build` with the data attached by
+    :func:`dagmed.model.compiler.attach`.
+
+    Examples
+    --------
+    >>> import dagmed, pandas as pd
+    >>> spec = dagmed.parse("treatment t\\noutcome y\\nt -> y ~ bernoulli\\n")
+    >>> model = compile(spec, pd.DataFrame({"t": [0, 1, 1, 0], "y": [1, 0, 1, 0]}))
+    >>> sorted(v.name for v in model.free_RVs)
+    ['y_beta', 'y_intercept']
+    """
+    dataset = load_data(spec, data)
+    return compiler.attach(compiler.build(dataset.ir, dataset.n_obs), dataset)
+
+
+def decompose_idata(dataset, idata, convention="control", chunk_bytes=regimes_mod.DEFAULT_CHUNK_BYTES,
                     progress=None):
     """Marginal regimes, joint regimes and effect draws from a fitted posterior.
 
-    ``progress`` is called with the number of draws done, chunk by chunk
-    (:func:`dagmed.decompose.regimes`).
+    ``dataset`` is the data the posterior was fitted to (:func:`load_data`; it carries the
+    model IR). ``progress`` is called with the number of draws done, chunk by chunk.
 
     Returns ``(table, joint, effects)``: ``table[s, t, t_1..t_K]``, ``joint[s, t, t*]`` and a
-    dict of effect draws (:func:`dagmed.decompose.effects`). Any InferenceData with a
-    ``posterior`` group holding the model's parameters works (prior draws too).
+    dict of effect draws (:func:`dagmed.effects.decomposition.effects`). Any InferenceData
+    with a ``posterior`` group holding the model's parameters works (prior draws too).
     """
-    _check_convention(convention)
-    inputs = decompose.inputs_from(idata, analysis, dataset)
-    reg = decompose.regimes(inputs, chunk_bytes=chunk_bytes, progress=progress)
-    return reg.table, reg.joint, decompose.effects(reg.table, analysis.mediators, convention, joint=reg.joint)
+    return decomposition.decompose(idata.posterior, dataset, convention, chunk_bytes, progress)
 
 
 def run(
@@ -119,7 +165,7 @@ def run(
     data=None,
     *,
     convention: str = "control",
-    hdi_prob: float = HDI_PROB,
+    hdi_prob: float = summary.HDI_PROB,
     strict: bool = False,
     log=None,
     **sampler,
@@ -142,49 +188,47 @@ def run(
         A contradiction between the data and an independence the graph implies is an error
         (before sampling) instead of a warning.
     **sampler
-        :class:`dagmed.fit.SamplerSettings` fields: draws, tune, chains, cores, seed,
+        :class:`dagmed.fit.sampling.SamplerSettings` fields: draws, tune, chains, cores, seed,
         target_accept, sampler, progressbar.
     """
     log = log or (lambda msg: print(msg, file=sys.stderr))
     if not 0 < hdi_prob < 1:
         raise UsageError(f"hdi_prob must be between 0 and 1, got {hdi_prob!r}")
     _check_convention(convention)  # before sampling, not after
-    settings = fit.SamplerSettings(**sampler)
-    analysis = checks.check(spec)
-    decompose.check_size(len(analysis.mediators), settings.chains * settings.draws)
-    dataset = data_mod.load(analysis, data)
-    tests = implications.verdict(analysis, dataset, strict, log)
+    settings = sampling.SamplerSettings(**sampler)
+    ir = ModelIR.from_analysis(check(spec))
+    regimes_mod.check_size(len(ir.mediators), settings.chains * settings.draws)
+    dataset = data_mod.load(ir, data)
+    tests = implications.verdict(dataset, strict, log)
     log(f"data: {dataset.source}: {dataset.summary()}")
-    model = compiler.attach(compiler.build(analysis, dataset.n_obs), dataset)
-    fast = fit.fast_plan(model, settings, analysis)
+    model = compiler.attach(compiler.build(ir, dataset.n_obs), dataset)
+    fast = sampling.fast_plan(model, settings, ir)
     how = " (dagmed's compiled GLM density)" if fast is not None else ""
     log(
         f"sampling: {settings.resolved_sampler()}{how}, {settings.chains} chains x {settings.draws} draws "
         f"({settings.tune} tuning), seed {settings.seed}"
     )
-    idata = fit.sample(model, settings, fast)
-    diag = fit.diagnostics(idata)
-    for w in fit.warnings_for(diag):
+    idata = sampling.sample(model, settings, fast)
+    diag = diagnostics.diagnostics(idata)
+    for w in diagnostics.warnings_for(diag):
         log(f"dagmed: warning: {w}")
-    log(f"decomposing: {analysis.n_regimes} regimes over {idata.posterior.sizes['chain'] * idata.posterior.sizes['draw']} draws")
+    log(f"decomposing: {ir.analysis.n_regimes} regimes over {idata.posterior.sizes['chain'] * idata.posterior.sizes['draw']} draws")
     n_draws = idata.posterior.sizes["chain"] * idata.posterior.sizes["draw"]
-    with output.progress("regimes", n_draws, settings.progressbar) as advance:
-        table, joint, effect_draws = decompose_idata(analysis, dataset, idata, convention, progress=advance)
-    group = _mediation_group(analysis, effect_draws, table, joint, idata.posterior.sizes["chain"], idata.posterior.sizes["draw"])
+    with progress.progress("regimes", n_draws, settings.progressbar) as advance:
+        table, joint, effect_draws = decompose_idata(dataset, idata, convention, progress=advance)
+    group = _mediation_group(ir.mediators, effect_draws, table, joint, idata.posterior.sizes["chain"], idata.posterior.sizes["draw"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "mediation" is not an ArviZ schema group
         idata.add_groups({"mediation": group})
     other = next(c for c in CONVENTIONS if c != convention)
-    other_draws = decompose.effects(table, analysis.mediators, other, joint=joint)
-    sens = _prior_sensitivity(idata, effect_draws, model, log)
-    return Result(analysis, dataset, model, idata, settings, convention, hdi_prob, effect_draws, table, joint, diag,
+    other_draws = decomposition.effects(table, ir.mediators, other, joint=joint)
+    sens = _prior_sensitivity(idata, effect_draws, model, ir, log)
+    return Result(ir, dataset, model, idata, settings, convention, hdi_prob, effect_draws, table, joint, diag,
                   other_draws, tests, sens)
 
 
-def _prior_sensitivity(idata, effect_draws, model, log) -> list:
+def _prior_sensitivity(idata, effect_draws, model, ir, log) -> list:
     """Power-scaling sensitivity of every parameter and effect; one warning line for those above 0.05."""
-    from . import sensitivity
-
     if names.INCOMPLETE_ROWS in model.named_vars:
         # the incomplete rows' likelihood is a potential that psens' log_likelihood group does
         # not hold, and their latent values are not parameters: the scores would mislead
@@ -194,7 +238,7 @@ def _prior_sensitivity(idata, effect_draws, model, log) -> list:
     log("prior sensitivity: power-scaling the prior and the likelihood (arviz.psens)")
     with warnings.catch_warnings():  # the log densities compile with pytensor's C backend: its BLAS notice is noise
         warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
-        sens = sensitivity.prior_sensitivity(idata, effect_draws, model=model)
+        sens = sensitivity.prior_sensitivity(idata, effect_draws, model=model, ir=ir)
     line = sensitivity.format_sensitivity(sens)
     if line:
         log(f"dagmed: warning: {line}")

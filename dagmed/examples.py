@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .lang import parse
+from .study.simulate import simulate
+
 # The graph and families of specs/linear.dag: all a simulation at given parameter values needs.
 LINEAR_SPEC = "treatment x\noutcome y\nx -> m ~ normal\nx, m -> y ~ normal\n"
 LINEAR_PARAMS = {
@@ -38,6 +41,4 @@ def linear_data(n: int = 75, seed: int = 1) -> pd.DataFrame:
     >>> round(float(linear_data(seed=1)["m"].mean()), 2)
     1.94
     """
-    from . import parse, simulate
-
     return simulate(parse(LINEAR_SPEC), n, params=LINEAR_PARAMS, seed=seed).data

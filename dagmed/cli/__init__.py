@@ -1,0 +1,152 @@
+"""The ``dagmed`` command line: the argument parser, :func:`main` and error reporting.
+
+The commands themselves are in :mod:`dagmed.cli.commands`, ``--config`` files in :mod:`dagmed.cli.config`. Exit codes: 0 success, 2 usage or spec syntax, 3 model or assumptions, 4 data,
+5 sampling (or interrupted), 1 anything unexpected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .. import __version__
+from ..effects.kinds import CONVENTIONS
+from ..errors import DagmedError, UsageError
+from ..report.text import format_error
+from . import commands
+
+EXIT_CODES = """exit codes:
+  0  success (check: the analysis is well posed)
+  2  usage error or spec syntax error
+  3  the model or its assumptions are not sound
+  4  the data cannot be used
+  5  sampling failed or was interrupted
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's own usage errors exit 2 with one line, as ours do
+        self.print_usage(sys.stderr)
+        raise UsageError(message)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """The ``dagmed`` argument parser: one subcommand per ``cmd_*`` of :mod:`dagmed.cli.commands`.
+
+    A usage error raises :class:`~dagmed.errors.UsageError` (exit code 2) instead of exiting.
+
+    Examples
+    --------
+    >>> args = make_parser().parse_args(["run", "s.dag", "--draws", "500", "--no-plots"])
+    >>> args.func.__name__, args.draws, args.no_plots, args.tune
+    ('cmd_run', 500, True, None)
+    """
+    ap = _Parser(
+        prog="dagmed",
+        description="Bayesian causal mediation analysis from a DAG spec.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument("--version", action="version", version=f"dagmed {__version__}")
+    ap.add_argument("--debug", action="store_true", help="show Python tracebacks")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    c = sub.add_parser("check", help="parse a spec and check that the mediation analysis is well posed")
+    c.add_argument("spec", help="the spec file (.dag)")
+    c.add_argument("--data", help="CSV path or URL: also test every independence the graph implies against the data")
+    c.add_argument("--strict", action="store_true", default=None,
+                   help="with --data: a contradiction between the data and the graph is an error (exit 3)")
+    c.set_defaults(func=commands.cmd_check)
+
+    r = sub.add_parser("run", help="compile, fit and decompose: the effect table and output files")
+    r.add_argument("spec", help="the spec file (.dag)")
+    r.add_argument("--data", help="CSV path or URL (overrides the spec's data statement)")
+    r.add_argument("--config", help="YAML file with any of the options below (flags win)")
+    r.add_argument("--draws", type=int, help="posterior draws per chain (default 1000)")
+    r.add_argument("--tune", type=int, help="tuning steps per chain (default 1000)")
+    r.add_argument("--chains", type=int, help="chains (default 4)")
+    r.add_argument("--cores", type=int, help="chains run in parallel (default: all cores)")
+    r.add_argument("--seed", type=int, help="random seed (default: none, i.e. not reproducible)")
+    r.add_argument("--target-accept", type=float, dest="target_accept", help="NUTS target acceptance (default 0.8)")
+    r.add_argument("--sampler", choices=["auto", "nutpie", "pymc"], help="auto: nutpie when installed (default)")
+    r.add_argument("--convention", choices=sorted(CONVENTIONS), help="effect convention (default control)")
+    r.add_argument("--hdi", type=float, dest="hdi_prob", help="HDI probability (default 0.95)")
+    r.add_argument("--strict", action="store_true", default=None,
+                   help="a contradiction between the data and an independence the graph implies is an error "
+                        "(exit 3, before sampling) instead of a warning")
+    r.add_argument("--out", help="directory for effects.json/.csv, regimes.csv, idata.nc, plots/ and report.html; "
+                   "it must not exist, be empty, or hold a previous run's output (which is replaced): a directory "
+                   "with any other file is refused, so nothing of yours is overwritten")
+    # default=None, not False: an option is taken from the YAML config only when the flag is absent
+    r.add_argument("--no-plots", action="store_true", default=None, dest="no_plots",
+                   help="with --out: skip plots/, report.html and the predictive checks")
+    r.add_argument("--quiet", action="store_true", default=None, help="no progress bars")
+    r.set_defaults(func=commands.cmd_run)
+
+    f = sub.add_parser("fmt", help="print a spec in canonical form (comments are not kept)")
+    f.add_argument("spec", help="the spec file (.dag)")
+    f.set_defaults(func=commands.cmd_fmt)
+
+    s = sub.add_parser("simulate", help="draw a dataset from the spec's own model, and the true effects")
+    s.add_argument("spec", help="the spec file (.dag)")
+    s.add_argument("--n", type=int, required=True, help="rows to draw")
+    s.add_argument("--out", required=True, help="the CSV file to write (an existing file is refused)")
+    s.add_argument("--params", help="YAML file of parameter values, names as in the posterior "
+                   "(y_intercept: -0.5, y_beta: {t: 0.5, m: 1.2}); parameters not given are drawn from their priors")
+    s.add_argument("--truth", help="JSON file for the true effects at these parameter values")
+    s.add_argument("--seed", type=int, help="random seed (default: none, i.e. not reproducible)")
+    s.set_defaults(func=commands.cmd_simulate)
+
+    pl = sub.add_parser("plot", help="redraw DIR/plots/*.png and DIR/report.html from a finished run")
+    pl.add_argument("dir", help="a run directory written by 'dagmed run --out DIR'")
+    pl.set_defaults(func=commands.cmd_plot)
+    return ap
+
+
+def main(argv=None) -> int:
+    """Run ``dagmed ARGV`` and return the exit code; errors are one located line on stderr.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after ``dagmed`` (default ``sys.argv[1:]``). ``--debug`` shows
+        Python tracebacks instead of one-line errors.
+
+    Returns
+    -------
+    int
+        0 success, 2 usage or syntax, 3 model or assumptions, 4 data, 5 sampling or
+        interrupted.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> spec = Path(tempfile.mkdtemp()) / "s.dag"
+    >>> _ = spec.write_text("treatment t\\noutcome y\\nt -> m -> y\\nt -> y\\nm, y ~ bernoulli\\nm -> t\\n")
+    >>> main(["check", str(spec)])  # the error goes to stderr: dagmed: error: .../s.dag:6:1: the graph has a cycle ...
+    3
+    """
+    ap = make_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    try:
+        args = ap.parse_args(argv)
+        if not getattr(args, "func", None):
+            ap.print_help(sys.stderr)
+            return 2
+        return args.func(args)
+    except DagmedError as err:
+        if debug:
+            raise
+        print(format_error(err), file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("dagmed: error: interrupted; nothing was written", file=sys.stderr)
+        return 5
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

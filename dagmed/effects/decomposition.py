@@ -1,0 +1,152 @@
+"""The effects, per posterior draw, from the regimes (MATH.md sections 3 and 3b).
+
+:func:`decompose` is the stage end to end: the posterior read through the model IR
+(:class:`~dagmed.model.draws.Draws`), the rows the regimes average over (every row; with
+missing covariates, :func:`dagmed.effects.rows.regime_rows`), every regime
+(:func:`dagmed.effects.regimes.regimes`) and the effects in a convention (:func:`effects`).
+
+Examples
+--------
+>>> table = np.array([0.1, 0.2, 0.3, 0.5, 0.4, 0.5, 0.6, 0.9]).reshape(1, 2, 2, 2)
+>>> eff = effects(table, ("m1", "m2"))
+>>> list(eff)
+['TE', 'DE', 'IIE[m1]', 'IIE[m2]', 'INT[m1,m2]', 'DEP', 'PM[m1]', 'PM[m2]']
+>>> components(eff)
+['DE', 'IIE[m1]', 'IIE[m2]', 'INT[m1,m2]', 'DEP']
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from ..errors import UsageError
+from ..model import missing
+from ..model.draws import Draws
+from . import regimes as reg
+from . import rows
+from .kinds import CONVENTIONS, DE, DEP, IIE, INT, PM, TE, Effect, interaction_sets, kind_of
+
+
+def effects(table: np.ndarray, mediators, convention: str = "control", joint: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Effect draws from the regime draws, names as in ``effects.json``.
+
+    TE and DE come from the joint regimes ``Ej`` (``joint[s, t, t*]``; None: independent
+    mediators, ``Ej(t; t*) = E(t; t*..t*)``). ``control``: indirect effects and interactions
+    at ``t = 0``, DEP the remainder; ``treated`` (intmed): at ``t = 1``, with
+    ``DEP = [Ej(1;1) - E(1;1..1)] - [Ej(1;0) - E(1;0..0)]``. In both, TE equals the sum of
+    DE, IIE, INT and DEP in every draw.
+
+    Examples
+    --------
+    >>> table = np.array([0.1, 0.2, 0.3, 0.5, 0.4, 0.5, 0.6, 0.9]).reshape(1, 2, 2, 2)
+    >>> eff = effects(table, ("m1", "m2"))
+    >>> [round(float(eff[n][0]), 3) for n in ("TE", "DE", "IIE[m1]", "IIE[m2]", "INT[m1,m2]", "DEP")]
+    [0.8, 0.3, 0.2, 0.1, 0.1, 0.1]
+    """
+    if joint is None:
+        joint = reg.independent_joint(table)
+
+    def E(t, on=()):
+        ts = tuple(1 if m in on else 0 for m in mediators)
+        return table[(slice(None), t, *ts)]
+
+    def Ej(t, ts):
+        return joint[:, t, ts]
+
+    everything = tuple(mediators)
+    level = CONVENTIONS[convention].level
+    out = {Effect(TE).name: Ej(1, 1) - Ej(0, 0), Effect(DE).name: Ej(1, 0) - Ej(0, 0)}
+    for m in mediators:
+        out[Effect(IIE, (m,)).name] = E(level, (m,)) - E(level, ())
+    for s in interaction_sets(mediators):
+        total = 0.0
+        for r in range(len(s) + 1):
+            for u in itertools.combinations(s, r):
+                total = total + (-1) ** (len(s) - r) * E(level, u)
+        out[Effect(INT, s).name] = total
+    te = out[Effect(TE).name]
+    if convention == "treated":
+        out[Effect(DEP).name] = (Ej(1, 1) - E(1, everything)) - (Ej(1, 0) - E(1, ()))
+    else:
+        out[Effect(DEP).name] = te - sum(v for name, v in out.items() if kind_of(name).component)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for m in mediators:
+            out[Effect(PM, (m,)).name] = out[Effect(IIE, (m,)).name] / te
+    return out
+
+
+def components(effect_draws: dict[str, np.ndarray]) -> list[str]:
+    """The names whose sum is TE: DE, every IIE, every INT, DEP."""
+    return [n for n in effect_draws if kind_of(n).component]
+
+
+def inputs_from(posterior, dataset) -> reg.RegimeInputs:
+    """The regime table's inputs from a posterior and the data it was fitted to.
+
+    The parameters are read through the dataset's model IR (:meth:`Draws.from_posterior`).
+    With missing covariates (``missing model``) every row is used: the rows and weights of
+    :func:`dagmed.effects.rows.regime_rows`. Rows missing only a treatment, mediator or
+    outcome value enter through their covariates like every row.
+
+    Raises
+    ------
+    UsageError
+        The posterior lacks a parameter or latent variable of the model (it was fitted to
+        another model or other data).
+    """
+    ir = dataset.ir
+    lay = missing.layout(dataset) if any(c in dataset.missing for c in ir.covariates) else None
+    try:
+        draws = Draws.from_posterior(posterior, ir, latent=lay.latent_rows if lay else ())
+    except KeyError as exc:
+        raise UsageError(exc.args[0]) from None
+    covariates, weights, n_obs = {c: dataset[c] for c in ir.covariates}, None, dataset.n_obs
+    if lay is not None:
+        covariates, weights, _ = rows.regime_rows(draws, lay, dataset)
+        n_obs = weights.shape[1]
+    return reg.RegimeInputs(
+        outcome=draws[ir.outcome],
+        mediators=tuple(draws[m] for m in ir.mediators),
+        mediator_names=ir.mediators,
+        treatment=ir.treatment,
+        covariates=covariates,
+        n_obs=n_obs,
+        weights=weights,
+    )
+
+
+def decompose(posterior, dataset, convention: str = "control", chunk_bytes: int = reg.DEFAULT_CHUNK_BYTES,
+              progress=None):
+    """Marginal regimes, joint regimes and effect draws from a posterior.
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+        The ``posterior`` group of a fit (any draws of the model's parameters: prior draws,
+        or one "draw" at the true values, work too).
+    dataset : dagmed.model.data.Dataset
+        The data, loaded for the model (its ``ir``).
+    convention : {"control", "treated"}
+    chunk_bytes : int
+        Memory for the temporaries of one chunk (:func:`dagmed.effects.regimes.regimes`).
+    progress : callable, optional
+        Called with the number of draws done after each chunk.
+
+    Returns
+    -------
+    (table, joint, effects)
+        ``table[s, t, t_1..t_K]``, ``joint[s, t, t*]`` and a dict of effect draws
+        (:func:`effects`).
+
+    Raises
+    ------
+    UsageError
+        An unknown convention, or a posterior of another model.
+    """
+    if convention not in CONVENTIONS:
+        raise UsageError(f"unknown convention {convention!r}; valid options are {', '.join(CONVENTIONS)}")
+    inputs = inputs_from(posterior, dataset)
+    r = reg.regimes(inputs, chunk_bytes=chunk_bytes, progress=progress)
+    return r.table, r.joint, effects(r.table, dataset.ir.mediators, convention, joint=r.joint)

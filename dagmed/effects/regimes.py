@@ -1,0 +1,351 @@
+"""Every interventional regime, per posterior draw (MATH.md sections 1, 3b, 5, 6).
+
+Pure NumPy (and the compiled :mod:`dagmed.effects.kernel`) on posterior draws: no PyMC here. Per
+draw ``s`` and observation ``i``, in named steps:
+
+1. :func:`mediator_joint` -- binary mediators with a DAG among them: the joint
+   ``P(M = m | do(T = t*), x_i)``, enumerated down the mediator sub-DAG (section 3b);
+2. :func:`mediator_marginals` -- each mediator's interventional mean
+   ``E[M_k | do(T = t), x_i]``: its own GLM when no mediator is its parent, the joint's
+   margin for dependent binary mediators, its mean at its parents' means for an affine link;
+3. :func:`outcome_corners` -- the outcome mean ``mu_Y(t, m, x_i)`` at all ``2^(K+1)`` corners;
+4. :func:`contract` -- one mediator axis at a time with its marginal: ``E(t; t_1..t_K)`` in
+   ``O(K 2^(K+1))``; :func:`joint_regimes` -- ``Ej(t; t*)`` from the joint.
+
+The effects built from the regimes are :mod:`dagmed.effects.decomposition`'s.
+
+The contraction ``R0 + q (R1 - R0)`` is exact for a binary mediator (``q = P(M_k = 1)``) and
+for any mediator when ``mu_Y`` is affine in it (identity-link outcome, section 6).
+:func:`regime_table` runs the steps fused in a compiled kernel (default) or as NumPy
+arrays, chunked so that memory stays within ``chunk_bytes``.
+
+Missing covariates (``missing model``, section 3c): a covariate column may hold one value
+per draw and observation ``(S, N)`` (a latent variable's draws), and the observations may
+carry a weight per draw ``(S, N)`` (a row with a missing binary covariate is one observation
+per value, weighted by its posterior probability): every regime is then the weighted mean
+over the observations. :func:`dagmed.effects.rows.regime_rows` builds both.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import SpecError
+from ..model.draws import NodeDraws
+from . import kernel
+
+DEFAULT_CHUNK_BYTES = 256 * 2**20
+
+
+@dataclass(frozen=True, eq=False)
+class RegimeInputs:
+    """What the regime table is computed from: the GLM draws of the outcome and of each
+    mediator (spec order), the treatment's name, and the covariate columns.
+
+    Examples
+    --------
+    >>> from dagmed.lang.families import FAMILIES
+    >>> rng = np.random.default_rng(0)
+    >>> m = NodeDraws(FAMILIES["bernoulli"], rng.normal(size=3), rng.normal(size=(3, 1)), ("t",))
+    >>> y = NodeDraws(FAMILIES["bernoulli"], rng.normal(size=3), rng.normal(size=(3, 2)), ("t", "m"))
+    >>> inputs = RegimeInputs(y, (m,), ("m",), "t", {}, n_obs=5)
+    >>> regime_table(inputs).shape, inputs.dependent
+    ((3, 2, 2), False)
+
+    With weights, each draw's regimes are the weighted mean over the observations:
+
+    >>> w = np.tile([0.25, 0.75, 1.0, 1.0, 1.0], (3, 1))
+    >>> weighted = RegimeInputs(y, (m,), ("m",), "t", {}, n_obs=5, weights=w)
+    >>> bool(np.allclose(regime_table(weighted), regime_table(inputs)))  # no covariate: rows alike
+    True
+    """
+
+    outcome: NodeDraws
+    mediators: tuple[NodeDraws, ...]
+    mediator_names: tuple[str, ...]
+    treatment: str
+    covariates: dict  # name -> (N,) array, or (S, N): one value per draw (a missing value's draws)
+    n_obs: int
+    weights: np.ndarray | None = None  # (S, N) weight of each observation per draw; None: all equal
+
+    @property
+    def n_draws(self) -> int:
+        return self.outcome.intercept.size
+
+    @property
+    def mediator_parents(self) -> dict[str, tuple[str, ...]]:
+        """Each mediator's mediator parents, read from its GLM."""
+        return {n: tuple(p for p in self.mediator_names if p in m.terms)
+                for n, m in zip(self.mediator_names, self.mediators)}
+
+    @property
+    def dependent(self) -> bool:
+        """Some mediator has a mediator parent (MATH.md section 3b)."""
+        return any(self.mediator_parents.values())
+
+    @property
+    def binary(self) -> bool:
+        """Every mediator is binary: the joint of the mediators can be enumerated."""
+        return all(m.family.support.binary for m in self.mediators)
+
+    def topological_order(self) -> list[int]:
+        """Mediator indices, parents before children."""
+        parents = self.mediator_parents
+        done: list[int] = []
+        while len(done) < len(self.mediators):
+            for j, n in enumerate(self.mediator_names):
+                if j not in done and all(self.mediator_names.index(p) in done for p in parents[n]):
+                    done.append(j)
+        return done
+
+    def draws(self, s: slice) -> "RegimeInputs":
+        """The same inputs restricted to draws ``s``."""
+        covariates = {c: x[s] if x.ndim == 2 else x for c, x in self.covariates.items()}
+        weights = None if self.weights is None else self.weights[s]
+        return RegimeInputs(self.outcome.draws(s), tuple(m.draws(s) for m in self.mediators),
+                            self.mediator_names, self.treatment, covariates, self.n_obs, weights)
+
+
+# ---- the named steps (NumPy) -------------------------------------------------------------
+
+
+def exogenous_predictor(glm: NodeDraws, inputs: RegimeInputs, s: slice, i: slice) -> np.ndarray:
+    """Intercept plus covariate terms of ``glm``: ``(s, n)``, without treatment and mediators."""
+    n = len(range(*i.indices(inputs.n_obs)))
+    out = np.broadcast_to(glm.intercept[s, None], (glm.intercept[s].size, n)).copy()
+    for name, x in inputs.covariates.items():
+        if name in glm.terms:
+            out += glm.coef(name)[s, None] * (x[s, i] if x.ndim == 2 else x[i][None, :])
+    return out
+
+
+def _corner_bits(k: int) -> np.ndarray:
+    """``(2^K, K)``: the value of each mediator at each mediator corner, C order."""
+    return np.array(list(itertools.product((0.0, 1.0), repeat=k))).reshape(2**k, k)
+
+
+def mediator_joint(inputs: RegimeInputs, s: slice, i: slice) -> np.ndarray:
+    """``P(M = m | do(T = t*), x_i)`` for binary mediators: ``(s, n, 2, 2^K)`` indexed ``[.., t*, m]``.
+
+    Each mediator's conditional probability given the treatment and its mediator parents,
+    multiplied over the mediators (MATH.md section 3b). Independent mediators are the
+    special case with no mediator parents.
+    """
+    tv = np.array([0.0, 1.0])[:, None]  # (2, 1): t* along the first corner axis
+    bits = _corner_bits(len(inputs.mediators))  # (2^K, K)
+    joint = 1.0
+    for j, m in enumerate(inputs.mediators):
+        eta = exogenous_predictor(m, inputs, s, i)[:, :, None, None] + m.coef(inputs.treatment)[s, None, None, None] * tv
+        for p in inputs.mediator_parents[inputs.mediator_names[j]]:
+            b = m.coef(p)[s, None, None, None]
+            eta = eta + b * bits[:, inputs.mediator_names.index(p)]
+        p1 = m.link.inverse(eta)
+        joint = joint * np.where(bits[:, j] == 1.0, p1, 1.0 - p1)
+    return joint
+
+
+def mediator_marginals(inputs: RegimeInputs, s: slice, i: slice, joint: np.ndarray | None = None) -> list[np.ndarray]:
+    """``E[M_k | do(T = t), x_i]`` for t = 0, 1: one ``(s, n, 2)`` array per mediator.
+
+    A mediator without mediator parents: its own GLM at ``T = t``. With mediator parents:
+    the margin of ``joint`` (binary mediators), or, for an affine link, its mean at its
+    parents' interventional means (exact: the mean is affine in the parents).
+    """
+    tv = np.array([0.0, 1.0])
+    parents = inputs.mediator_parents
+    bits = _corner_bits(len(inputs.mediators))
+    out: dict[int, np.ndarray] = {}
+    for j in inputs.topological_order():
+        m, name = inputs.mediators[j], inputs.mediator_names[j]
+        eta = exogenous_predictor(m, inputs, s, i)[:, :, None] + m.coef(inputs.treatment)[s, None, None] * tv
+        if not parents[name]:
+            out[j] = m.link.inverse(eta)
+        elif joint is not None:
+            out[j] = joint @ bits[:, j]
+        else:
+            for p in parents[name]:
+                eta = eta + m.coef(p)[s, None, None] * out[inputs.mediator_names.index(p)]
+            out[j] = m.link.inverse(eta)
+    return [out[j] for j in range(len(inputs.mediators))]
+
+
+def outcome_corners(inputs: RegimeInputs, s: slice, i: slice) -> np.ndarray:
+    """``mu_Y(t, m, x_i)`` at every corner: ``(s, n, 2, 2, ..., 2)`` with K+1 binary axes."""
+    y = inputs.outcome
+    tv = np.array([0.0, 1.0])
+    eta = exogenous_predictor(y, inputs, s, i)[:, :, None] + y.coef(inputs.treatment)[s, None, None] * tv
+    for name in inputs.mediator_names:
+        b = y.coef(name)[s].reshape((-1,) + (1,) * eta.ndim)
+        eta = eta[..., None] + b * tv
+    return y.link.inverse(eta)
+
+
+def contract(mu: np.ndarray, marginals: list[np.ndarray]) -> np.ndarray:
+    """Replace each mediator-value axis by a mediator-treatment axis (MATH.md section 5)."""
+    r = mu
+    for q in marginals:
+        r0, r1 = r[:, :, :, 0], r[:, :, :, 1]
+        qb = q.reshape(q.shape[:2] + (1,) * (r0.ndim - 2) + (2,))
+        r = r0[..., None] + qb * (r1 - r0)[..., None]
+    return r
+
+
+def joint_regimes(mu: np.ndarray, joint: np.ndarray) -> np.ndarray:
+    """``Ej(t; t*)`` per draw and observation: ``(s, n, 2, 2)`` indexed ``[.., t, t*]``."""
+    flat = mu.reshape(mu.shape[:3] + (-1,))  # (s, n, t, m)
+    return np.einsum("sntm,snum->sntu", flat, joint)
+
+
+# ---- the whole table ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Regimes:
+    """The regime draws: ``table[s, t, t_1..t_K]`` (marginal) and ``joint[s, t, t*]``."""
+
+    table: np.ndarray
+    joint: np.ndarray
+
+
+def independent_joint(table: np.ndarray) -> np.ndarray:
+    """``Ej(t; t*) = E(t; t*, ..., t*)``: exact when no mediator is another's parent."""
+    k = table.ndim - 2
+    return np.stack([np.stack([table[(slice(None), t) + (ts,) * k] for ts in (0, 1)], axis=-1) for t in (0, 1)],
+                    axis=1)
+
+
+def chunk_shape(n_draws: int, n_obs: int, k: int, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> tuple[int, int]:
+    """Draws and observations per chunk so that the temporaries stay within ``chunk_bytes``."""
+    cells = 2 ** (k + 1)
+    pairs = max(1, chunk_bytes // (8 * cells * 4))  # about four tables alive at once
+    n_i = min(n_obs, pairs)
+    n_s = max(1, min(n_draws, pairs // n_i))
+    return n_s, n_i
+
+
+def regimes(inputs: RegimeInputs, chunk_bytes: int = DEFAULT_CHUNK_BYTES, engine: str = "numba",
+            progress=None) -> Regimes:
+    """Every marginal regime ``E(t; t_1..t_K)`` and joint regime ``Ej(t; t*)``, per draw.
+
+    ``engine="numba"`` (default) runs the fused kernels of :mod:`dagmed.effects.kernel`, chunked over
+    draws; ``"numpy"`` the named steps as arrays, chunked over draws and observations. Both
+    give the same numbers to floating point (tested). ``progress``, if given, is called with
+    the number of draws done after each chunk (a progress bar's ``advance``): many mediators
+    and observations take minutes.
+
+    Examples
+    --------
+    >>> from dagmed.lang.families import FAMILIES
+    >>> rng = np.random.default_rng(1)
+    >>> b = FAMILIES["bernoulli"]
+    >>> m1 = NodeDraws(b, rng.normal(size=4), rng.normal(size=(4, 1)), ("t",))
+    >>> m2 = NodeDraws(b, rng.normal(size=4), rng.normal(size=(4, 2)), ("t", "m1"))
+    >>> y = NodeDraws(b, rng.normal(size=4), rng.normal(size=(4, 3)), ("t", "m1", "m2"))
+    >>> r = regimes(RegimeInputs(y, (m1, m2), ("m1", "m2"), "t", {}, n_obs=1))
+    >>> r.table.shape, r.joint.shape
+    ((4, 2, 2, 2), (4, 2, 2))
+    """
+    if engine not in ("numba", "numpy"):
+        raise ValueError(f"unknown engine {engine!r}; valid options are numba, numpy")
+    k = len(inputs.mediators)
+    joint_needed = inputs.dependent and inputs.binary
+    run = _chunk_numba if engine == "numba" else _chunk_numpy
+    table = np.empty((inputs.n_draws, 2 ** (k + 1)))
+    joint = np.empty((inputs.n_draws, 2, 2))
+    per_draw = 8 * inputs.n_obs * (k + 1) * (4 if joint_needed else 3)  # the kernel's inputs per draw
+    if inputs.weights is not None:  # and the weights and per-draw covariates
+        per_draw += 8 * inputs.n_obs * (1 + sum(x.ndim == 2 for x in inputs.covariates.values()))
+    n_s = max(1, min(inputs.n_draws, chunk_bytes // per_draw))
+    for s0 in range(0, inputs.n_draws, n_s):
+        s = slice(s0, min(s0 + n_s, inputs.n_draws))
+        table[s], joint[s] = run(inputs.draws(s), joint_needed, chunk_bytes)
+        if progress is not None:
+            progress(s.stop - s.start)
+    table = table.reshape((inputs.n_draws,) + (2,) * (k + 1))
+    if not joint_needed:
+        joint = independent_joint(table)
+    return Regimes(table, joint)
+
+
+def regime_table(inputs: RegimeInputs, chunk_bytes: int = DEFAULT_CHUNK_BYTES, engine: str = "numba") -> np.ndarray:
+    """``E(t; t_1..t_K)`` per draw: ``(S, 2, ..., 2)`` indexed ``[s, t, t_1, ..., t_K]`` (see :func:`regimes`)."""
+    return regimes(inputs, chunk_bytes, engine).table
+
+
+def _observation_sum(r: np.ndarray, inputs: RegimeInputs, s: slice, i: slice) -> np.ndarray:
+    """Sum ``r[s, i, ...]`` over the observations, each with its weight when there are weights."""
+    if inputs.weights is None:
+        return r.sum(axis=1)
+    w = inputs.weights[s, i]
+    return (r * w.reshape(w.shape + (1,) * (r.ndim - 2))).sum(axis=1)
+
+
+def _chunk_numpy(inputs: RegimeInputs, joint_needed: bool, chunk_bytes: int):
+    k = len(inputs.mediators)
+    n_s, n_i = chunk_shape(inputs.n_draws, inputs.n_obs, k, chunk_bytes)
+    table = np.zeros((inputs.n_draws, 2 ** (k + 1)))
+    joint = np.zeros((inputs.n_draws, 2, 2))
+    for s0 in range(0, inputs.n_draws, n_s):
+        s = slice(s0, min(s0 + n_s, inputs.n_draws))
+        for i0 in range(0, inputs.n_obs, n_i):
+            i = slice(i0, min(i0 + n_i, inputs.n_obs))
+            mu = outcome_corners(inputs, s, i)
+            jt = mediator_joint(inputs, s, i) if joint_needed else None
+            if jt is not None:
+                joint[s] += _observation_sum(joint_regimes(mu, jt), inputs, s, i)
+            r = contract(mu, mediator_marginals(inputs, s, i, jt))
+            table[s] += _observation_sum(r, inputs, s, i).reshape(s.stop - s.start, -1)
+    if inputs.weights is None:
+        return table / inputs.n_obs, joint / inputs.n_obs
+    total = inputs.weights.sum(axis=1)
+    return table / total[:, None], joint / total[:, None, None]
+
+
+def _chunk_numba(inputs: RegimeInputs, joint_needed: bool, chunk_bytes: int):
+    k = len(inputs.mediators)
+    n = inputs.n_obs
+    every = slice(None)
+    w = np.zeros((0, 0)) if inputs.weights is None else np.ascontiguousarray(inputs.weights, dtype=float)
+    y = inputs.outcome
+    y_base = exogenous_predictor(y, inputs, every, every)
+    y_t = np.ascontiguousarray(y.coef(inputs.treatment))
+    y_m = np.ascontiguousarray(np.array([y.coef(m) for m in inputs.mediator_names]).T.reshape(inputs.n_draws, k))
+    if not joint_needed:
+        q = mediator_marginals(inputs, every, every)
+        q_all = np.stack(q) if k else np.zeros((0, inputs.n_draws, n, 2))
+        table = kernel.regime_kernel(y_base, y_t, y_m, y.link.code, np.ascontiguousarray(q_all), w)
+        return table, np.zeros((inputs.n_draws, 2, 2))
+    meds, names_ = inputs.mediators, inputs.mediator_names
+    m_base = np.stack([exogenous_predictor(m, inputs, every, every) for m in meds])
+    m_t = np.stack([m.coef(inputs.treatment) for m in meds])
+    m_m = np.stack([np.stack([m.coef(p) for p in names_]) for m in meds])  # (K, K, S)
+    m_link = np.array([m.link.code for m in meds], dtype=np.int64)
+    order = np.array(inputs.topological_order(), dtype=np.int64)
+    parents = inputs.mediator_parents
+    mask = np.array([sum(1 << (k - 1 - names_.index(p)) for p in parents[nm]) for nm in names_], dtype=np.int64)
+    table, joint = kernel.dependent_regime_kernel(
+        y_base, y_t, y_m, y.link.code, m_base, np.ascontiguousarray(m_t), np.ascontiguousarray(m_m),
+        m_link, order, mask, w,
+    )
+    return table, joint.reshape(-1, 2, 2)
+
+
+MAX_TABLE_BYTES = 4 * 2**30
+
+
+def table_bytes(k: int, n_draws: int = 4000) -> int:
+    """Bytes of the regime table itself, ``S * 2^(K+1)`` doubles (the part that cannot be chunked)."""
+    return 8 * n_draws * 2 ** (k + 1)
+
+
+def check_size(k: int, n_draws: int = 4000) -> None:
+    """Refuse up front when the regime table for ``k`` mediators cannot fit in memory."""
+    need = table_bytes(k, n_draws)
+    if need > MAX_TABLE_BYTES:
+        raise SpecError(
+            f"{k} mediators give 2^{k + 1} = {2 ** (k + 1)} regimes: the regime table alone needs about "
+            f"{need / 2**30:.1f} GiB for {n_draws} draws (limit {MAX_TABLE_BYTES / 2**30:.0f} GiB)"
+        )

@@ -1,0 +1,66 @@
+"""What the exact decomposition can handle, read off the graph and the families (MATH.md sections 3b, 6).
+
+The checks ask :func:`unsupported` instead of holding the decomposition's limits
+themselves; :func:`mediator_parents` is the mediator sub-DAG that the dependent-mediator
+enumeration walks down.
+"""
+
+from __future__ import annotations
+
+from ..lang.families import FAMILIES
+
+
+def mediator_parents(g, mediators) -> dict[str, tuple[str, ...]]:
+    """Each mediator's mediator parents (the mediator sub-DAG), in spec order.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> g = nx.DiGraph([("t", "m1"), ("t", "m2"), ("m1", "m2"), ("m1", "y"), ("m2", "y")])
+    >>> mediator_parents(g, ("m1", "m2"))
+    {'m1': (), 'm2': ('m1',)}
+    """
+    meds = list(mediators)
+    return {m: tuple(p for p in meds if g.has_edge(p, m)) for m in meds}
+
+
+def unsupported(g, mediators, outcome) -> list[tuple[str, str]]:
+    """What the exact decomposition cannot handle: ``(node, reason)`` pairs, empty if nothing.
+
+    The checker asks this instead of holding the decomposition's limits itself. Exact are:
+    binary mediators with any outcome (enumeration over their ``2^K`` values, dependent or
+    not); any mediator when the outcome's link is affine (the outcome is then affine in each
+    mediator, MATH.md section 6), provided that a mediator with mediator parents is binary
+    among binary mediators or has an affine link itself (its interventional mean is then its
+    mean at its parents' interventional means).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> g = nx.DiGraph([("t", "m"), ("m", "y"), ("t", "y")])
+    >>> nx.set_node_attributes(g, {"t": None, "m": "poisson", "y": "bernoulli"}, "family")
+    >>> unsupported(g, ("m",), "y")[0][1][:60]
+    'mediator m has family poisson; with a bernoulli outcome only'
+    """
+    fam = {n: g.nodes[n]["family"] for n in (*mediators, outcome)}
+    if fam[outcome] is None or any(fam[m] is None for m in mediators):
+        return []  # a missing family is the checker's own complaint
+    binary = {m: FAMILIES[fam[m]].support.binary for m in mediators}
+    out = []
+    yfam = FAMILIES[fam[outcome]]
+    if not yfam.link.affine:
+        for m in mediators:
+            if not binary[m]:
+                out.append((m, f"mediator {m} has family {fam[m]}; with a {yfam.name} outcome only bernoulli "
+                               f"mediators can be decomposed exactly (a {fam[m]} mediator needs an outcome with an "
+                               f"identity link, e.g. normal)"))
+        return out
+    if all(binary.values()):
+        return out
+    for m, parents in mediator_parents(g, mediators).items():
+        mfam = FAMILIES[fam[m]]
+        if parents and not mfam.link.affine:
+            out.append((m, f"mediator {m} ({fam[m]}) depends on mediator(s) {', '.join(parents)} among mediators "
+                           f"that are not all binary: its interventional distribution is not exact; give {m} an "
+                           f"identity link (normal), or make every mediator bernoulli"))
+    return out

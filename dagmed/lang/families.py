@@ -1,0 +1,241 @@
+"""The family table: one row per GLM family, one object per link and per support.
+
+Everything dagmed knows about a family lives in its row, as in bambi's family table: the
+PyMC likelihood and the name of its mean parameter, the link (its NumPy, pytensor and
+numba forms, the scale its coefficients are on, the range of the mean), the extra
+parameters with their default priors, what the data may hold (with the message that says
+so, and how a missing value is modelled), the default priors of the intercept and
+coefficients, the NumPy log density, the branch of the fast compiled density and the
+statsmodels family of the implication tests. The resolver, the data loader, the compiler,
+the fast density, the implication tests, the decomposition and the pictures all read these
+rows; none of them holds a table of its own. Adding a family is adding a row (and a branch
+to the compiled density, whose code the row names).
+
+Nothing here imports PyMC, pytensor or statsmodels at import time: the pytensor form of a
+link is looked up when the compiler asks for it, the statsmodels family by its name.
+
+Examples
+--------
+>>> FAMILIES["bernoulli"].link.name, FAMILIES["bernoulli"].link.scale
+('logit', 'log-odds')
+>>> float(FAMILIES["bernoulli"].link.inverse(np.array(0.0)))
+0.5
+>>> [p.name for p in FAMILIES["normal"].extras]
+['sigma']
+>>> FAMILIES["poisson"].support.bad(np.array([0.0, 2.0, -1.0, 1.5])).tolist()
+[False, False, True, True]
+>>> round(float(FAMILIES["poisson"].logp(np.array(2.0), np.array(0.0), {})), 6)  # log(e^-1 / 2!)
+-1.693147
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .vocabulary import lookup
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link function, by its inverse (the mean as a function of the linear predictor).
+
+    Attributes
+    ----------
+    name : str
+    inverse : callable
+        NumPy form, ``mu = inverse(eta)``.
+    tensor_name : str or None
+        The pytensor.tensor function of the same inverse (None: the identity).
+    code : int
+        The compiled regime kernel's code for this link (``dagmed.effects.kernel._inv``).
+    affine : bool
+        The mean is affine in the linear predictor, so the expectation of a mean over a
+        parent's distribution is the mean at the parent's expectation (MATH.md section 6).
+    scale : str
+        What a coefficient is on this link's scale, in words (``log-odds``).
+    mean_range : tuple of float
+        The open range of the mean; a fitted mean at its edge means separation.
+    """
+
+    name: str
+    inverse: Callable[[np.ndarray], np.ndarray]
+    tensor_name: str | None
+    code: int
+    affine: bool
+    scale: str
+    mean_range: tuple[float, float]
+
+    def tensor(self, eta):
+        """The pytensor form of :attr:`inverse`."""
+        if self.tensor_name is None:
+            return eta
+        import pytensor.tensor as pt
+
+        return getattr(pt, self.tensor_name)(eta)
+
+
+def _logistic(eta):
+    return 0.5 * (1.0 + np.tanh(0.5 * eta))  # stable for any eta, no overflow warning
+
+
+LINKS = {
+    "logit": Link("logit", _logistic, "sigmoid", 0, False, "log-odds", (0.0, 1.0)),
+    "identity": Link("identity", lambda eta: eta, None, 1, True, "slope", (-np.inf, np.inf)),
+    "log": Link("log", np.exp, "exp", 2, False, "log rate ratio", (0.0, np.inf)),
+}
+
+# How a missing value of a node is modelled (``missing model``), by its support.
+SUMMED, SAMPLED = "summed out", "sampled"
+
+
+@dataclass(frozen=True)
+class Support:
+    """What a family's data column may hold, and what follows from it.
+
+    Attributes
+    ----------
+    name : str
+        ``"binary"``, ``"count"`` or ``"real"``.
+    bad : callable
+        True where a value is outside the support.
+    expected : str
+        Completes "value 7 is not ...", e.g. ``"0 or 1 (bernoulli)"``.
+    binary : bool
+        Two values, 0 and 1: enumerated exactly by the decomposition.
+    integer : bool
+        Integer values: written without a decimal point.
+    missing : str or None
+        How a missing value is modelled: :data:`SUMMED` (a finite support, summed out of
+        the row's likelihood), :data:`SAMPLED` (a latent variable for NUTS), or None when
+        neither can be done.
+    """
+
+    name: str
+    bad: Callable[[np.ndarray], np.ndarray]
+    expected: str
+    binary: bool = False
+    integer: bool = False
+    missing: str | None = None
+
+
+SUPPORTS = {
+    "binary": Support("binary", lambda v: ~np.isin(v, (0.0, 1.0)), "0 or 1 (bernoulli)", binary=True, integer=True,
+                      missing=SUMMED),
+    "count": Support("count", lambda v: (v < 0) | (v != np.round(v)) | ~np.isfinite(v),
+                     "a non-negative integer (poisson)", integer=True),
+    "real": Support("real", lambda v: ~np.isfinite(v), "a finite number", missing=SAMPLED),
+}
+
+
+@dataclass(frozen=True)
+class Param:
+    """An extra parameter of a family's likelihood (beyond the mean), e.g. a normal's sigma."""
+
+    name: str
+    default_prior: tuple[str, tuple[float, ...]]
+    positive: bool = True  # its prior must have positive support
+
+
+def _logp_bernoulli(v, eta, extras):
+    return v * eta - np.logaddexp(0.0, eta)
+
+
+def _logp_normal(v, eta, extras):
+    sigma = extras["sigma"]
+    return -0.5 * ((v - eta) / sigma) ** 2 - np.log(sigma) - 0.5 * np.log(2 * np.pi)
+
+
+def _logp_poisson(v, eta, extras):
+    return v * eta - np.exp(eta) + _log_factorial_term(v)
+
+
+def _log_factorial_term(v):
+    from scipy.special import gammaln  # scipy only when a count is evaluated: ``import dagmed`` stays light
+
+    return -gammaln(np.asarray(v, dtype=float) + 1.0)
+
+
+def _no_term(v):
+    return np.zeros(np.shape(v))
+
+
+@dataclass(frozen=True)
+class Family:
+    """One row of the family table.
+
+    Attributes
+    ----------
+    name : str
+    likelihood : str
+        The PyMC distribution class.
+    mean_param : str
+        The argument of ``likelihood`` that takes the mean.
+    link : Link
+    extras : tuple of Param
+        Parameters beyond the mean (a normal's sigma), with their default priors.
+    support : Support
+    default_intercept, default_beta : (str, tuple of float)
+        Default priors of the intercept and the coefficients.
+    logp : callable
+        NumPy log density ``logp(value, eta, extras)`` in the linear predictor ``eta``,
+        ``extras`` mapping each extra parameter's name to its value.
+    fast : int
+        The branch of the fast compiled density (:func:`dagmed.fit.fastglm.logp_grad`).
+    value_term : callable
+        ``value -> `` the part of the log density that depends on the value alone
+        (``-log y!`` for a count): the fast density adds it once per distinct row.
+    statsmodels : str
+        The class in ``statsmodels.genmod.families`` with this family's canonical link.
+    """
+
+    name: str
+    likelihood: str
+    mean_param: str
+    link: Link
+    extras: tuple[Param, ...]
+    support: Support
+    default_intercept: tuple[str, tuple[float, ...]]
+    default_beta: tuple[str, tuple[float, ...]]
+    logp: Callable = None
+    fast: int = -1
+    value_term: Callable = _no_term
+    statsmodels: str | None = None
+
+    def extra(self, name: str) -> Param | None:
+        return next((p for p in self.extras if p.name == name), None)
+
+    def default_prior(self, param: str) -> tuple[str, tuple[float, ...]]:
+        """``(distribution, arguments)`` of the default prior of ``intercept``, ``beta`` or an extra."""
+        if param == "intercept":
+            return self.default_intercept
+        if param == "beta":
+            return self.default_beta
+        return self.extra(param).default_prior
+
+    @property
+    def continuous(self) -> bool:
+        """Real values with an affine link: the linear models of Example 1."""
+        return self.support.name == "real" and self.link.affine
+
+
+# Defaults reproduce the reference analyses: Normal(0, 1) on the logit scale
+# (Example 2), Normal(0, 10) and HalfCauchy(1) for linear models (Example 1).
+FAMILIES = {f.name: f for f in (
+    Family("bernoulli", "Bernoulli", "p", LINKS["logit"], (), SUPPORTS["binary"],
+           ("normal", (0.0, 1.0)), ("normal", (0.0, 1.0)), _logp_bernoulli, 0, _no_term, "Binomial"),
+    Family("normal", "Normal", "mu", LINKS["identity"], (Param("sigma", ("halfcauchy", (1.0,))),), SUPPORTS["real"],
+           ("normal", (0.0, 10.0)), ("normal", (0.0, 10.0)), _logp_normal, 1, _no_term, "Gaussian"),
+    Family("poisson", "Poisson", "mu", LINKS["log"], (), SUPPORTS["count"],
+           ("normal", (0.0, 1.0)), ("normal", (0.0, 1.0)), _logp_poisson, 2, _log_factorial_term, "Poisson"),
+)}
+
+# Every parameter a prior statement may target (``prior y.sigma = ...``).
+PARAMS = {name: name for name in ("intercept", "beta", *sorted({p.name for f in FAMILIES.values() for p in f.extras}))}
+
+
+def family(name: str, **loc) -> Family:
+    """The row for ``name``, or one SpecError listing the valid families."""
+    return lookup(FAMILIES, name, "family", **loc)

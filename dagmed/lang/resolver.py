@@ -1,0 +1,316 @@
+"""IR statements -> a resolved :class:`~dagmed.ir.Spec`.
+
+Validates names against the lookup tables, merges repeated declarations (refusing
+contradictory ones), and fills every prior in: edge > node > spec default > family default.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+from ..errors import SpecError
+from . import ir
+from .families import FAMILIES, PARAMS, family
+from .priors import PRIORS
+from .vocabulary import MISSING, ROLES, lookup
+
+
+class _Declarations:
+    """What the statements declare, gathered in one pass in the order written.
+
+    Every store maps a key to ``(value, loc)`` (or just ``loc``): the first declaration
+    wins, a repeated one is fine, a contradicting one is an error (:meth:`set_once`).
+    """
+
+    def __init__(self, spec_ir: ir.SpecIR):
+        self.source = spec_ir.source
+        self.text = spec_ir.text
+        self.first_seen: dict[str, ir.Loc] = {}  # node order of the spec
+        self.edges: dict[tuple[str, str], ir.Loc] = {}
+        self.families: dict[str, tuple[str, ir.Loc]] = {}
+        self.roles: dict[str, tuple[str, ir.Loc]] = {}
+        self.latent: dict[str, ir.Loc] = {}
+        self.priors: dict[tuple, tuple[ir.Dist, ir.Loc]] = {}
+        self.codes: dict[str, tuple] = {}
+        self.settings: dict[str, tuple] = {}  # data source and missing-value policy
+
+    def at(self, loc: ir.Loc | None) -> dict:
+        return ir.location(self.source, self.text, loc)
+
+    def see(self, name: str, loc: ir.Loc) -> None:
+        self.first_seen.setdefault(name, loc)
+
+    def add_edge(self, parent: str, child: str, loc: ir.Loc) -> None:
+        if parent == child:
+            raise SpecError(f"self-loop: {parent} -> {child}; a node cannot cause itself", **self.at(loc))
+        self.see(parent, loc)
+        self.see(child, loc)
+        self.edges.setdefault((parent, child), loc)
+
+    def add_family(self, node: str, fam: str, loc: ir.Loc) -> None:
+        family(fam, **self.at(loc))
+        self.set_once(self.families, node, fam, loc, f"families for {node}")
+
+    def set_once(self, store: dict, key, value, loc: ir.Loc, what: str) -> None:
+        """Record a declaration; repeating it is fine, contradicting it is an error."""
+        if key in store and store[key][0] != value:
+            old, old_loc = store[key]
+            raise SpecError(f"contradictory {what}: {old} (line {old_loc.line}) and {value}", **self.at(loc))
+        store.setdefault(key, (value, loc))
+
+
+def _check_dist(dist: ir.Dist, d: _Declarations, *, scale: bool) -> ir.Dist:
+    """Validate a prior's name and arguments; return it with keyword arguments only."""
+    at = d.at(dist.loc)
+    spec = lookup(PRIORS, dist.name, "prior distribution", **at)
+    if len(dist.args) > len(spec.params):
+        raise SpecError(
+            f"{dist.name} takes {len(spec.params)} argument(s) ({', '.join(spec.params)}), got {len(dist.args)}", **at
+        )
+    values = dict(zip(spec.params, dist.args))
+    for key, value in dist.kwargs:
+        if key not in spec.params:
+            raise SpecError(
+                f"unknown argument '{key}' for prior {dist.name}; valid options are {', '.join(spec.params)}", **at
+            )
+        if key in values:
+            raise SpecError(f"argument '{key}' of {dist.name} given twice", **at)
+        values[key] = value
+    infinite = [p for p, v in values.items() if not math.isfinite(v)]
+    if infinite:
+        raise SpecError(f"prior {dist.name}: {', '.join(infinite)} must be a finite number", **at)
+    missing = [p for p in spec.params if p not in values]
+    if missing:
+        raise SpecError(f"prior {dist.name} needs {', '.join(missing)} ({dist.name}({', '.join(spec.params)}))", **at)
+    bad = [p for p in spec.positive_params if values[p] <= 0]
+    if bad:
+        raise SpecError(f"prior {dist}: {', '.join(bad)} must be > 0", **at)
+    if dist.name == "uniform" and values["lower"] >= values["upper"]:
+        raise SpecError(f"prior {dist}: lower must be below upper", **at)
+    if scale and not spec.scale:
+        valid = ", ".join(sorted(k for k, v in PRIORS.items() if v.scale))
+        raise SpecError(f"a scale (sigma) needs a positive prior, not {dist.name}; valid options are {valid}", **at)
+    return ir.Dist(dist.name, (), tuple((p, float(values[p])) for p in spec.params), dist.loc)
+
+
+# ---- one handler per statement type -----------------------------------------------------
+
+
+def _edge(st: ir.EdgeStmt, d: _Declarations) -> None:
+    for parents, children in zip(st.groups, st.groups[1:]):
+        for p, c in itertools.product(parents, children):
+            d.add_edge(p, c, st.loc)
+    if st.family is not None:
+        for c in st.groups[-1]:
+            d.add_family(c, st.family, st.family_loc or st.loc)
+
+
+def _family(st: ir.FamilyStmt, d: _Declarations) -> None:
+    for n in st.nodes:
+        d.see(n, st.loc)
+        d.add_family(n, st.family, st.family_loc or st.loc)
+
+
+def _role(st: ir.RoleStmt, d: _Declarations) -> None:
+    role = lookup(ROLES, st.keyword, "role", **d.at(st.loc))
+    for n in st.nodes:
+        d.see(n, st.loc)
+        d.set_once(d.roles, role, n, st.loc, f"{role} declarations (dagmed needs exactly one {role})")
+
+
+def _latent(st: ir.LatentStmt, d: _Declarations) -> None:
+    for n in st.nodes:
+        d.see(n, st.loc)
+        d.latent.setdefault(n, st.loc)
+
+
+def _bidirected(st: ir.BidirectedStmt, d: _Declarations) -> None:
+    if st.a == st.b:
+        raise SpecError(f"self-loop: {st.a} <-> {st.b}", **d.at(st.loc))
+    u = f"U_{st.a}_{st.b}"
+    d.see(st.a, st.loc)
+    d.see(st.b, st.loc)
+    d.latent.setdefault(u, st.loc)
+    d.add_edge(u, st.a, st.loc)
+    d.add_edge(u, st.b, st.loc)
+
+
+def _prior(st: ir.PriorStmt, d: _Declarations) -> None:
+    if st.param is not None:
+        lookup(PARAMS, st.param, "prior target", **d.at(st.loc))
+    scale = st.param is not None and any(f.extra(st.param) for f in FAMILIES.values())
+    dist = _check_dist(st.dist, d, scale=scale)
+    d.set_once(d.priors, (st.kind, st.param, st.node, st.parent), dist, st.loc, "priors for the same parameter")
+
+
+def _data(st: ir.DataStmt, d: _Declarations) -> None:
+    d.set_once(d.settings, "data", st.source, st.loc, "data sources")
+
+
+def _code(st: ir.CodeStmt, d: _Declarations) -> None:
+    at = d.at(st.loc)
+    for label, value in st.levels:
+        if value not in (0.0, 1.0):
+            raise SpecError(f"code {st.column}: {label} = {ir.format_number(value)}; a level can only be 0 or 1", **at)
+    labels = [lv for lv, _ in st.levels]
+    if len(set(labels)) != len(labels):
+        raise SpecError(f"code {st.column}: a level is given twice", **at)
+    d.set_once(d.codes, st.column, tuple(st.levels), st.loc, f"codings for column {st.column}")
+
+
+def _missing(st: ir.MissingStmt, d: _Declarations) -> None:
+    lookup(MISSING, st.policy, "missing-value policy", **d.at(st.loc))
+    d.set_once(d.settings, "missing", st.policy, st.loc, "missing-value policies")
+
+
+# Statement class -> the handler that records its declarations.
+HANDLERS = {
+    ir.EdgeStmt: _edge,
+    ir.FamilyStmt: _family,
+    ir.RoleStmt: _role,
+    ir.LatentStmt: _latent,
+    ir.BidirectedStmt: _bidirected,
+    ir.PriorStmt: _prior,
+    ir.DataStmt: _data,
+    ir.CodeStmt: _code,
+    ir.MissingStmt: _missing,
+}
+
+
+# ---- steps once every statement is read --------------------------------------------------
+
+
+def _roles(d: _Declarations) -> tuple[tuple[str, ir.Loc], tuple[str, ir.Loc]]:
+    """The treatment and the outcome, each with where it was declared; both observed nodes."""
+    for role in ("treatment", "outcome"):
+        if role not in d.roles:
+            raise SpecError(f"no {role} declared; add a line '{role} NAME'", source=d.source)
+    treatment, outcome = d.roles["treatment"], d.roles["outcome"]
+    if treatment[0] == outcome[0]:
+        raise SpecError(f"{treatment[0]} is declared both treatment and outcome", **d.at(outcome[1]))
+    in_graph = {n for e in d.edges for n in e}
+    for role, (name, loc) in d.roles.items():
+        if name not in in_graph:
+            raise SpecError(f"{role} {name} is not in the graph: no edge mentions it", **d.at(loc))
+        if name in d.latent:
+            raise SpecError(f"{role} {name} is declared latent; the {role} must be observed", **d.at(d.latent[name]))
+    return treatment, outcome
+
+
+def _check_nodes(d: _Declarations) -> None:
+    """Families and codings name observed nodes of the graph."""
+    for name, (fam, loc) in d.families.items():
+        if name in d.latent:
+            raise SpecError(f"{name} is declared latent and given family {fam}; a latent node has no data", **d.at(loc))
+    for column, (_, loc) in d.codes.items():
+        if column not in d.first_seen:
+            raise SpecError(f"code for {column}, which is not a node of the graph", **d.at(loc))
+
+
+def _check_prior_targets(d: _Declarations) -> None:
+    """Every per-edge and per-node prior has a parameter to go to."""
+    for (kind, param, node, parent), (_, loc) in d.priors.items():
+        if kind == "edge" and (parent, node) not in d.edges:
+            raise SpecError(f"prior for edge {parent} -> {node}, which is not in the graph", **d.at(loc))
+        if kind != "node":
+            continue
+        if node not in d.families:
+            raise SpecError(f"prior for {node}.{param}, but {node} has no family (so no {param})", **d.at(loc))
+        fam = FAMILIES[d.families[node][0]]
+        if param not in ("intercept", "beta") and fam.extra(param) is None:
+            what = "no scale" if param == "sigma" else f"no parameter {param}"
+            raise SpecError(f"prior for {node}.{param}, but family {fam.name} has {what}", **d.at(loc))
+
+
+def _prior_of(d: _Declarations, param: str, node: str, parent: str | None = None) -> ir.Dist:
+    """The prior of one parameter: edge > node > spec default > family default."""
+    for key in (("edge", None, node, parent), ("node", param, node, None), ("default", param, None, None)):
+        if key in d.priors:
+            return d.priors[key][0]
+    fam = FAMILIES[d.families[node][0]] if node in d.families else FAMILIES["normal"]
+    name, args = fam.default_prior(param)
+    return ir.Dist(name, (), tuple(zip(PRIORS[name].params, args)))
+
+
+def _refuse_mixed_coefficient_priors(d: _Declarations, edges) -> None:
+    """A node's coefficients are one vector with one prior distribution (its parameters may differ per edge)."""
+    first: dict[str, ir.Edge] = {}
+    for e in edges:
+        if e.latent:
+            continue
+        f = first.setdefault(e.child, e)
+        if e.prior.name != f.prior.name:
+            stated = d.priors.get(("edge", None, e.child, e.parent)) or d.priors.get(("edge", None, f.child, f.parent))
+            raise SpecError(
+                f"the coefficients of {e.child} have priors of different distributions ({f.prior.name} for "
+                f"{f.parent}, {e.prior.name} for {e.parent}); per-edge priors of one node must share a "
+                f"distribution (their parameters may differ)",
+                **d.at(stated[1] if stated else e.loc),
+            )
+
+
+def _spec(d: _Declarations, treatment: tuple[str, ir.Loc], outcome: tuple[str, ir.Loc]) -> ir.Spec:
+    """The resolved spec, every prior filled in."""
+    nodes = tuple(ir.Node(n, d.families.get(n, (None,))[0], n not in d.latent, loc) for n, loc in d.first_seen.items())
+    node_priors = tuple(
+        (n, ir.NodePriors(_prior_of(d, "intercept", n), tuple((p.name, _prior_of(d, p.name, n)) for p in FAMILIES[f].extras)))
+        for n, (f, _) in d.families.items()
+    )
+    edges = tuple(ir.Edge(p, c, _prior_of(d, "beta", c, p), loc, latent=p in d.latent) for (p, c), loc in d.edges.items())
+    _refuse_mixed_coefficient_priors(d, edges)
+    return ir.Spec(
+        nodes=nodes,
+        edges=edges,
+        treatment=treatment[0],
+        outcome=outcome[0],
+        priors=node_priors,
+        data=d.settings.get("data", (None,))[0],
+        codes=tuple((c, lv) for c, (lv, _) in d.codes.items()),
+        missing=d.settings.get("missing", ("drop",))[0],
+        role_locs=(("treatment", treatment[1]), ("outcome", outcome[1])),
+        source=d.source,
+        text=d.text,
+    )
+
+
+def resolve(spec_ir: ir.SpecIR) -> ir.Spec:
+    r"""Resolve parsed statements into a :class:`~dagmed.ir.Spec`.
+
+    Each statement goes to its handler in :data:`HANDLERS`; then the roles are checked,
+    the families and codings, and the prior targets, and every prior is filled in.
+
+    Parameters
+    ----------
+    spec_ir : ir.SpecIR
+        The statements as written (:func:`dagmed.parser.parse`).
+
+    Returns
+    -------
+    ir.Spec
+        Nodes, edges and priors explicit; equal for equal models whatever the layout.
+
+    Raises
+    ------
+    SpecError
+        For unknown names, contradictory or duplicate declarations, self-loops, and a
+        missing treatment or outcome; located at the offending statement.
+
+    Examples
+    --------
+    >>> from dagmed.lang import parser
+    >>> spec = resolve(parser.parse("treatment t\noutcome y\nt -> y ~ bernoulli\nprior t -> y = normal(0, 2)\n"))
+    >>> str(spec.edges[0].prior), str(spec.node_priors("y").intercept)
+    ('normal(mu=0, sigma=2)', 'normal(mu=0, sigma=1)')
+    >>> resolve(parser.parse("treatment t\noutcome y\nt -> y ~ bernouli\n", "s.dag"))
+    Traceback (most recent call last):
+    ...
+    dagmed.errors.SpecError: s.dag:3:10: unknown family 'bernouli' (did you mean 'bernoulli'?); valid options are bernoulli, normal, poisson
+    """
+    d = _Declarations(spec_ir)
+    for st in spec_ir.statements:
+        ir.handler(HANDLERS, st)(st, d)
+    treatment, outcome = _roles(d)
+    _check_nodes(d)
+    _check_prior_targets(d)
+    return _spec(d, treatment, outcome)

@@ -1,0 +1,336 @@
+"""Data: a CSV (path or URL) or a DataFrame -> coded numeric columns for the model.
+
+Text columns are coded as the spec's ``code`` statements say. Missing values follow the
+spec's ``missing`` policy: ``drop`` (the default) keeps the complete cases, ``error``
+refuses, ``model`` keeps every row and marks the missing values for the model to treat as
+unknowns (MATH.md section 3c; :mod:`dagmed.missing`). Every refusal names the column, and
+the row and value where there is one. Rows are numbered as in the file's data (row 1 is
+the line after the header).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, SpecError
+from ..lang.families import SAMPLED, SUMMED
+from .ir import ModelIR
+
+MAX_SUMMED = 16  # missing binary values of one row: its likelihood sums 2^16 terms at most
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """The model's data: one float array per observed node.
+
+    With ``missing drop`` (and ``error``) the columns hold the complete cases. With
+    ``missing model`` they hold every row, NaN where a value is missing; ``missing`` then
+    maps each column with missing values to its mask, and ``method`` says how they are
+    modelled: binary ones ``"summed out"`` per row, continuous ones ``"sampled"`` (latent
+    variables of the model).
+    """
+
+    columns: dict[str, np.ndarray] = field(repr=False)
+    ir: ModelIR = field(repr=False)
+    source: str
+    n_obs: int
+    n_dropped: int
+    n_rows: int
+    missing: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    method: dict[str, str] = field(default_factory=dict)
+    policy: str = "drop"
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.columns[name]
+
+    @property
+    def n_missing(self) -> dict[str, int]:
+        """Missing values modelled per column (every column; 0 when none or dropped)."""
+        return {c: int(self.missing[c].sum()) if c in self.missing else 0 for c in self.columns}
+
+    @property
+    def complete(self) -> np.ndarray:
+        """``(n_obs,)``: True for the rows with no missing value."""
+        incomplete = np.zeros(self.n_obs, dtype=bool)
+        for mask in self.missing.values():
+            incomplete |= mask
+        return ~incomplete
+
+    def complete_cases(self) -> "Dataset":
+        """The rows with no missing value, as ``missing drop`` would have kept them."""
+        if not self.missing:
+            return self
+        keep = self.complete
+        return Dataset({c: v[keep] for c, v in self.columns.items()}, self.ir, self.source, int(keep.sum()),
+                       self.n_rows - int(keep.sum()), self.n_rows)
+
+    def n_terms(self) -> int:
+        """Terms of the likelihood of the incomplete rows: ``sum_i 2^(b_i)``, ``b_i`` the row's
+        missing binary values (a complete row, or one with only continuous ones missing, is 1)."""
+        b = np.zeros(self.n_obs, dtype=np.int64)
+        for c, mask in self.missing.items():
+            if self.method.get(c) == SUMMED:
+                b += mask
+        return int((2 ** b[~self.complete]).sum())
+
+    def summary(self) -> str:
+        if self.n_dropped:
+            return f"dropped {self.n_dropped} of {self.n_rows} rows with a missing value; {self.n_obs} used"
+        if self.missing:
+            return f"{self.n_obs} rows used, {int((~self.complete).sum())} of them incomplete; {self.method_summary()}"
+        return f"{self.n_obs} rows, none missing"
+
+    def missing_document(self) -> dict:
+        """The ``missing`` entry of ``effects.json``: the policy, and with ``missing model`` how
+        many rows were incomplete, each column's method, the likelihood terms and one sentence."""
+        doc = {"policy": self.policy}
+        if self.missing:
+            doc.update(incomplete_rows=int((~self.complete).sum()), method=dict(self.method),
+                       likelihood_terms=self.n_terms(), summary=self.method_summary())
+        return doc
+
+    def method_summary(self) -> str:
+        """What was done with the missing values, for the terminal and the report."""
+        counts = sorted(((n, c) for c, n in self.n_missing.items() if n), key=lambda nc: (-nc[0], nc[1]))
+        total = sum(n for n, _ in counts)
+        parts = []
+        summed = [f"{c} {n}" for n, c in counts if self.method[c] == SUMMED]
+        sampled = [f"{c} {n}" for n, c in counts if self.method[c] == SAMPLED]
+        if summed:
+            parts.append(f"binary ({', '.join(summed)}) summed out per row: {self.n_terms()} likelihood terms "
+                         f"for {int((~self.complete).sum())} incomplete rows")
+        if sampled:
+            parts.append(f"continuous ({', '.join(sampled)}) sampled by NUTS as latent variables")
+        return f"{total} missing values modelled: " + "; ".join(parts)
+
+
+def _source(ir: ModelIR, data) -> tuple[object, str]:
+    spec = ir.spec
+    if data is None:
+        if spec.data is None:
+            raise DataError(f"no data: the spec {spec.source} has no 'data' statement and none was given (--data)")
+        data = spec.data
+        if "://" not in data and spec.source not in ("<string>", None):
+            data = os.path.normpath(str(Path(spec.source).parent / data))
+    if isinstance(data, pd.DataFrame):
+        return data, "<DataFrame>"
+    return data, str(data)
+
+
+def _read_csv(data, name: str) -> pd.DataFrame:
+    if "://" not in name:
+        path = Path(name)
+        if not path.exists():
+            raise DataError(f"data file not found: {name}")
+        if path.is_dir():
+            raise DataError(f"data path is a directory, not a CSV file: {name}")
+        with path.open("rb") as f:
+            head = f.read(4096)
+        if b"\x00" in head:
+            raise DataError(f"{name} is not a CSV text file (it holds binary data)")
+    try:
+        df = pd.read_csv(data, na_values=["NA", ""], keep_default_na=True)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{name} is empty: no header and no rows") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise DataError(f"{name} cannot be read as CSV: {str(exc).splitlines()[0]}") from None
+    except OSError as exc:
+        raise DataError(f"cannot read {name}: {exc}") from None
+    if df.empty:
+        raise DataError(f"{name} has a header but no rows")
+    # pandas renames a repeated header ("x", "x.1"); keep the names as written so that a
+    # repeated column is refused instead of one copy being used silently
+    header = pd.read_csv(data, header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0].tolist()
+    if len(header) == len(df.columns):
+        df.columns = header
+    return df
+
+
+def _refuse_duplicates(df: pd.DataFrame, needed, name: str) -> None:
+    """A used column whose name appears twice in the header: which one is meant is unknowable."""
+    dup = [c for c in needed if list(df.columns).count(c) > 1]
+    if dup:
+        raise DataError(
+            f"{name}: column {dup[0]} appears {list(df.columns).count(dup[0])} times in the header; "
+            f"rename or remove the extra copies"
+        )
+
+
+def _refuse_non_finite(col: pd.Series, name: str, source: str) -> None:
+    """Every used value must be a finite number (NaN is a missing value, not infinite)."""
+    v = col.to_numpy(dtype=float)
+    bad = np.isinf(v)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(f"{source}: column {name}, row {i + 1}: value {v[i]:g} is not a finite number")
+
+
+def _code(col: pd.Series, name: str, levels, source: str) -> pd.Series:
+    """A text column -> 0/1 by the spec's levels; one given level codes the other as its complement."""
+    present = sorted(col.dropna().astype(str).unique())
+    mapping = {str(k): float(v) for k, v in levels}
+    unknown = [v for v in present if v not in mapping]
+    if len(mapping) == 1 and len(unknown) <= 1:
+        (given, value), = mapping.items()
+        mapping.update({u: 1.0 - value for u in unknown})
+        unknown = []
+    if unknown:
+        row = int(np.flatnonzero(col.astype(str).isin(unknown) & col.notna())[0]) + 1
+        raise DataError(
+            f"{source}: column {name}, row {row}: value {col.iloc[row - 1]!r} is not a level of "
+            f"'code {name}' ({', '.join(mapping)}); levels present: {', '.join(present)}"
+        )
+    return col.map(lambda v: mapping.get(str(v), np.nan) if pd.notna(v) else np.nan)
+
+
+def _numeric(col: pd.Series, name: str, source: str) -> pd.Series:
+    num = pd.to_numeric(col, errors="coerce")
+    bad = num.isna() & col.notna()
+    if bad.any():
+        levels = sorted(col[bad].astype(str).unique())
+        row = int(np.flatnonzero(bad)[0]) + 1
+        if len(col.dropna().unique()) == 2:
+            hint = f"; say how to code it, e.g. 'code {name}: {levels[-1]} = 1'"
+        else:
+            hint = ""
+        raise DataError(f"{source}: column {name}, row {row}: text value {col.iloc[row - 1]!r} in a numeric column{hint}")
+    return num.astype(float)
+
+
+def load(ir: ModelIR, data=None) -> Dataset:
+    """Load and code the data for a model.
+
+    Parameters
+    ----------
+    ir : ModelIR
+        Of a checked analysis (:meth:`ModelIR.from_analysis`).
+    data : str, path, pandas.DataFrame, optional
+        Overrides the spec's ``data`` statement. A relative path in the spec is relative
+        to the spec file.
+
+    Raises
+    ------
+    DataError
+        Missing file or column, text that cannot be coded, values outside a family's
+        support, a constant treatment, no complete rows (``drop``), a missing value
+        (``error``), a missing count or too many missing binary values in one row (``model``).
+    SpecError
+        ``missing model`` and a node with missing values has no family (each such node is
+        named with the line to add).
+    """
+    data, name = _source(ir, data)
+    df = data if isinstance(data, pd.DataFrame) else _read_csv(data, name)
+    df = df.reset_index(drop=True)
+    needed = list(ir.data_nodes)
+    _refuse_duplicates(df, needed, name)
+    missing_cols = [c for c in needed if c not in df.columns]
+    if missing_cols:
+        raise DataError(
+            f"{name}: column(s) {', '.join(missing_cols)} not found; available columns: {', '.join(map(str, df.columns))}"
+        )
+    spec = ir.spec
+    coded = {}
+    for c in needed:
+        levels = spec.code_for(c)
+        col = df[c]
+        coded[c] = _code(col, c, levels, name) if levels is not None else _numeric(col, c, name)
+        _refuse_non_finite(coded[c], c, name)
+    frame = pd.DataFrame(coded)
+    has_na = frame.isna().any(axis=1)
+    if has_na.any() and spec.missing == "error":
+        row = int(np.flatnonzero(has_na)[0])
+        col = frame.columns[frame.iloc[row].isna()][0]
+        raise DataError(f"{name}: column {col}, row {row + 1}: missing value (the spec says 'missing error')")
+    if spec.missing == "model":
+        return _modelled(ir, frame, name)
+    kept = frame[~has_na]
+    if kept.empty:
+        raise DataError(f"{name}: every one of the {len(frame)} rows has a missing value in {', '.join(needed)}")
+    for c in needed:
+        fam = ir.family(c)
+        if fam is not None:
+            _check_support(kept[c], c, fam, name)
+    t = ir.treatment
+    if kept[t].nunique() < 2:
+        raise DataError(f"{name}: the treatment {t} is constant ({kept[t].iloc[0]:g}) in the {len(kept)} rows used")
+    return Dataset(
+        columns={c: kept[c].to_numpy(dtype=float) for c in needed},
+        ir=ir,
+        source=name,
+        n_obs=len(kept),
+        n_dropped=int(has_na.sum()),
+        n_rows=len(frame),
+    )
+
+
+def _modelled(ir: ModelIR, frame: pd.DataFrame, source: str) -> Dataset:
+    """``missing model``: every row kept, each missing value marked for the model (MATH.md 3c)."""
+    missing = {c: frame[c].isna().to_numpy() for c in frame.columns if frame[c].isna().any()}
+    unmodelled = [c for c in missing if ir.family(c) is None]
+    if unmodelled:
+        lines = " and ".join(f"'{c} ~ {_suggest_family(frame[c])}'" for c in unmodelled)
+        which = ", ".join(f"{c} ({int(missing[c].sum())} missing)" for c in unmodelled)
+        raise SpecError(
+            f"with 'missing model' a node with missing values needs a model: {which} "
+            f"{'has' if len(unmodelled) == 1 else 'have'} no family; add {lines}",
+            **ir.loc_of(unmodelled[0]),
+        )
+    method = {}
+    for c in missing:
+        fam = ir.family(c)
+        method[c] = fam.support.missing
+        if method[c] is None:
+            row = int(np.flatnonzero(missing[c])[0]) + 1
+            raise DataError(
+                f"{source}: column {c}, row {row}: {int(missing[c].sum())} missing values of a {fam.name} node cannot "
+                f"be modelled (a count can be neither summed over a finite set nor sampled by NUTS); "
+                f"use 'missing drop', or model {c} as normal"
+            )
+    for c in frame.columns:
+        fam = ir.family(c)
+        if fam is not None:
+            _check_support(frame[c].dropna(), c, fam, source)
+    summed = sum(missing[c].astype(np.int64) for c in method if method[c] == SUMMED) if method else 0
+    if np.max(summed, initial=0) > MAX_SUMMED:
+        row = int(np.argmax(summed))
+        raise DataError(
+            f"{source}: row {row + 1}: {int(summed[row])} missing binary values; summing them out needs "
+            f"2^{int(summed[row])} terms (at most 2^{MAX_SUMMED} per row): drop the row or use 'missing drop'"
+        )
+    t = ir.treatment
+    if frame[t].dropna().nunique() < 2:
+        seen = frame[t].dropna()
+        raise DataError(f"{source}: the treatment {t} is constant ({seen.iloc[0]:g}) in its {len(seen)} observed values"
+                        if len(seen) else f"{source}: the treatment {t} is missing in every row")
+    return Dataset(
+        columns={c: frame[c].to_numpy(dtype=float) for c in frame.columns},
+        ir=ir,
+        source=source,
+        n_obs=len(frame),
+        n_dropped=0,
+        n_rows=len(frame),
+        missing=missing,
+        method=method,
+        policy="model",
+    )
+
+
+def _suggest_family(col: pd.Series) -> str:
+    """The family to suggest for a column: bernoulli for 0/1 values, normal otherwise."""
+    seen = col.dropna().to_numpy()
+    return "bernoulli" if np.isin(seen, (0.0, 1.0)).all() else "normal"
+
+
+def _check_support(col: pd.Series, name: str, fam, source: str) -> None:
+    v = col.to_numpy()
+    bad = fam.support.bad(v)
+    what = fam.support.expected
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        row = int(col.index[i]) + 1
+        raise DataError(f"{source}: column {name}, row {row}: value {v[i]:g} is not {what}")

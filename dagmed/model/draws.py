@@ -1,0 +1,139 @@
+r"""The one reader of the posterior: each modelled node's parameter draws, flattened over chains.
+
+The decomposition, the missing-value weights and the prior-sensitivity likelihood all read
+the posterior through :meth:`Draws.from_posterior`, by the parameter names and
+coordinates of the :class:`~dagmed.model.ir.ModelIR`: draws are flattened chain-major
+(chain 0's draws first), the order of every ``(chain, draw)`` array reshaped to one axis.
+
+Examples
+--------
+>>> import dagmed, xarray as xr
+>>> from dagmed.model.ir import ModelIR
+>>> ir = ModelIR.from_analysis(dagmed.check(dagmed.parse("treatment t\noutcome y\nt -> y ~ normal\n")))
+>>> post = xr.Dataset({"y_intercept": (("chain", "draw"), [[0.0, 1.0], [2.0, 3.0]]),
+...                    "y_beta": (("chain", "draw", "y_parents"), [[[5.0], [6.0]], [[7.0], [8.0]]]),
+...                    "y_sigma": (("chain", "draw"), [[1.0, 1.0], [2.0, 2.0]])},
+...                   coords={"y_parents": ["t"]})
+>>> d = Draws.from_posterior(post, ir)
+>>> y = d["y"]
+>>> y.intercept.tolist(), y.coef("t").tolist(), y.extras["sigma"].tolist(), d.n_draws
+([0.0, 1.0, 2.0, 3.0], [5.0, 6.0, 7.0, 8.0], [1.0, 1.0, 2.0, 2.0], 4)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..lang.families import Family
+from . import names
+
+SAMPLE_DIMS = ("chain", "draw")
+
+
+@dataclass(frozen=True, eq=False)
+class NodeDraws:
+    """Posterior draws of one node's GLM: ``(S,)`` and ``(S, P)`` arrays.
+
+    Attributes
+    ----------
+    family : Family
+    intercept : numpy.ndarray
+        ``(S,)``.
+    beta : numpy.ndarray
+        ``(S, P)``: one column per design term.
+    terms : tuple of str
+        The names of the terms, in the order of ``beta``'s columns.
+    extras : dict of str to numpy.ndarray
+        Each extra parameter of the family (a normal's ``sigma``): ``(S,)``.
+
+    Examples
+    --------
+    >>> from dagmed.lang.families import FAMILIES
+    >>> m = NodeDraws(FAMILIES["bernoulli"], np.zeros(2), np.array([[1.0], [2.0]]), ("t",))
+    >>> m.coef("t").tolist(), m.coef("x").tolist(), m.link.name
+    ([1.0, 2.0], [0.0, 0.0], 'logit')
+    """
+
+    family: Family
+    intercept: np.ndarray
+    beta: np.ndarray
+    terms: tuple[str, ...]
+    extras: dict = field(default_factory=dict)
+
+    @property
+    def link(self):
+        return self.family.link
+
+    @property
+    def n_draws(self) -> int:
+        return self.intercept.size
+
+    def coef(self, term: str) -> np.ndarray:
+        """Draws of the coefficient of ``term`` (zeros when the node has no such term)."""
+        if term in self.terms:
+            return self.beta[:, self.terms.index(term)]
+        return np.zeros_like(self.intercept)
+
+    def draws(self, s: slice) -> "NodeDraws":
+        """The same GLM restricted to draws ``s``."""
+        return NodeDraws(self.family, self.intercept[s], self.beta[s], self.terms,
+                         {k: v[s] for k, v in self.extras.items()})
+
+
+@dataclass(frozen=True, eq=False)
+class Draws:
+    """Every modelled node's draws, and the latent values of missing continuous data.
+
+    Attributes
+    ----------
+    nodes : dict of str to NodeDraws
+    latent : dict of str to numpy.ndarray
+        ``<node>_missing`` per node with missing continuous values: ``(S, n_missing)``.
+    n_draws : int
+    """
+
+    nodes: dict
+    latent: dict
+    n_draws: int
+
+    def __getitem__(self, node: str) -> NodeDraws:
+        return self.nodes[node]
+
+    @classmethod
+    def from_posterior(cls, posterior, ir, latent=()) -> "Draws":
+        """Read the draws of ``ir``'s parameters (and of the ``latent`` nodes' missing values) from ``posterior``.
+
+        Parameters
+        ----------
+        posterior : xarray.Dataset
+            An ArviZ ``posterior`` group (or any Dataset with ``chain`` and ``draw``).
+        ir : dagmed.model.ir.ModelIR
+        latent : iterable of str
+            Nodes whose ``<node>_missing`` latent values are read too.
+
+        Raises
+        ------
+        KeyError
+            A parameter of ``ir`` is not in ``posterior`` (named).
+        """
+        size = posterior.sizes["chain"] * posterior.sizes["draw"]
+
+        def flat(name, dim=None):
+            if name not in posterior:
+                raise KeyError(f"the posterior has no {name}: it was not fitted to this model")
+            x = posterior[name].transpose(*SAMPLE_DIMS, *([dim] if dim else []))
+            return np.asarray(x.values, dtype=np.float64).reshape((size,) + x.shape[2:])
+
+        nodes = {}
+        for node in ir.nodes:
+            beta = node.beta
+            b = flat(beta.name, beta.dim) if beta is not None else np.zeros((size, 0))
+            if beta is not None and tuple(map(str, posterior[beta.dim].values)) != beta.coords:
+                raise KeyError(f"{beta.name} has coordinates {tuple(posterior[beta.dim].values)}, the model "
+                               f"{beta.coords}: it was not fitted to this model")
+            nodes[node.name] = NodeDraws(node.family, flat(node.intercept.name), b, node.term_names,
+                                         {p.kind: flat(p.name) for p in node.extras})
+        lat = {v: flat(names.missing(v), names.missing_dim(v)) for v in latent}
+        return cls(nodes, lat, size)

@@ -1,0 +1,271 @@
+r"""The model IR: one frozen object per modelled node, built once from the checked analysis.
+
+Between the causal graph and the PyMC model stands one statement per node: "``y`` is a GLM
+of family F whose design columns are ``[1, t, m, x]``, with these priors and these
+parameters, named so in the posterior". :class:`ModelIR` holds it for every node, in the
+order the model creates them (topological, ties in spec order). The compiler, the fast
+density, missing values, prior sensitivity, the implication tests, simulation, the regime
+inputs and the pictures all read it; none of them derives a node's GLM by itself.
+
+A design column is a :class:`Term`: today a parent, and in general the product of its
+factors, so a term is what a coefficient multiplies, and "parent" and "design column"
+are kept apart.
+
+Examples
+--------
+>>> import dagmed
+>>> spec = dagmed.parse("treatment t\noutcome y\nx -> t, y\nt -> m -> y\nt -> y\nm, y ~ bernoulli\n"
+...                     "y ~ bernoulli\nprior t -> y = normal(0, 2)\n")
+>>> ir = ModelIR.from_analysis(dagmed.check(spec))
+>>> ir.data_nodes, [n.name for n in ir.nodes]
+(('x', 't', 'm', 'y'), ['m', 'y'])
+>>> y = ir.node("y")
+>>> y.equation(), y.term_names, [p.name for p in y.params]
+('y ~ bernoulli(logit: t, m, x)', ('t', 'm', 'x'), ['y_intercept', 'y_beta'])
+>>> [str(d) for d in y.beta.priors]
+['normal(mu=0, sigma=2)', 'normal(mu=0, sigma=1)', 'normal(mu=0, sigma=1)']
+>>> y.beta.dim, y.beta.coords
+('y_parents', ('t', 'm', 'x'))
+>>> ModelIR.from_analysis(dagmed.check(spec)) == ir  # frozen and compared by value
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import networkx as nx
+import numpy as np
+
+from ..graph import dag
+from ..graph.analysis import Analysis
+from ..lang.families import FAMILIES, Family
+from ..lang.ir import Dist, Loc, Spec
+from . import names
+
+
+@dataclass(frozen=True)
+class Term:
+    """One design column of a node's GLM: the product of its factors (a single parent today).
+
+    Examples
+    --------
+    >>> Term(("t",)).name, Term(("t", "m")).name
+    ('t', 't:m')
+    >>> Term(("t", "m")).values({"t": np.array([0.0, 1.0]), "m": np.array([2.0, 3.0])}).tolist()
+    [0.0, 3.0]
+    """
+
+    factors: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        """As a coordinate of ``<node>_parents`` and in messages: the factors joined by ``:``."""
+        return ":".join(self.factors)
+
+    def values(self, columns):
+        """The column's values: the product of its factors' values in ``columns`` (any broadcastable arrays)."""
+        out = columns[self.factors[0]]
+        for f in self.factors[1:]:
+            out = out * columns[f]
+        return out
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a node's GLM, as it stands in the PyMC model and the posterior.
+
+    Attributes
+    ----------
+    name : str
+        The PyMC name (:mod:`dagmed.model.names`): ``y_intercept``, ``y_beta``, ``y_sigma``.
+    kind : str
+        ``"intercept"``, ``"beta"`` or the name of the family's extra parameter.
+    priors : tuple of Dist
+        One prior per element (the coefficients' may differ per edge, of one distribution).
+    dim : str or None
+        The dimension of a vector parameter (``y_parents``); None for a scalar.
+    coords : tuple of str
+        Its coordinates: the names of the terms the coefficients multiply.
+    positive : bool
+        The parameter must be > 0 (a scale).
+    """
+
+    name: str
+    kind: str
+    priors: tuple[Dist, ...]
+    dim: str | None = None
+    coords: tuple[str, ...] = ()
+    positive: bool = False
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return () if self.dim is None else (len(self.priors),)
+
+    @property
+    def size(self) -> int:
+        return len(self.priors)
+
+
+@dataclass(frozen=True)
+class NodeModel:
+    """A modelled node: its family, its design terms and its parameters.
+
+    Attributes
+    ----------
+    name : str
+    family : Family
+        The row of :data:`dagmed.lang.families.FAMILIES`.
+    terms : tuple of Term
+        The design columns after the intercept, in the order of ``<node>_beta``: the
+        treatment, mediators, covariates and others among its observed parents, each in
+        spec order.
+    params : tuple of Param
+        The intercept, the coefficients (when there are terms), then the family's extras:
+        the model's creation order.
+    role : str
+        treatment, mediator, outcome, covariate or other.
+    loc : Loc
+        Where the node is first mentioned (not compared).
+    """
+
+    name: str
+    family: Family
+    terms: tuple[Term, ...]
+    params: tuple[Param, ...]
+    role: str
+    loc: Loc | None = field(default=None, compare=False)
+
+    @property
+    def intercept(self) -> Param:
+        return self.params[0]
+
+    @property
+    def beta(self) -> Param | None:
+        return next((p for p in self.params if p.kind == "beta"), None)
+
+    @property
+    def extras(self) -> tuple[Param, ...]:
+        return tuple(p for p in self.params if p.kind not in ("intercept", "beta"))
+
+    @property
+    def term_names(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.terms)
+
+    @property
+    def parents(self) -> tuple[str, ...]:
+        """The nodes the design reads, each once, in the order of the terms."""
+        return tuple(dict.fromkeys(f for t in self.terms for f in t.factors))
+
+    def equation(self) -> str:
+        """The GLM as one line: family, link and design terms.
+
+        Examples
+        --------
+        >>> import dagmed
+        >>> ir = ModelIR.from_analysis(dagmed.check(dagmed.parse("treatment t\\noutcome y\\nt -> y ~ poisson\\n")))
+        >>> ir.node("y").equation()
+        'y ~ poisson(log: t)'
+        """
+        return f"{self.name} ~ {self.family.name}({self.family.link.name}: {', '.join(self.term_names) or '1'})"
+
+    def predictor(self, intercept, beta, columns):
+        """The linear predictor ``intercept + sum_j beta[..., j] * term_j`` (NumPy, any broadcastable shapes).
+
+        ``beta``'s last axis runs over the terms; ``columns`` maps each factor to its values.
+        """
+        eta = intercept
+        for j, term in enumerate(self.terms):
+            eta = eta + beta[..., j] * term.values(columns)
+        return eta
+
+
+@dataclass(frozen=True)
+class ModelIR:
+    """Every modelled node of a checked analysis, in the order the model creates them.
+
+    Attributes
+    ----------
+    spec : Spec
+        The resolved spec (codings, missing-value policy, locations for messages).
+    treatment, outcome : str
+    mediators, covariates, other : tuple of str
+        The roles, each in spec order.
+    data_nodes : tuple of str
+        Every observed node, parents first (ties in spec order): the columns a dataset
+        supplies and the model's variables along ``obs_id``.
+    nodes : tuple of NodeModel
+        The data nodes with a family, in the same order: one GLM each.
+    analysis : Analysis
+        What the IR was built from (not compared).
+    """
+
+    spec: Spec
+    treatment: str
+    outcome: str
+    mediators: tuple[str, ...]
+    covariates: tuple[str, ...]
+    other: tuple[str, ...]
+    data_nodes: tuple[str, ...]
+    nodes: tuple[NodeModel, ...]
+    analysis: Analysis = field(compare=False, repr=False)
+
+    @classmethod
+    def from_analysis(cls, analysis: Analysis) -> "ModelIR":
+        """Build the IR of ``analysis`` (checked or not: nodes without a family are data only)."""
+        g, spec = analysis.graph, analysis.spec
+        order = {n: i for i, n in enumerate(g.nodes)}
+        topo = nx.lexicographical_topological_sort(g, key=order.__getitem__)
+        data_nodes = tuple(n for n in topo if g.nodes[n]["observed"])
+        edge_priors = {(e.parent, e.child): e.prior for e in spec.edges}
+        nodes = tuple(_node_model(analysis, n, edge_priors) for n in data_nodes if g.nodes[n]["family"])
+        return cls(spec, analysis.treatment, analysis.outcome, analysis.mediators, analysis.covariates,
+                   analysis.other, data_nodes, nodes, analysis)
+
+    @cached_property
+    def _by_name(self) -> dict[str, NodeModel]:
+        return {n.name: n for n in self.nodes}
+
+    def node(self, name: str) -> NodeModel:
+        """The GLM of ``name``; KeyError (naming it) when it is not modelled."""
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise KeyError(f"{name} is not a modelled node") from None
+
+    def is_modelled(self, name: str) -> bool:
+        return name in self._by_name
+
+    def family(self, name: str) -> Family | None:
+        """The family of a data node, None for one without a model (exogenous data)."""
+        node = self._by_name.get(name)
+        return node.family if node else None
+
+    @property
+    def exogenous(self) -> tuple[str, ...]:
+        """Data nodes without a model: ``pm.Data`` containers, set from the data."""
+        return tuple(n for n in self.data_nodes if n not in self._by_name)
+
+    @property
+    def params(self) -> tuple[Param, ...]:
+        """Every parameter, in the model's creation order."""
+        return tuple(p for node in self.nodes for p in node.params)
+
+    def loc_of(self, node: str) -> dict:
+        """Keyword arguments locating an error at ``node``'s first mention in the spec."""
+        return self.spec.loc_of(node)
+
+
+def _node_model(analysis: Analysis, node: str, edge_priors: dict) -> NodeModel:
+    g, spec = analysis.graph, analysis.spec
+    fam = FAMILIES[g.nodes[node]["family"]]
+    node_priors = spec.node_priors(node)
+    terms = tuple(Term((p,)) for p in dag.observed_parents(g, node))
+    params = [Param(names.intercept(node), "intercept", (node_priors.intercept,))]
+    if terms:
+        params.append(Param(names.beta(node), "beta", tuple(edge_priors[(t.factors[0], node)] for t in terms),
+                            names.parents_dim(node), tuple(t.name for t in terms)))
+    params += [Param(names.extra(node, x.name), x.name, (node_priors.extra(x.name),), positive=x.positive)
+               for x in fam.extras]
+    return NodeModel(node, fam, terms, tuple(params), g.nodes[node]["role"], g.nodes[node]["loc"])

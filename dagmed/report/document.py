@@ -1,0 +1,102 @@
+"""The ``effects.json`` contract: what other tools read from a run, with its schema version.
+
+The version changes when a field is renamed or removed or its meaning changes; new fields
+may appear within a version.
+"""
+
+from __future__ import annotations
+
+from ..effects.kinds import CONVENTIONS
+from ..fit import implications
+from .summary import effects_table, json_number, summarize
+
+SCHEMA_VERSION = 1
+
+
+def effects_document(result) -> dict:
+    """The ``effects.json`` contract: what other tools read from a run.
+
+    Parameters
+    ----------
+    result : dagmed.api.Result
+
+    Returns
+    -------
+    dict
+        ``schema_version`` (:data:`SCHEMA_VERSION`), ``spec``, ``treatment``, ``outcome``, ``mediators``, ``covariates``, ``n_obs``,
+        ``n_dropped``, ``n_missing`` (missing values modelled, per column), ``missing`` (the
+        policy; with ``missing model`` also ``incomplete_rows``, each column's ``method``,
+        ``likelihood_terms`` and a ``summary``), ``data``, ``convention``, ``convention_description``, ``hdi_prob``,
+        ``sampler``, ``effects`` (one entry per effect, with its ``name``), ``regimes`` (one
+        entry per marginal regime ``E(t; t_1..t_K)``, with ``t`` and the mediators' ``t_k``),
+        ``joint_regimes`` (``Ej(t; t*)``, with ``t`` and ``t_star``), ``mediator_parents``
+        (which mediators depend on which: each mediator's mediator parents), ``dependent``,
+        ``effects_by_convention`` (the effects in both conventions, the run's own first) and
+        ``diagnostics``. Numbers that are not finite are ``None`` (JSON ``null``).
+
+    Examples
+    --------
+    >>> import dagmed, pandas as pd
+    >>> spec = dagmed.parse("treatment t\\noutcome y\\nt -> m -> y\\nt -> y\\nm, y ~ bernoulli\\n")
+    >>> df = pd.DataFrame({"t": [0, 1] * 10, "m": [0, 1, 1, 0, 1] * 4, "y": [0, 0, 1, 1] * 5})
+    >>> res = dagmed.run(spec, df, draws=50, tune=50, chains=1, seed=1)  # doctest: +SKIP
+    >>> doc = effects_document(res)  # doctest: +SKIP
+    >>> [e["name"] for e in doc["effects"]], len(doc["regimes"])  # doctest: +SKIP
+    (['TE', 'DE', 'IIE[m]', 'DEP', 'PM[m]'], 4)
+    """
+    a = result.analysis
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "spec": a.spec.source,
+        "treatment": a.treatment,
+        "outcome": a.outcome,
+        "mediators": list(a.mediators),
+        "covariates": list(a.covariates),
+        "n_obs": result.dataset.n_obs,
+        "n_dropped": result.dataset.n_dropped,
+        "n_missing": result.dataset.n_missing,
+        "missing": result.dataset.missing_document(),
+        "data": result.dataset.source,
+        "convention": result.convention,
+        "convention_description": CONVENTIONS[result.convention].description,
+        "hdi_prob": result.hdi_prob,
+        "sampler": result.settings.as_dict(),
+        "effects": _effect_rows(result.effects),
+        "regimes": [
+            {
+                "t": int(r["t"]),
+                "mediators": {m: int(r[m]) for m in a.mediators},
+                **{k: json_number(r[k]) for k in ("mean", "sd", "hdi_low", "hdi_high")},
+            }
+            for _, r in result.regimes.iterrows()
+        ],
+        "joint_regimes": [
+            {"t": t, "t_star": ts, "label": f"Ej({t};{ts})",
+             **{k: json_number(v) for k, v in summarize(result.joint_draws[:, t, ts], result.hdi_prob).items() if k != "p_lt_0"}}
+            for t in (0, 1) for ts in (0, 1)
+        ],
+        "mediator_parents": {m: list(p) for m, p in a.mediator_parents.items()},
+        "dependent": not a.independent,
+        "effects_by_convention": {
+            conv: _effect_rows(effects_table(draws, result.hdi_prob))
+            for conv, draws in result.effects_by_convention.items()
+        },
+        "diagnostics": {k: v if isinstance(v, int) else json_number(v) for k, v in result.diagnostics.items()},
+        # the data's verdict on the graph and on the priors (MATH.md 3d)
+        "implications": [
+            {**t.as_dict(), "message": implications.format_contradiction(t) if t.rejected else None}
+            for t in result.implications
+        ],
+        "implications_summary": implications.format_summary(result.implications) if result.implications else None,
+        "prior_sensitivity": [x.as_dict() for x in result.sensitivity],
+    }
+
+
+def _effect_rows(table) -> list[dict]:
+    return [{"name": n, **{k: json_number(v) for k, v in row.items()}} for n, row in table.iterrows()]
+
+
+def json_number(v):
+    """A JSON number: NaN and infinities become None (JSON has no NaN)."""
+    v = float(v)
+    return None if not np.isfinite(v) else v

@@ -1,0 +1,405 @@
+r"""Data drawn from a spec's own generative model, and the true effects at its parameter values.
+
+:func:`simulate` draws ``n`` rows from the model that ``dagmed run`` fits
+(:func:`dagmed.model.compiler.build`): every parameter at the value given (names as in the
+posterior: ``y_intercept``, ``y_beta`` as a mapping parent: value, ``y_sigma``), or drawn
+from its prior when none is given; then every modelled node, parents first. The true
+effects at those parameter values are computed by the decomposition the run uses
+(:func:`dagmed.effects.decomposition.decompose`, one "draw" that is the truth), exactly, for the rows
+drawn: they are what a fit of the data estimates, so a run should recover them.
+
+A node without a family (a covariate, or a continuous treatment, that the spec does not
+model) has no distribution in the spec: it is drawn from Normal(0, 1), or, when a ``code``
+statement names its levels, as one of its two levels with probability 1/2 each. Latent
+nodes are not simulated (they are not in the compiled model either). Continuous values are
+written to 6 significant digits; the truth is computed from the values as written.
+
+Examples
+--------
+>>> import dagmed
+>>> spec = dagmed.parse("treatment t\noutcome y\nt -> m -> y\nt -> y\nt, m, y ~ bernoulli\n")
+>>> params = {"m_intercept": -1.0, "m_beta": {"t": 2.0}, "y_intercept": -1.0, "y_beta": {"t": 0.5, "m": 1.0}}
+>>> sim = simulate(spec, 200, params=params, seed=1)
+>>> sim.data.head(3)
+   t  m  y
+0  0  0  0
+1  0  1  1
+2  1  0  1
+>>> round(sim.truth["effects"]["IIE[m]"], 4), sim.drawn
+(0.1068, ('t_intercept',))
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..effects.decomposition import decompose, effects
+from ..effects.kinds import regime_labels
+from ..errors import UsageError
+from ..files import check_distinct, check_new_file, read_mapping, write_atomically
+from ..graph.analysis import check
+from ..lang.ir import Spec
+from ..model import compiler, data as data_mod
+from ..model.ir import ModelIR
+from ..report.summary import json_number
+
+SIGNIFICANT_DIGITS = 6
+EXOGENOUS = "normal(0, 1)"
+
+
+@dataclass(frozen=True, eq=False)
+class Simulation:
+    """A simulated dataset, the parameter values it was drawn at and the true effects.
+
+    Attributes
+    ----------
+    data : pandas.DataFrame
+        One column per observed node: covariates, treatment, mediators, outcome, other; binary and count nodes as integers,
+        coded columns as their level names.
+    params : dict
+        Every parameter of the model, in the model's order: a number, or for ``<node>_beta``
+        a mapping parent: number. The same format as a params file.
+    drawn : tuple of str
+        The parameters that were drawn from their priors (not given).
+    truth : dict
+        The ``truth.json`` document: ``effects`` (the control convention),
+        ``effects_by_convention``, ``regimes`` and ``joint_regimes`` at these parameter
+        values for these rows, with the spec, ``n_obs``, ``seed``, ``params``, ``drawn``
+        and how the exogenous nodes were drawn.
+    """
+
+    data: pd.DataFrame
+    params: dict
+    drawn: tuple[str, ...]
+    truth: dict = field(repr=False)
+
+    def write(self, csv, truth=None) -> list[Path]:
+        """Write the data to ``csv`` and, if given, the truth document to ``truth`` (JSON).
+
+        An existing file is never replaced: it is refused before anything is written.
+
+        Raises
+        ------
+        UsageError
+            A target exists already, or its directory does not.
+
+        Examples
+        --------
+        >>> import dagmed, tempfile
+        >>> spec = dagmed.parse("treatment t\\noutcome y\\nt -> y ~ bernoulli\\n")
+        >>> sim = simulate(spec, 20, seed=3)
+        >>> d = Path(tempfile.mkdtemp())
+        >>> [p.name for p in sim.write(d / "data.csv", d / "truth.json")]
+        ['data.csv', 'truth.json']
+        >>> sim.write(d / "data.csv")
+        Traceback (most recent call last):
+        dagmed.errors.UsageError: .../data.csv exists already: remove it or choose another name
+        """
+        targets = [Path(p) for p in (csv, truth) if p is not None]
+        check_distinct(targets)
+        for p in targets:
+            check_new_file(p)
+        texts = [self.data.to_csv(index=False), json.dumps(self.truth, indent=2) + "\n"]
+        for p, text in zip(targets, texts):
+            write_atomically(p, text)
+        return targets
+
+    def describe(self) -> str:
+        """What ``dagmed simulate`` prints: the rows drawn and the true effects.
+
+        Examples
+        --------
+        >>> import dagmed
+        >>> spec = dagmed.parse("treatment t\\noutcome y\\nt -> y\\nt, y ~ bernoulli\\n")
+        >>> print(simulate(spec, 50, params={"y_intercept": 0.0, "y_beta": {"t": 1.0}}, seed=1).describe())
+        simulated 50 rows of t, y from <string> (seed 1); drawn from the priors: t_intercept
+        true effects (control convention) at these parameter values, for these rows:
+          TE    0.2311
+          DE    0.2311
+          DEP   0.0000
+        """
+        t = self.truth
+        if self.drawn and len(self.drawn) == len(self.params):
+            drawn = "; every parameter drawn from its prior"
+        else:
+            drawn = f"; drawn from the priors: {', '.join(self.drawn)}" if self.drawn else ""
+        lines = [f"simulated {t['n_obs']} rows of {', '.join(self.data.columns)} from {t['spec']} "
+                 f"(seed {t['seed']}){drawn}",
+                 f"true effects ({t['convention']} convention) at these parameter values, for these rows:"]
+        width = max(len(name) for name in t["effects"])
+        for name, value in t["effects"].items():
+            shown = "n/a" if value is None else f"{value:7.4f}"
+            lines.append(f"  {name:<{width}}  {shown}")
+        return "\n".join(lines)
+
+
+def simulate(spec: Spec, n: int, params=None, seed: int | None = None) -> Simulation:
+    r"""Draw ``n`` rows from ``spec``'s generative model and compute the true effects.
+
+    Parameters
+    ----------
+    spec : Spec
+        From :func:`dagmed.load` or :func:`dagmed.parse`; it must pass :func:`dagmed.check`.
+    n : int
+        Rows to draw (>= 1).
+    params : dict, str or path, optional
+        Parameter values, or a YAML file holding them (:func:`read_params`): names as in
+        the posterior, ``<node>_beta`` a mapping parent: value. Parameters not given are
+        drawn from their priors (see :attr:`Simulation.drawn`).
+    seed : int, optional
+        The same seed, spec and parameters give the same rows; None is not reproducible.
+
+    Returns
+    -------
+    Simulation
+
+    Raises
+    ------
+    UsageError
+        ``n`` or ``seed`` invalid; a parameter unknown (the valid ones are listed), of the
+        wrong shape, not a finite number, a scale not > 0, or outside its prior's support.
+    SpecError
+        The spec is not a well-posed mediation analysis.
+
+    Examples
+    --------
+    >>> import dagmed
+    >>> spec = dagmed.parse("treatment x\noutcome y\nx -> m ~ normal\nx, m -> y ~ normal\n")
+    >>> params = {"m_intercept": 2.0, "m_beta": {"x": 0.5}, "m_sigma": 0.5,
+    ...           "y_intercept": 0.0, "y_beta": {"x": 0.3, "m": 0.6}, "y_sigma": 0.5}
+    >>> sim = simulate(spec, 75, params=params, seed=42)
+    >>> {k: round(v, 12) + 0.0 for k, v in sim.truth["effects"].items()}  # + 0.0: no "-0.0"
+    {'TE': 0.6, 'DE': 0.3, 'IIE[m]': 0.3, 'DEP': 0.0, 'PM[m]': 0.5}
+    >>> simulate(spec, 75, params={"y_betta": {"x": 0.3}})
+    Traceback (most recent call last):
+    dagmed.errors.UsageError: params: unknown parameter 'y_betta' (did you mean 'y_beta'?); valid options are m_intercept, m_beta, m_sigma, y_intercept, y_beta, y_sigma
+    >>> simulate(spec, 75, params={"y_sigma": -1.0})
+    Traceback (most recent call last):
+    dagmed.errors.UsageError: params: y_sigma must be > 0, got -1.0
+    """
+    import pymc as pm
+
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise UsageError(f"n must be a positive integer, got {n!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise UsageError(f"seed must be an integer >= 0, got {seed!r}")
+    source = "params"
+    if isinstance(params, (str, os.PathLike)):
+        source, params = str(params), read_params(params)
+    ir = ModelIR.from_analysis(check(spec))
+    model = compiler.build(ir, n)
+    given = _checked(ir, model, dict(params or {}), source)
+    rng = np.random.default_rng(seed)
+    exogenous = _exogenous(ir, n, rng)
+    for name, values in exogenous.items():
+        model.set_data(name, values)
+    nodes = [node.name for node in ir.nodes]
+    fixed = pm.do(model, given) if given else model
+    drawn = [p.name for p in ir.params if p.name not in given]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
+        draws = dict(zip(drawn + nodes, pm.draw([fixed[v] for v in drawn + nodes], random_seed=rng)))
+    columns = {**exogenous, **{n: draws[n] for n in nodes}}
+    order = [*ir.covariates, ir.treatment, *ir.mediators, ir.outcome, *ir.other]
+    data = _as_written(ir, pd.DataFrame({n: columns[n] for n in order if n in columns}))
+    chosen = {**given, **{k: draws[k] for k in drawn}}
+    params = {p.name: chosen[p.name] for p in ir.params}  # the model's order
+    return Simulation(data, _readable(ir, params), tuple(drawn),
+                      _truth(ir, data, params, seed, drawn, list(exogenous)))
+
+
+def read_params(path) -> dict:
+    """Parameter values from a YAML file (``yaml.safe_load``: never executes anything).
+
+    Parameters
+    ----------
+    path : str or path
+        A YAML mapping: ``name: value``, or ``<node>_beta: {parent: value, ...}``.
+
+    Raises
+    ------
+    UsageError
+        The file cannot be read or is not a YAML mapping.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "params.yaml"
+    >>> _ = p.write_text("y_intercept: -0.5\\ny_beta: {t: 0.5, m: 1.2}\\n")
+    >>> read_params(p)
+    {'y_intercept': -0.5, 'y_beta': {'t': 0.5, 'm': 1.2}}
+    """
+    return read_mapping(path, "params file", "parameter: value")
+
+
+def parameters(ir: ModelIR) -> dict[str, tuple[str, ...]]:
+    """The model's parameters in creation order: name -> the coordinates along its dimension.
+
+    ``()`` for a scalar; the names of the design terms for ``<node>_beta``.
+
+    Examples
+    --------
+    >>> import dagmed
+    >>> spec = dagmed.parse("treatment t\\noutcome y\\nt -> m -> y\\nt -> y\\nm, y ~ bernoulli\\n")
+    >>> parameters(ModelIR.from_analysis(dagmed.check(spec)))
+    {'m_intercept': (), 'm_beta': ('t',), 'y_intercept': (), 'y_beta': ('t', 'm')}
+    """
+    return {p.name: p.coords for p in ir.params}
+
+
+# ---- the steps ---------------------------------------------------------------------------
+
+
+def _checked(ir: ModelIR, model, params: dict, source: str) -> dict[str, np.ndarray]:
+    """The given values as arrays in the model's shapes; every problem refused by name."""
+    valid = parameters(ir)
+    positive = {p.name for p in ir.params if p.positive}
+    out = {}
+    for name, value in params.items():
+        if name not in valid:
+            close = difflib.get_close_matches(str(name), list(valid), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise UsageError(f"{source}: unknown parameter {name!r}{hint}; valid options are {', '.join(valid)}")
+        parents = valid[name]
+        if not parents:
+            out[name] = np.asarray(_number(value, name, source))
+            if name in positive and out[name] <= 0:
+                raise UsageError(f"{source}: {name} must be > 0, got {value!r}")
+            continue
+        example = ", ".join(f"{p}: 0.5" for p in parents)
+        if not isinstance(value, dict):
+            raise UsageError(f"{source}: {name} must be a mapping of parent: value, e.g. {name}: {{{example}}}")
+        unknown = [p for p in value if p not in parents]
+        if unknown:
+            raise UsageError(f"{source}: {name}: unknown parent {unknown[0]!r}; valid options are {', '.join(parents)}")
+        absent = [p for p in parents if p not in value]
+        if absent:
+            raise UsageError(f"{source}: {name} needs a value for every parent ({', '.join(parents)}); "
+                             f"missing {', '.join(absent)}")
+        out[name] = np.array([_number(value[p], f"{name}[{p}]", source) for p in parents])
+    _refuse_outside_support(model, out, source)
+    return out
+
+
+def _number(value, name: str, source: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise UsageError(f"{source}: {name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _refuse_outside_support(model, values: dict, source: str) -> None:
+    """A value where its prior has no density can never be recovered: refuse it."""
+    if not values:
+        return
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
+        logp = pt.stack([pm.logp(model[k], pt.constant(v)).sum() for k, v in values.items()]).eval()
+    for (name, value), lp in zip(values.items(), logp):
+        if not np.isfinite(lp):
+            shown = ", ".join(f"{x:g}" for x in np.atleast_1d(value))
+            raise UsageError(f"{source}: {name} = {shown} is outside the support of its prior "
+                             f"{model[name].owner.op.name}")
+
+
+def _exogenous(ir: ModelIR, n: int, rng) -> dict[str, np.ndarray]:
+    """Draw every node without a family: a coded one as 0/1 with probability 1/2, else Normal(0, 1)."""
+    out = {}
+    for v in ir.exogenous:
+        if ir.spec.code_for(v) is not None:
+            out[v] = rng.integers(0, 2, n).astype(float)
+        else:
+            out[v] = _rounded(rng.normal(size=n))
+    return out
+
+
+def _rounded(x: np.ndarray) -> np.ndarray:
+    """``x`` to :data:`SIGNIFICANT_DIGITS` significant digits: the values a CSV file holds."""
+    return np.array([float(f"{v:.{SIGNIFICANT_DIGITS}g}") for v in np.asarray(x, dtype=float)])
+
+
+def _as_written(ir: ModelIR, frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns as a data file holds them: integers, level names, or rounded numbers."""
+    out = {}
+    for name, col in frame.items():
+        fam = ir.family(name)
+        levels = ir.spec.code_for(name)
+        if levels is not None:
+            out[name] = _levels(col.to_numpy(), levels)
+        elif fam is not None and fam.support.integer:
+            out[name] = col.to_numpy().astype(np.int64)
+        else:
+            out[name] = _rounded(col.to_numpy())
+    return pd.DataFrame(out)
+
+
+def _levels(values: np.ndarray, levels) -> np.ndarray:
+    """0/1 -> the level names of a ``code`` statement (one level given: its complement is 'not <level>')."""
+    by_value = {float(v): str(level) for level, v in levels}
+    if len(by_value) == 1:
+        (value, level), = by_value.items()
+        by_value[1.0 - value] = f"not {level}"
+    return np.array([by_value[float(v)] for v in values], dtype=object)
+
+
+def _readable(ir: ModelIR, values: dict) -> dict:
+    """Arrays -> numbers, and ``<node>_beta`` -> a mapping parent: number (the params file format)."""
+    valid = parameters(ir)
+    out = {}
+    for name, v in values.items():
+        v = np.asarray(v, dtype=float)
+        out[name] = dict(zip(valid[name], map(float, v))) if valid[name] else float(v)
+    return out
+
+
+def _truth(ir: ModelIR, data: pd.DataFrame, values: dict, seed, drawn, exogenous) -> dict:
+    """The effects at ``values`` for ``data``'s rows, by the run's own decomposition (one draw)."""
+    import xarray as xr
+
+    params = {p.name: p for p in ir.params}
+    posterior = xr.Dataset(
+        {k: (("chain", "draw", *([params[k].dim] if params[k].dim else [])), np.asarray(v, dtype=float)[None, None])
+         for k, v in values.items()},
+        coords={p.dim: list(p.coords) for p in ir.params if p.dim},
+    )
+    dataset = data_mod.load(ir, data)
+    table, joint, control = decompose(posterior, dataset)
+    by_convention = {"control": control, "treated": effects(table, ir.mediators, "treated", joint=joint)}
+
+    def scalars(effect_draws):
+        return {k: json_number(v[0]) for k, v in effect_draws.items()}
+
+    flat = table.reshape(-1)
+    return {
+        "spec": ir.spec.source,
+        "treatment": ir.treatment,
+        "outcome": ir.outcome,
+        "mediators": list(ir.mediators),
+        "covariates": list(ir.covariates),
+        "n_obs": dataset.n_obs,
+        "seed": seed,
+        "convention": "control",
+        "effects": scalars(control),
+        "effects_by_convention": {c: scalars(e) for c, e in by_convention.items()},
+        "regimes": [{"t": t, "mediators": dict(zip(ir.mediators, ts)), "value": json_number(flat[j])}
+                    for j, (t, ts) in enumerate(regime_labels(ir.mediators))],
+        "joint_regimes": [{"t": t, "t_star": ts, "label": f"Ej({t};{ts})", "value": json_number(joint[0, t, ts])}
+                          for t in (0, 1) for ts in (0, 1)],
+        "params": _readable(ir, values),
+        "drawn_from_prior": list(drawn),
+        "exogenous": {name: "two levels, probability 1/2 each" if ir.spec.code_for(name) is not None
+                      else EXOGENOUS for name in exogenous},
+        "meaning": "the effects at these parameter values, averaged over these rows' covariates: "
+                   "what 'dagmed run' estimates from this data",
+    }

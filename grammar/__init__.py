@@ -1,1 +1,0 @@
-"""The dagmed spec grammar (installed as the ``dagmed.grammar`` package data)."""
