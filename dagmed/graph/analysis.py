@@ -87,42 +87,6 @@ class Analysis:
         """Each mediator's mediator parents, in spec order (:func:`dagmed.decomposable.mediator_parents`)."""
         return decomposable.mediator_parents(self.graph, self.mediators)
 
-    def equation(self, node: str) -> str:
-        """The GLM of ``node`` as one line: family, link and observed parents.
-
-        Parameters
-        ----------
-        node : str
-            An observed node.
-
-        Returns
-        -------
-        str
-
-        Examples
-        --------
-        >>> import dagmed
-        >>> analyse(dagmed.parse("treatment t\\noutcome y\\nt -> m -> y ~ bernoulli\\nm ~ bernoulli\\nt -> y\\n")).equation("y")
-        'y ~ bernoulli(logit: t, m)'
-        """
-        fam = self.graph.nodes[node]["family"]
-        parents = dag.observed_parents(self.graph, node)
-        link = FAMILIES[fam].link.name if fam else "?"
-        return f"{node} ~ {fam}({link}: {', '.join(parents) if parents else '1'})"
-
-    def modelled(self) -> list[str]:
-        """Observed nodes with a family, parents first (ties in spec order): one GLM each.
-
-        Examples
-        --------
-        >>> import dagmed
-        >>> analyse(dagmed.parse("treatment t\\noutcome y\\nx -> t -> y ~ bernoulli\\nx -> y\\n")).modelled()
-        ['y']
-        """
-        order = {n: i for i, n in enumerate(self.graph.nodes)}
-        topo = nx.lexicographical_topological_sort(self.graph, key=order.__getitem__)
-        return [n for n in topo if self.graph.nodes[n]["observed"] and self.graph.nodes[n]["family"]]
-
 
 # ---- fatal checks: they raise, since roles mean nothing without them ----------------------
 
