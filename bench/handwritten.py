@@ -152,7 +152,9 @@ def run(csv, draws, tune, chains, seed, sampler="nutpie", *, edge=False, prior_s
     df = load(csv)
     model = build(df, edge=edge, prior_sigma=prior_sigma)
     with model:
-        idata = pm.sample(draws=draws, tune=tune, chains=chains, random_seed=seed, nuts_sampler=sampler, progressbar=False)
+        idata = pm.sample(
+            draws=draws, tune=tune, chains=chains, random_seed=seed, nuts_sampler=sampler, progressbar=False
+        )
     return decompose(model, idata, len(df), edge=edge, convention=convention)
 
 
@@ -174,12 +176,23 @@ def main(argv=None):
     ap.add_argument("--sampler", default="nutpie")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    eff = run(args.data, args.draws, args.tune, args.chains, args.seed, args.sampler,
-              edge=args.edge, prior_sigma=args.prior_sigma, convention="both")
+    eff = run(
+        args.data,
+        args.draws,
+        args.tune,
+        args.chains,
+        args.seed,
+        args.sampler,
+        edge=args.edge,
+        prior_sigma=args.prior_sigma,
+        convention="both",
+    )
     secs = time.perf_counter() - t0
-    print(f"hand-written PyMC, substance data (complete cases), edge dev_peer -> sub_exp: {args.edge}, "
-          f"Normal(0, {args.prior_sigma:g}) priors, {args.sampler}, {args.chains} x {args.draws} draws "
-          f"({args.tune} tuning), seed {args.seed}, {secs:.0f} s")
+    print(
+        f"hand-written PyMC, substance data (complete cases), edge dev_peer -> sub_exp: {args.edge}, "
+        f"Normal(0, {args.prior_sigma:g}) priors, {args.sampler}, {args.chains} x {args.draws} draws "
+        f"({args.tune} tuning), seed {args.seed}, {secs:.0f} s"
+    )
     for conv in CONVENTIONS:
         print(f"{conv} convention")
         print(f"  {'effect':<24}{'mean':>9}{'hdi95 low':>10}{'hdi95 high':>11}")

@@ -45,15 +45,32 @@ def end_to_end(draws, tune, chains):
     import json
     import resource
 
-    import handwritten
-
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "NUMBA_CACHE_DIR": f"{tmp}/numba"}  # empty: as on a fresh install
         for i in range(2):
-            cmd = [sys.executable, "-m", "dagmed", "run", str(REPO / "specs" / "substance.dag"), "--data", str(CSV),
-                   "--draws", str(draws), "--tune", str(tune), "--chains", str(chains), "--seed", "1",
-                   "--sampler", "nutpie", "--out", f"{tmp}/out{i}", "--quiet"]
+            cmd = [
+                sys.executable,
+                "-m",
+                "dagmed",
+                "run",
+                str(REPO / "specs" / "substance.dag"),
+                "--data",
+                str(CSV),
+                "--draws",
+                str(draws),
+                "--tune",
+                str(tune),
+                "--chains",
+                str(chains),
+                "--seed",
+                "1",
+                "--sampler",
+                "nutpie",
+                "--out",
+                f"{tmp}/out{i}",
+                "--quiet",
+            ]
             t0 = time.perf_counter()
             subprocess.run(cmd, check=True, capture_output=True, env=env)
             runs.append(time.perf_counter() - t0)
@@ -61,10 +78,10 @@ def end_to_end(draws, tune, chains):
         ours = {e["name"]: e["mean"] for e in json.loads(Path(f"{tmp}/out1/effects.json").read_text())["effects"]}
     # the baseline in a fresh interpreter too, so both pay imports and compilation
     code = (
-        "import sys, json, numpy as np; sys.path.insert(0, %r); import handwritten as h;"
-        "eff = h.run(%r, %d, %d, %d, 1, 'nutpie');"
+        f"import sys, json, numpy as np; sys.path.insert(0, {str(HERE)!r}); import handwritten as h;"
+        f"eff = h.run({str(CSV)!r}, {draws:d}, {tune:d}, {chains:d}, 1, 'nutpie');"
         "print(json.dumps({k: float(np.mean(v)) for k, v in eff.items()}))"
-    ) % (str(HERE), str(CSV), draws, tune, chains)
+    )
     t0 = time.perf_counter()
     r = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     t_hand = time.perf_counter() - t0
@@ -84,17 +101,24 @@ def end_to_end(draws, tune, chains):
 
 def synthetic(k, n_draws, n_obs, seed=0, chain=False):
     """Logistic GLM draws for K mediators; ``chain``: m0 -> m1 -> ... -> m(K-1) (dependent)."""
-    from dagmed import decompose as D
+    from dagmed.effects.regimes import RegimeInputs
+    from dagmed.lang.families import FAMILIES
+    from dagmed.model.draws import NodeDraws
 
+    bernoulli = FAMILIES["bernoulli"]  # logit link
     rng = np.random.default_rng(seed)
     cov = {"x1": rng.normal(size=n_obs), "x2": rng.binomial(1, 0.4, size=n_obs).astype(float)}
     meds = tuple(f"m{j}" for j in range(k))
     mglms = []
     for j in range(k):
         parents = ("t", *((meds[j - 1],) if chain and j else ()), "x1", "x2")
-        mglms.append(D.GLMDraws("logit", rng.normal(size=n_draws), rng.normal(size=(n_draws, len(parents))) * 0.5, parents))
-    y = D.GLMDraws("logit", rng.normal(size=n_draws), rng.normal(size=(n_draws, 3 + k)) * 0.5, ("t", *meds, "x1", "x2"))
-    return D.RegimeInputs(y, tuple(mglms), meds, "t", cov, n_obs)
+        mglms.append(
+            NodeDraws(bernoulli, rng.normal(size=n_draws), rng.normal(size=(n_draws, len(parents))) * 0.5, parents)
+        )
+    y = NodeDraws(
+        bernoulli, rng.normal(size=n_draws), rng.normal(size=(n_draws, 3 + k)) * 0.5, ("t", *meds, "x1", "x2")
+    )
+    return RegimeInputs(y, tuple(mglms), meds, "t", cov, n_obs)
 
 
 def naive_chunked(p, chunk=50):
@@ -114,18 +138,20 @@ def measure(fn, *args):
 
 
 def regime_table(ks, n_draws, sizes, naive_budget):
-    from dagmed import decompose as D
+    from dagmed.effects import regimes as R
 
     print(f"2. regime table, {n_draws} draws: dagmed contraction O(K 2^(K+1)) against naive O(4^K);")
     print("   'chain' is the same K with dependent mediators m0 -> m1 -> ... (joint and marginal regimes)")
     for n_obs in sizes:
         print(f"   N = {n_obs}")
-        print(f"   {'K':>3} {'regimes':>8} {'dagmed s':>9} {'peak MB':>8} {'x prev K':>8} {'naive s':>9} "
-              f"{'naive/dagmed':>12} {'chain s':>8} {'chain/indep':>11}")
+        print(
+            f"   {'K':>3} {'regimes':>8} {'dagmed s':>9} {'peak MB':>8} {'x prev K':>8} {'naive s':>9} "
+            f"{'naive/dagmed':>12} {'chain s':>8} {'chain/indep':>11}"
+        )
         prev, naive_ok = None, True
         for k in ks:
             p = synthetic(k, n_draws, n_obs)
-            ours, secs, peak = measure(D.regime_table, p)
+            ours, secs, peak = measure(R.regime_table, p)
             growth = f"{secs / prev:8.2f}" if prev else f"{'':>8}"
             prev = secs
             naive = ""
@@ -136,9 +162,11 @@ def regime_table(ks, n_draws, sizes, naive_budget):
                 naive_ok = nsecs < naive_budget
             else:
                 naive = f"{'skipped':>9} {'':>12}"
-            _, csecs = timed(D.regimes, synthetic(k, n_draws, n_obs, chain=True)) if k >= 2 else (None, float("nan"))
-            print(f"   {k:>3} {2 ** (k + 1):>8} {secs:9.2f} {peak / 2**20:8.0f} {growth} {naive} {csecs:8.2f} "
-                  f"{csecs / secs:11.2f}")
+            _, csecs = timed(R.regimes, synthetic(k, n_draws, n_obs, chain=True)) if k >= 2 else (None, float("nan"))
+            print(
+                f"   {k:>3} {2 ** (k + 1):>8} {secs:9.2f} {peak / 2**20:8.0f} {growth} {naive} {csecs:8.2f} "
+                f"{csecs / secs:11.2f}"
+            )
 
 
 def sampling_efficiency(draws, tune, chains):
@@ -151,8 +179,16 @@ def sampling_efficiency(draws, tune, chains):
     rates = {}
     for sampler in ("nutpie", "pymc"):
         res, secs = timed(
-            dagmed.run, spec, str(CSV), draws=draws, tune=tune, chains=chains, seed=1, sampler=sampler,
-            progressbar=False, log=lambda m: None,
+            dagmed.run,
+            spec,
+            str(CSV),
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=1,
+            sampler=sampler,
+            progressbar=False,
+            log=lambda m: None,
         )
         te = res.idata.mediation["effects"].sel(effect="TE")
         ess = float(az.ess(te.values, method="bulk"))
@@ -168,7 +204,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     print(f"dagmed benchmarks on {os.cpu_count()} cores, python {sys.version.split()[0]}")
     if args.only in (None, "1"):
-        end_to_end(*( (200, 200, 2) if args.quick else (1000, 1500, 6) ))
+        end_to_end(*((200, 200, 2) if args.quick else (1000, 1500, 6)))
     if args.only in (None, "2"):
         if args.quick:
             regime_table(range(2, 7), 400, (410,), naive_budget=5)

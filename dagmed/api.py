@@ -14,13 +14,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .effects import decomposition, regimes as regimes_mod
+from .effects import decomposition
+from .effects import regimes as regimes_mod
 from .effects.kinds import CONVENTIONS, regime_labels
 from .errors import UsageError
 from .fit import diagnostics, implications, sampling, sensitivity
 from .graph.analysis import Analysis, check
 from .lang.ir import Spec
-from .model import compiler, data as data_mod, names
+from .model import compiler, names
+from .model import data as data_mod
 from .model.ir import ModelIR
 from .report import document, progress, summary
 
@@ -85,9 +87,7 @@ def _mediation_group(mediators, effect_draws, table, joint, chains, draws):
     """Effect and regime draws as an xarray Dataset shaped like the posterior."""
     import xarray as xr
 
-    labels = [
-        f"E({t};{','.join(map(str, ts))})" for t, ts in regime_labels(mediators)
-    ]
+    labels = [f"E({t};{','.join(map(str, ts))})" for t, ts in regime_labels(mediators)]
     names = list(effect_draws)
     eff = np.stack([effect_draws[n] for n in names], axis=-1).reshape(chains, draws, len(names))
     reg = table.reshape(chains, draws, len(labels))
@@ -98,8 +98,13 @@ def _mediation_group(mediators, effect_draws, table, joint, chains, draws):
             "regimes": (("chain", "draw", "regime"), reg),
             "joint_regimes": (("chain", "draw", "joint_regime"), joint.reshape(chains, draws, 4)),
         },
-        coords={"chain": np.arange(chains), "draw": np.arange(draws), "effect": names, "regime": labels,
-                "joint_regime": joint_labels},
+        coords={
+            "chain": np.arange(chains),
+            "draw": np.arange(draws),
+            "effect": names,
+            "regime": labels,
+            "joint_regime": joint_labels,
+        },
     )
 
 
@@ -146,8 +151,7 @@ def compile(spec: Spec, data=None):  # noqa: A001 - the documented API name
     return compiler.attach(compiler.build(dataset.ir, dataset.n_obs), dataset)
 
 
-def decompose_idata(dataset, idata, convention="control", chunk_bytes=regimes_mod.DEFAULT_CHUNK_BYTES,
-                    progress=None):
+def decompose_idata(dataset, idata, convention="control", chunk_bytes=regimes_mod.DEFAULT_CHUNK_BYTES, progress=None):
     """Marginal regimes, joint regimes and effect draws from a fitted posterior.
 
     ``dataset`` is the data the posterior was fitted to (:func:`load_data`; it carries the
@@ -190,6 +194,24 @@ def run(
     **sampler
         :class:`dagmed.fit.sampling.SamplerSettings` fields: draws, tune, chains, cores, seed,
         target_accept, sampler, progressbar.
+
+    Examples
+    --------
+    >>> import dagmed
+    >>> from dagmed.examples import linear_data
+    >>> spec = dagmed.parse("treatment x\\noutcome y\\nx -> m ~ normal\\nx, m -> y ~ normal\\n")
+    >>> result = run(spec, linear_data(), draws=500, chains=2, seed=1, progressbar=False, log=lambda m: None)  # doctest: +SKIP
+    >>> result.effects.loc[["TE", "DE", "IIE[m]"], ["mean", "hdi_low", "hdi_high"]].round(2)  # doctest: +SKIP
+            mean  hdi_low  hdi_high
+    TE      0.62     0.48      0.78
+    DE      0.34     0.20      0.49
+    IIE[m]  0.28     0.16      0.40
+
+    A spec that is not well posed is refused before the data are read:
+
+    >>> run(dagmed.parse("treatment t\\noutcome y\\nt -> m -> y ~ bernoulli\\nt -> y\\n"), "never-read.csv")
+    Traceback (most recent call last):
+    dagmed.errors.SpecError: <string>:3:1: mediator m has parents but no family; add e.g. 'm ~ bernoulli' ...
     """
     log = log or (lambda msg: print(msg, file=sys.stderr))
     if not 0 < hdi_prob < 1:
@@ -212,19 +234,37 @@ def run(
     diag = diagnostics.diagnostics(idata)
     for w in diagnostics.warnings_for(diag):
         log(f"dagmed: warning: {w}")
-    log(f"decomposing: {ir.analysis.n_regimes} regimes over {idata.posterior.sizes['chain'] * idata.posterior.sizes['draw']} draws")
+    log(
+        f"decomposing: {ir.analysis.n_regimes} regimes over {idata.posterior.sizes['chain'] * idata.posterior.sizes['draw']} draws"
+    )
     n_draws = idata.posterior.sizes["chain"] * idata.posterior.sizes["draw"]
     with progress.progress("regimes", n_draws, settings.progressbar) as advance:
         table, joint, effect_draws = decompose_idata(dataset, idata, convention, progress=advance)
-    group = _mediation_group(ir.mediators, effect_draws, table, joint, idata.posterior.sizes["chain"], idata.posterior.sizes["draw"])
+    group = _mediation_group(
+        ir.mediators, effect_draws, table, joint, idata.posterior.sizes["chain"], idata.posterior.sizes["draw"]
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "mediation" is not an ArviZ schema group
         idata.add_groups({"mediation": group})
     other = next(c for c in CONVENTIONS if c != convention)
     other_draws = decomposition.effects(table, ir.mediators, other, joint=joint)
     sens = _prior_sensitivity(idata, effect_draws, model, ir, log)
-    return Result(ir, dataset, model, idata, settings, convention, hdi_prob, effect_draws, table, joint, diag,
-                  other_draws, tests, sens)
+    return Result(
+        ir,
+        dataset,
+        model,
+        idata,
+        settings,
+        convention,
+        hdi_prob,
+        effect_draws,
+        table,
+        joint,
+        diag,
+        other_draws,
+        tests,
+        sens,
+    )
 
 
 def _prior_sensitivity(idata, effect_draws, model, ir, log) -> list:
@@ -232,8 +272,10 @@ def _prior_sensitivity(idata, effect_draws, model, ir, log) -> list:
     if names.INCOMPLETE_ROWS in model.named_vars:
         # the incomplete rows' likelihood is a potential that psens' log_likelihood group does
         # not hold, and their latent values are not parameters: the scores would mislead
-        log("prior sensitivity: not computed under 'missing model' with incomplete rows "
-            "(run with 'missing drop' to see it for the complete cases)")
+        log(
+            "prior sensitivity: not computed under 'missing model' with incomplete rows "
+            "(run with 'missing drop' to see it for the complete cases)"
+        )
         return []
     log("prior sensitivity: power-scaling the prior and the likelihood (arviz.psens)")
     with warnings.catch_warnings():  # the log densities compile with pytensor's C backend: its BLAS notice is noise

@@ -23,8 +23,12 @@ from .study.simulate import simulate
 # The graph and families of specs/linear.dag: all a simulation at given parameter values needs.
 LINEAR_SPEC = "treatment x\noutcome y\nx -> m ~ normal\nx, m -> y ~ normal\n"
 LINEAR_PARAMS = {
-    "m_intercept": 2.0, "m_beta": {"x": 0.5}, "m_sigma": 0.5,
-    "y_intercept": 0.0, "y_beta": {"x": 0.3, "m": 0.6}, "y_sigma": 0.5,
+    "m_intercept": 2.0,
+    "m_beta": {"x": 0.5},
+    "m_sigma": 0.5,
+    "y_intercept": 0.0,
+    "y_beta": {"x": 0.3, "m": 0.6},
+    "y_sigma": 0.5,
 }
 LINEAR_TRUTH = {"a": 0.5, "b": 0.6, "c": 0.3, "DE": 0.3, "IIE[m]": 0.3, "TE": 0.6}
 

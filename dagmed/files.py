@@ -51,7 +51,9 @@ def read_mapping(path, noun: str, form: str) -> dict:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = {"line": mark.line + 1, "column": mark.column + 1} if mark else {}
-        raise UsageError(f"{noun} is not valid YAML: {getattr(exc, 'problem', exc)}", source=str(path), **where) from None
+        raise UsageError(
+            f"{noun} is not valid YAML: {getattr(exc, 'problem', exc)}", source=str(path), **where
+        ) from None
     if not isinstance(value, dict):
         raise UsageError(f"{noun} {path} must be a mapping of {form}")
     return value

@@ -1,10 +1,10 @@
 """Reference implementations for tests and benchmarks: slow, obvious, independent of the
-named steps and kernels of ``dagmed.decompose``.
+named steps and kernels of ``dagmed.effects.regimes`` and ``dagmed.effects.kernel``.
 
 ``regimes_naive`` sums every regime over every mediator corner, ``O(4^K)``: the joint of
 the mediators under ``do(T = t*)`` by brute force over the corners, each mediator's
 marginal from it, then MATH.md sections 1 and 3b term by term. It reads only the GLM draws
-(intercept, coefficients, parent names, link) of the inputs.
+(intercept, coefficients, term names, the link's name) of the inputs.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ INVERSE = {"logit": lambda z: 1.0 / (1.0 + np.exp(-z)), "identity": lambda z: z,
 
 
 def _eta(glm, values, s):
-    """Linear predictor of ``glm`` for draws ``s``; ``values`` maps parent -> (N,) or scalar."""
+    """Linear predictor of ``glm`` for draws ``s``; ``values`` maps term -> (N,) or scalar."""
     out = glm.intercept[s, None] + 0.0
-    for j, name in enumerate(glm.parents):
+    for j, name in enumerate(glm.terms):
         out = out + glm.beta[s, j, None] * values[name]
     return out
 
@@ -36,12 +36,17 @@ def regimes_naive(inputs, s=slice(None)):
         for m in corners:
             w = 1.0
             for j, glm in enumerate(inputs.mediators):
-                p = INVERSE[glm.link](_eta(glm, {**x, inputs.treatment: ts, **dict(zip(names, m))}, s))
+                p = INVERSE[glm.link.name](_eta(glm, {**x, inputs.treatment: ts, **dict(zip(names, m))}, s))
                 w = w * (p if m[j] else 1.0 - p)
             joint[ts, m] = w
     marg = {(j, ts): sum(joint[ts, m] for m in corners if m[j]) for j in range(k) for ts in (0, 1)}
-    mu = {(t, m): INVERSE[inputs.outcome.link](_eta(inputs.outcome, {**x, inputs.treatment: t, **dict(zip(names, m))}, s))
-          for t in (0, 1) for m in corners}
+    mu = {
+        (t, m): INVERSE[inputs.outcome.link.name](
+            _eta(inputs.outcome, {**x, inputs.treatment: t, **dict(zip(names, m))}, s)
+        )
+        for t in (0, 1)
+        for m in corners
+    }
     n_s = len(range(*s.indices(inputs.n_draws)))
     table = np.empty((n_s,) + (2,) * (k + 1))
     for t, *tk in itertools.product((0, 1), repeat=k + 1):
@@ -55,7 +60,9 @@ def regimes_naive(inputs, s=slice(None)):
     jt = np.empty((n_s, 2, 2))
     for t in (0, 1):
         for ts in (0, 1):
-            jt[:, t, ts] = np.broadcast_to(sum(joint[ts, m] * mu[t, m] for m in corners), (n_s, inputs.n_obs)).mean(axis=1)
+            jt[:, t, ts] = np.broadcast_to(sum(joint[ts, m] * mu[t, m] for m in corners), (n_s, inputs.n_obs)).mean(
+                axis=1
+            )
     return table, jt
 
 

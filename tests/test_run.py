@@ -16,8 +16,11 @@ import pymc as pm
 import pytest
 
 import dagmed
-from dagmed import api, compiler, names, output
+from dagmed import api
 from dagmed.examples import LINEAR_TRUTH, linear_data
+from dagmed.model import compiler, names
+from dagmed.report import rundir
+from dagmed.report import text as report_text
 
 from conftest import REPO, SPECS
 
@@ -46,11 +49,10 @@ def test_example1_truth_inside_the_hdis(linear):
 def test_example1_iie_equals_a_times_b_per_draw():
     """MATH.md 4: IIE = a b, DE = c', TE = c' + a b, DEP = 0 for any parameters, so prior draws test it."""
     spec = dagmed.load(SPECS / "linear.dag")
-    analysis = dagmed.check(spec)
-    dataset = dagmed.load_data(spec, linear_data())
-    model = compiler.attach(compiler.build(analysis, dataset.n_obs), dataset)
+    dataset = dagmed.load_data(spec, linear_data())  # checks the spec; the dataset carries the model IR
+    model = compiler.attach(compiler.build(dataset.ir, dataset.n_obs), dataset)
     prior = pm.sample_prior_predictive(draws=200, model=model, random_seed=1).prior
-    eff = api.decompose_idata(analysis, dataset, az.InferenceData(posterior=prior))[-1]
+    eff = api.decompose_idata(dataset, az.InferenceData(posterior=prior))[-1]
 
     def coef(node, parent):
         return prior[names.beta(node)].sel({names.parents_dim(node): parent}).values.reshape(-1)
@@ -94,8 +96,9 @@ def readme_main_job() -> list[str]:
 
 def fresh_copy(dest: Path) -> Path:
     """The repository's files as a clone of it holds them (tracked or new, not ignored), nothing else."""
-    r = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                       capture_output=True)
+    r = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO, capture_output=True
+    )
     if r.returncode != 0:
         pytest.skip("the repository is not a git work tree: no fresh copy to make")
     for rel in filter(None, r.stdout.decode().split("\0")):
@@ -124,8 +127,9 @@ def test_readme_main_job_runs_as_written_in_a_fresh_copy(tmp_path):
     noise = [line for line in r.stderr.splitlines() if NOISE.search(line) or not OWN_LINE.match(line)]
     assert not noise, r.stderr
     out = argv[argv.index("--out") + 1]
-    assert r.stdout.splitlines()[-1] == (f"wrote {', '.join(output.FILES)}, plots/, report.html to {out}; "
-                                         f"open {Path(out) / 'report.html'}")
+    assert r.stdout.splitlines()[-1] == (
+        f"wrote {', '.join(rundir.FILES)}, plots/, report.html to {out}; open {Path(out) / 'report.html'}"
+    )
     doc = json.loads((clone / out / "effects.json").read_text())
     truth = json.loads((clone / "examples" / "three_mediators" / "truth.json").read_text())["effects"]
     assert [e["name"] for e in doc["effects"]] == list(truth)
@@ -149,8 +153,24 @@ def dagmed_cli(*args, cwd):
 def substance_run(tmp_path_factory, substance_csv):
     tmp = tmp_path_factory.mktemp("substance")
     out = tmp / "out"
-    r = dagmed_cli("run", SPECS / "substance.dag", "--data", substance_csv, "--draws", 300, "--tune", 300,
-                   "--chains", 2, "--seed", 1, "--out", out, "--quiet", cwd=tmp)
+    r = dagmed_cli(
+        "run",
+        SPECS / "substance.dag",
+        "--data",
+        substance_csv,
+        "--draws",
+        300,
+        "--tune",
+        300,
+        "--chains",
+        2,
+        "--seed",
+        1,
+        "--out",
+        out,
+        "--quiet",
+        cwd=tmp,
+    )
     assert r.returncode == 0, r.stderr
     return out, r
 
@@ -159,15 +179,29 @@ def substance_run(tmp_path_factory, substance_csv):
 def test_substance_end_to_end(substance_run):
     out, r = substance_run
     assert sorted(p.name for p in out.iterdir()) == [
-        "effects.csv", "effects.json", "idata.nc", "plots", "regimes.csv", "report.html", "spec.dag"
+        "effects.csv",
+        "effects.json",
+        "idata.nc",
+        "plots",
+        "regimes.csv",
+        "report.html",
+        "spec.dag",
     ]
     doc = json.loads((out / "effects.json").read_text())
     assert (doc["treatment"], doc["outcome"]) == ("fam_int", "sub_disorder")
     assert doc["mediators"] == ["dev_peer", "sub_exp"] and doc["covariates"] == ["gender", "conflict"]
     assert (doc["n_obs"], doc["n_dropped"]) == (410, 143)
     names = [e["name"] for e in doc["effects"]]
-    assert names == ["TE", "DE", "IIE[dev_peer]", "IIE[sub_exp]", "INT[dev_peer,sub_exp]", "DEP",
-                     "PM[dev_peer]", "PM[sub_exp]"]
+    assert names == [
+        "TE",
+        "DE",
+        "IIE[dev_peer]",
+        "IIE[sub_exp]",
+        "INT[dev_peer,sub_exp]",
+        "DEP",
+        "PM[dev_peer]",
+        "PM[sub_exp]",
+    ]
     assert len(doc["regimes"]) == 8
     assert set(doc["diagnostics"]) == {"rhat_max", "ess_bulk_min", "divergences"}
     assert doc["sampler"]["sampler"] in ("nutpie", "pymc") and doc["sampler"]["seed"] == 1
@@ -196,13 +230,22 @@ def test_pictures_and_report(substance_run):
     out, _ = substance_run
     pngs = sorted((out / "plots").glob("*.png"))
     names = {p.name for p in pngs}
-    assert {"dag.png", "model_graph.png", "data.png", "rates_by_treatment.png", "prior_predictive.png",
-            "trace.png", "posterior_predictive.png", "effects.png", "forest.png"} <= names
+    assert {
+        "dag.png",
+        "model_graph.png",
+        "data.png",
+        "rates_by_treatment.png",
+        "prior_predictive.png",
+        "trace.png",
+        "posterior_predictive.png",
+        "effects.png",
+        "forest.png",
+    } <= names
     assert all(_nonblank(p) for p in pngs), [p.name for p in pngs if not _nonblank(p)]
     report = (out / "report.html").read_text()
     doc = json.loads((out / "effects.json").read_text())
     for e in doc["effects"]:  # each row shows its centre: the median for a proportion mediated
-        c = output.centre(e["name"])
+        c = report_text.centre(e["name"])
         assert f"<td>{e['name']}</td><td>{c}</td><td>{e[c]:.3f}</td>" in report
     assert "docs/effects.md" in report and "../shared" not in report
     assert report.count("data:image/png;base64,") == len(pngs)
@@ -230,8 +273,24 @@ def test_plot_redraws_a_copied_run_directory(substance_run, tmp_path):
 def test_linear_run_has_a_pair_plot(tmp_path):
     csv = tmp_path / "linear.csv"
     linear_data().to_csv(csv, index=False)
-    r = dagmed_cli("run", SPECS / "linear.dag", "--data", csv, "--config", SPECS / "linear.yaml", "--tune", 500,
-                   "--draws", 300, "--chains", 2, "--out", tmp_path / "out", "--quiet", cwd=tmp_path)
+    r = dagmed_cli(
+        "run",
+        SPECS / "linear.dag",
+        "--data",
+        csv,
+        "--config",
+        SPECS / "linear.yaml",
+        "--tune",
+        500,
+        "--draws",
+        300,
+        "--chains",
+        2,
+        "--out",
+        tmp_path / "out",
+        "--quiet",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     assert _nonblank(tmp_path / "out" / "plots" / "pair.png")
     doc = json.loads((tmp_path / "out" / "effects.json").read_text())

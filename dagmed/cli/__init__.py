@@ -54,8 +54,12 @@ def make_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="parse a spec and check that the mediation analysis is well posed")
     c.add_argument("spec", help="the spec file (.dag)")
     c.add_argument("--data", help="CSV path or URL: also test every independence the graph implies against the data")
-    c.add_argument("--strict", action="store_true", default=None,
-                   help="with --data: a contradiction between the data and the graph is an error (exit 3)")
+    c.add_argument(
+        "--strict",
+        action="store_true",
+        default=None,
+        help="with --data: a contradiction between the data and the graph is an error (exit 3)",
+    )
     c.set_defaults(func=commands.cmd_check)
 
     r = sub.add_parser("run", help="compile, fit and decompose: the effect table and output files")
@@ -71,15 +75,27 @@ def make_parser() -> argparse.ArgumentParser:
     r.add_argument("--sampler", choices=["auto", "nutpie", "pymc"], help="auto: nutpie when installed (default)")
     r.add_argument("--convention", choices=sorted(CONVENTIONS), help="effect convention (default control)")
     r.add_argument("--hdi", type=float, dest="hdi_prob", help="HDI probability (default 0.95)")
-    r.add_argument("--strict", action="store_true", default=None,
-                   help="a contradiction between the data and an independence the graph implies is an error "
-                        "(exit 3, before sampling) instead of a warning")
-    r.add_argument("--out", help="directory for effects.json/.csv, regimes.csv, idata.nc, plots/ and report.html; "
-                   "it must not exist, be empty, or hold a previous run's output (which is replaced): a directory "
-                   "with any other file is refused, so nothing of yours is overwritten")
+    r.add_argument(
+        "--strict",
+        action="store_true",
+        default=None,
+        help="a contradiction between the data and an independence the graph implies is an error "
+        "(exit 3, before sampling) instead of a warning",
+    )
+    r.add_argument(
+        "--out",
+        help="directory for effects.json/.csv, regimes.csv, idata.nc, plots/ and report.html; "
+        "it must not exist, be empty, or hold a previous run's output (which is replaced): a directory "
+        "with any other file is refused, so nothing of yours is overwritten",
+    )
     # default=None, not False: an option is taken from the YAML config only when the flag is absent
-    r.add_argument("--no-plots", action="store_true", default=None, dest="no_plots",
-                   help="with --out: skip plots/, report.html and the predictive checks")
+    r.add_argument(
+        "--no-plots",
+        action="store_true",
+        default=None,
+        dest="no_plots",
+        help="with --out: skip plots/, report.html and the predictive checks",
+    )
     r.add_argument("--quiet", action="store_true", default=None, help="no progress bars")
     r.set_defaults(func=commands.cmd_run)
 
@@ -91,8 +107,11 @@ def make_parser() -> argparse.ArgumentParser:
     s.add_argument("spec", help="the spec file (.dag)")
     s.add_argument("--n", type=int, required=True, help="rows to draw")
     s.add_argument("--out", required=True, help="the CSV file to write (an existing file is refused)")
-    s.add_argument("--params", help="YAML file of parameter values, names as in the posterior "
-                   "(y_intercept: -0.5, y_beta: {t: 0.5, m: 1.2}); parameters not given are drawn from their priors")
+    s.add_argument(
+        "--params",
+        help="YAML file of parameter values, names as in the posterior "
+        "(y_intercept: -0.5, y_beta: {t: 0.5, m: 1.2}); parameters not given are drawn from their priors",
+    )
     s.add_argument("--truth", help="JSON file for the true effects at these parameter values")
     s.add_argument("--seed", type=int, help="random seed (default: none, i.e. not reproducible)")
     s.set_defaults(func=commands.cmd_simulate)

@@ -16,13 +16,14 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..files import check_distinct, check_new_file
+from ..fit import implications
 from ..graph.analysis import analyse, check
 from ..lang import load, parse, parser, resolver
 from ..lang.fmt import format_ir
 from ..model.ir import ModelIR
-from ..report import text
-from ..report.rundir import FILES, check_writable
+from ..report import document, rundir, text
 from .config import options
+
 
 def cmd_check(args) -> int:
     """``dagmed check SPEC``: describe the analysis, then name every problem.
@@ -59,17 +60,21 @@ def cmd_check(args) -> int:
     if analysis.problems:
         return analysis.problems[0].exit_code
     if getattr(args, "data", None) is not None:
-        from ..fit import implications  # statsmodels: only now that there are data to test
-        from ..model import data
+        from ..model import data  # pandas: only now that there are data to read
 
         dataset = data.load(ir, args.data)
         print(f"data:         {dataset.source}: {dataset.summary()}")
-        tests = implications.verdict(dataset, strict=bool(args.strict),
-                                     log=lambda m: print(m, file=sys.stderr if m.startswith("dagmed:") else sys.stdout))
+        tests = implications.verdict(
+            dataset,
+            strict=bool(args.strict),
+            log=lambda m: print(m, file=sys.stderr if m.startswith("dagmed:") else sys.stdout),
+        )
         contradicted = sum(t.rejected for t in tests)
         if contradicted:
-            print(f"ok:           the mediation analysis is well posed on the graph, but the data contradict "
-                  f"{contradicted} of its implications (see the warnings; --strict makes this an error)")
+            print(
+                f"ok:           the mediation analysis is well posed on the graph, but the data contradict "
+                f"{contradicted} of its implications (see the warnings; --strict makes this an error)"
+            )
             return 0
     elif getattr(args, "strict", None):
         raise UsageError("--strict needs --data: the verdict is the data's")
@@ -120,7 +125,7 @@ def cmd_run(args) -> int:
     spec = load(args.spec)
     out = opts.pop("out", None)
     if out is not None:
-        check_writable(Path(out))  # refuse before sampling, not after
+        rundir.check_writable(Path(out))  # refuse before sampling, not after
     quiet = opts.pop("quiet", False)
     plots = not opts.pop("no_plots", False)
     data = opts.pop("data", None)
@@ -134,20 +139,18 @@ def cmd_run(args) -> int:
         return 0
     extra = None
     if plots:
-        from ..fit import sampling
-        from ..report import document
+        from ..fit import sampling  # PyMC, imported above by run
 
         log("predictive checks: prior and posterior predictive draws")
         sampling.predictive(result.model, result.idata, seed=result.settings.seed, progressbar=not quiet)
 
         def extra(tmp: Path) -> None:
-            _pictures_and_report(tmp, result.ir, result.idata, document.effects_document(result), log,
-                                 progressbar=not quiet)
-
-    from ..report import rundir
+            _pictures_and_report(
+                tmp, result.ir, result.idata, document.effects_document(result), log, progressbar=not quiet
+            )
 
     rundir.write(result, out, extra=extra)
-    written = list(FILES) + (["plots/", "report.html"] if plots else [])
+    written = list(rundir.FILES) + (["plots/", "report.html"] if plots else [])
     report = f"; open {Path(out) / 'report.html'}" if plots else ""
     print(f"wrote {', '.join(written)} to {out}{report}")
     return 0

@@ -29,7 +29,9 @@ from . import rows
 from .kinds import CONVENTIONS, DE, DEP, IIE, INT, PM, TE, Effect, interaction_sets, kind_of
 
 
-def effects(table: np.ndarray, mediators, convention: str = "control", joint: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def effects(
+    table: np.ndarray, mediators, convention: str = "control", joint: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """Effect draws from the regime draws, names as in ``effects.json``.
 
     TE and DE come from the joint regimes ``Ej`` (``joint[s, t, t*]``; None: independent
@@ -117,8 +119,9 @@ def inputs_from(posterior, dataset) -> reg.RegimeInputs:
     )
 
 
-def decompose(posterior, dataset, convention: str = "control", chunk_bytes: int = reg.DEFAULT_CHUNK_BYTES,
-              progress=None):
+def decompose(
+    posterior, dataset, convention: str = "control", chunk_bytes: int = reg.DEFAULT_CHUNK_BYTES, progress=None
+):
     """Marginal regimes, joint regimes and effect draws from a posterior.
 
     Parameters

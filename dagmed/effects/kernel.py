@@ -396,7 +396,7 @@ def regime_kernel(y_base, y_t, y_m, y_link, q_all, w):
     observation's ``exp(-+eta)`` over- or underflows, :func:`_outcome_corners` makes the
     corners one exponential each.
 
-    Same numbers to rounding as the NumPy path (``tests/test_decompose.py::table_tolerance``,
+    Same numbers to rounding as the NumPy path (``tests/effects/synthetic_draws.py::table_tolerance``,
     ``8 (K + N) eps B``): a corner's mean carries at most ``(K + 1) eps`` relative error from
     the doubling and ``5 eps`` from :func:`_mean4`; the contractions are the same operations
     (a fused multiply-add rounds once where two roundings were) on linear maps of separate

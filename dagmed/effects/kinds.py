@@ -47,6 +47,10 @@ class Kind:
     component: bool = False
     ratio: bool = False
 
+    def takes(self, n: int) -> bool:
+        """Whether an effect of this kind may name ``n`` mediators."""
+        return n >= 2 if self.mediators == -1 else n == self.mediators
+
     @property
     def centre(self) -> str:
         """The centre the tables show: ``"median"`` for a ratio, else ``"mean"``."""
@@ -54,14 +58,33 @@ class Kind:
 
 
 TE = Kind("TE", "TE", "total effect: the treatment against the control, mediators following the treatment")
-DE = Kind("DE", "DE", "direct effect: the treatment changes, the mediators keep their distribution under the control",
-          component=True)
-IIE = Kind("IIE", "IIE[m]", "interventional indirect effect through m: only m's distribution is shifted to its "
-           "treated one", mediators=1, component=True)
-INT = Kind("INT", "INT[...]", "interaction: what shifting those mediators together adds to shifting each alone",
-           mediators=-1, component=True)
-DEP = Kind("DEP", "DEP", "the remainder: how the direct and indirect paths interact, and (dependent mediators) "
-           "what the mediators' dependence adds", component=True)
+DE = Kind(
+    "DE",
+    "DE",
+    "direct effect: the treatment changes, the mediators keep their distribution under the control",
+    component=True,
+)
+IIE = Kind(
+    "IIE",
+    "IIE[m]",
+    "interventional indirect effect through m: only m's distribution is shifted to its treated one",
+    mediators=1,
+    component=True,
+)
+INT = Kind(
+    "INT",
+    "INT[...]",
+    "interaction: what shifting those mediators together adds to shifting each alone",
+    mediators=-1,
+    component=True,
+)
+DEP = Kind(
+    "DEP",
+    "DEP",
+    "the remainder: how the direct and indirect paths interact, and (dependent mediators) "
+    "what the mediators' dependence adds",
+    component=True,
+)
 PM = Kind("PM", "PM[m]", "proportion mediated through m, IIE[m] / TE per draw", mediators=1, ratio=True)
 
 KINDS = {k.symbol: k for k in (TE, DE, IIE, INT, DEP, PM)}
@@ -80,6 +103,9 @@ class Effect:
     >>> Effect.parse("XYZ")
     Traceback (most recent call last):
     ValueError: not an effect name: 'XYZ'; valid kinds are TE, DE, IIE, INT, DEP, PM
+    >>> Effect.parse("INT[m]")  # an interaction is of two mediators or more
+    Traceback (most recent call last):
+    ValueError: not an effect name: 'INT[m]'; valid kinds are TE, DE, IIE, INT, DEP, PM
     """
 
     kind: Kind
@@ -90,12 +116,14 @@ class Effect:
         return f"{self.kind.symbol}[{','.join(self.mediators)}]" if self.kind.mediators else self.kind.symbol
 
     @classmethod
-    def parse(cls, name: str) -> "Effect":
-        symbol, _, rest = name.partition("[")
+    def parse(cls, name: str) -> Effect:
+        symbol, bracket, rest = name.partition("[")
         kind = KINDS.get(symbol)
-        if kind is None or bool(kind.mediators) != bool(rest) or (rest and not rest.endswith("]")):
+        mediators = tuple(rest[:-1].split(",")) if bracket else ()
+        well_formed = not bracket or rest.endswith("]")
+        if kind is None or not well_formed or "" in mediators or not kind.takes(len(mediators)):
             raise ValueError(f"not an effect name: {name!r}; valid kinds are {', '.join(KINDS)}")
-        return cls(kind, tuple(rest[:-1].split(",")) if rest else ())
+        return cls(kind, mediators)
 
 
 def kind_of(name: str) -> Kind:
@@ -120,11 +148,17 @@ class Convention:
     description: str
 
 
-CONVENTIONS = {c.name: c for c in (
-    Convention("control", 0, "indirect effects at the control outcome level, E(0; .) (default; docs/effects.md)"),
-    Convention("treated", 1, "indirect effects at the treated outcome level, E(1; .), joint mediators for TE and DE "
-                             "(intmed)"),
-)}
+CONVENTIONS = {
+    c.name: c
+    for c in (
+        Convention("control", 0, "indirect effects at the control outcome level, E(0; .) (default; docs/effects.md)"),
+        Convention(
+            "treated",
+            1,
+            "indirect effects at the treated outcome level, E(1; .), joint mediators for TE and DE (intmed)",
+        ),
+    )
+}
 
 
 def interaction_sets(mediators) -> list[tuple[str, ...]]:

@@ -78,8 +78,10 @@ class RegimeInputs:
     @property
     def mediator_parents(self) -> dict[str, tuple[str, ...]]:
         """Each mediator's mediator parents, read from its GLM."""
-        return {n: tuple(p for p in self.mediator_names if p in m.terms)
-                for n, m in zip(self.mediator_names, self.mediators)}
+        return {
+            n: tuple(p for p in self.mediator_names if p in m.terms)
+            for n, m in zip(self.mediator_names, self.mediators)
+        }
 
     @property
     def dependent(self) -> bool:
@@ -101,12 +103,19 @@ class RegimeInputs:
                     done.append(j)
         return done
 
-    def draws(self, s: slice) -> "RegimeInputs":
+    def draws(self, s: slice) -> RegimeInputs:
         """The same inputs restricted to draws ``s``."""
         covariates = {c: x[s] if x.ndim == 2 else x for c, x in self.covariates.items()}
         weights = None if self.weights is None else self.weights[s]
-        return RegimeInputs(self.outcome.draws(s), tuple(m.draws(s) for m in self.mediators),
-                            self.mediator_names, self.treatment, covariates, self.n_obs, weights)
+        return RegimeInputs(
+            self.outcome.draws(s),
+            tuple(m.draws(s) for m in self.mediators),
+            self.mediator_names,
+            self.treatment,
+            covariates,
+            self.n_obs,
+            weights,
+        )
 
 
 # ---- the named steps (NumPy) -------------------------------------------------------------
@@ -138,7 +147,9 @@ def mediator_joint(inputs: RegimeInputs, s: slice, i: slice) -> np.ndarray:
     bits = _corner_bits(len(inputs.mediators))  # (2^K, K)
     joint = 1.0
     for j, m in enumerate(inputs.mediators):
-        eta = exogenous_predictor(m, inputs, s, i)[:, :, None, None] + m.coef(inputs.treatment)[s, None, None, None] * tv
+        eta = (
+            exogenous_predictor(m, inputs, s, i)[:, :, None, None] + m.coef(inputs.treatment)[s, None, None, None] * tv
+        )
         for p in inputs.mediator_parents[inputs.mediator_names[j]]:
             b = m.coef(p)[s, None, None, None]
             eta = eta + b * bits[:, inputs.mediator_names.index(p)]
@@ -213,8 +224,7 @@ class Regimes:
 def independent_joint(table: np.ndarray) -> np.ndarray:
     """``Ej(t; t*) = E(t; t*, ..., t*)``: exact when no mediator is another's parent."""
     k = table.ndim - 2
-    return np.stack([np.stack([table[(slice(None), t) + (ts,) * k] for ts in (0, 1)], axis=-1) for t in (0, 1)],
-                    axis=1)
+    return np.stack([np.stack([table[(slice(None), t) + (ts,) * k] for ts in (0, 1)], axis=-1) for t in (0, 1)], axis=1)
 
 
 def chunk_shape(n_draws: int, n_obs: int, k: int, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> tuple[int, int]:
@@ -226,8 +236,9 @@ def chunk_shape(n_draws: int, n_obs: int, k: int, chunk_bytes: int = DEFAULT_CHU
     return n_s, n_i
 
 
-def regimes(inputs: RegimeInputs, chunk_bytes: int = DEFAULT_CHUNK_BYTES, engine: str = "numba",
-            progress=None) -> Regimes:
+def regimes(
+    inputs: RegimeInputs, chunk_bytes: int = DEFAULT_CHUNK_BYTES, engine: str = "numba", progress=None
+) -> Regimes:
     """Every marginal regime ``E(t; t_1..t_K)`` and joint regime ``Ej(t; t*)``, per draw.
 
     ``engine="numba"`` (default) runs the fused kernels of :mod:`dagmed.effects.kernel`, chunked over
@@ -327,8 +338,17 @@ def _chunk_numba(inputs: RegimeInputs, joint_needed: bool, chunk_bytes: int):
     parents = inputs.mediator_parents
     mask = np.array([sum(1 << (k - 1 - names_.index(p)) for p in parents[nm]) for nm in names_], dtype=np.int64)
     table, joint = kernel.dependent_regime_kernel(
-        y_base, y_t, y_m, y.link.code, m_base, np.ascontiguousarray(m_t), np.ascontiguousarray(m_m),
-        m_link, order, mask, w,
+        y_base,
+        y_t,
+        y_m,
+        y.link.code,
+        m_base,
+        np.ascontiguousarray(m_t),
+        np.ascontiguousarray(m_m),
+        m_link,
+        order,
+        mask,
+        w,
     )
     return table, joint.reshape(-1, 2, 2)
 

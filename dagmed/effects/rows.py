@@ -68,7 +68,9 @@ def regime_rows(draws: Draws, lay: Layout, dataset) -> tuple[dict, np.ndarray, n
             probs[id(block)] = p / p.sum(axis=2, keepdims=True)
         p = probs[id(block)][:, j, :]  # (S, 2^b)
         at = [block.summed[j].index(c) for c in missing_covs]  # their bits among the row's summed-out nodes
-        comb = missing.bits(block.b)[:, at] @ (1 << np.arange(len(at) - 1, -1, -1))  # each combination's covariate values
+        comb = missing.bits(block.b)[:, at] @ (
+            1 << np.arange(len(at) - 1, -1, -1)
+        )  # each combination's covariate values
         for cx, value in enumerate(missing.bits(len(at))):
             row_of.append(r)
             for c in summed_covs:

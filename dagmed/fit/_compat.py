@@ -19,8 +19,20 @@ import dataclasses
 import importlib.util
 
 # The fields of nutpie's CompiledPyMCModel that the fast density fills (nutpie 0.13 - 0.16).
-NUTPIE_FIELDS = frozenset({"compiled_logp_func", "compiled_expand_func", "initial_point_func", "user_data",
-                           "n_expanded", "shape_info", "_n_dim", "_shapes", "_coords", "dims"})
+NUTPIE_FIELDS = frozenset(
+    {
+        "compiled_logp_func",
+        "compiled_expand_func",
+        "initial_point_func",
+        "user_data",
+        "n_expanded",
+        "shape_info",
+        "_n_dim",
+        "_shapes",
+        "_coords",
+        "dims",
+    }
+)
 
 
 def chain_seed(seed: int | None) -> int | None:
@@ -60,8 +72,15 @@ def compiled_model_class():
 def data_groups(model) -> dict:
     """``constant_data`` and ``observed_data`` of ``model`` as ``pm.sample`` makes them: group -> Dataset."""
     import pymc as pm
-    from pymc.backends.arviz import coords_and_dims_for_inferencedata, dict_to_dataset, find_constants, find_observations
+    from pymc.backends.arviz import (
+        coords_and_dims_for_inferencedata,
+        dict_to_dataset,
+        find_constants,
+        find_observations,
+    )
 
     coords, dims = coords_and_dims_for_inferencedata(model)
-    return {group: dict_to_dataset(find(model), library=pm, coords=coords, dims=dims, default_dims=[])
-            for group, find in (("constant_data", find_constants), ("observed_data", find_observations))}
+    return {
+        group: dict_to_dataset(find(model), library=pm, coords=coords, dims=dims, default_dims=[])
+        for group, find in (("constant_data", find_constants), ("observed_data", find_observations))
+    }

@@ -32,7 +32,9 @@ def diagnostics(idata: az.InferenceData) -> dict:
         warnings.simplefilter("ignore", RuntimeWarning)
         rhat = az.rhat(post)
         ess = az.ess(post, method="bulk")
-    rhat_max = max(float(np.nanmax(rhat[v].values)) for v in rhat.data_vars) if post.sizes["chain"] > 1 else float("nan")
+    rhat_max = (
+        max(float(np.nanmax(rhat[v].values)) for v in rhat.data_vars) if post.sizes["chain"] > 1 else float("nan")
+    )
     ess_min = min(float(np.nanmin(ess[v].values)) for v in ess.data_vars)
     div = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
     return {"rhat_max": rhat_max, "ess_bulk_min": ess_min, "divergences": div}

@@ -9,7 +9,7 @@ a run pays no compilation, where ``nutpie.compile_pymc_model`` spends 10-15 s co
 each model anew (the compiled C callback cannot be cached: it closes over the model).
 
 The density is PyMC's own, term for term, in the same unconstrained space (log transform
-for positive parameters, interval transform for uniform priors): ``tests/test_fastglm.py``
+for positive parameters, interval transform for uniform priors): ``tests/fit/test_fastglm.py``
 checks the value and the gradient against ``model.compile_logp`` / ``compile_dlogp`` at
 random points for every family and prior. Two changes of arithmetic, neither of which
 changes the posterior:
@@ -21,7 +21,7 @@ changes the posterior:
   instead of 16 on the substance data).
 
 :func:`plan` says whether a model qualifies (and why not); :func:`sample` draws from it
-and returns what :func:`dagmed.fit.sample` returns.
+and returns what :func:`dagmed.fit.sampling.sample` returns.
 
 Examples
 --------
@@ -197,16 +197,31 @@ def _unpack(user_data):
     buf = numba.carray(user_data, (int(head[0]),), np.float64)
     d, g, rows, pmax = int(head[1]), int(head[2]), int(head[3]), int(head[4])
     o = [int(head[5 + i]) for i in range(7)]
-    return (buf[o[0]:o[0] + 2 * d].reshape((d, 2)), buf[o[1]:o[1] + 4 * d].reshape((d, 4)),
-            buf[o[2]:o[2] + 6 * g].reshape((g, 6)), buf[o[3]:o[3] + rows * pmax].reshape((rows, pmax)),
-            buf[o[4]:o[4] + rows], buf[o[5]:o[5] + rows], buf[o[6]:o[6] + rows])
+    return (
+        buf[o[0] : o[0] + 2 * d].reshape((d, 2)),
+        buf[o[1] : o[1] + 4 * d].reshape((d, 4)),
+        buf[o[2] : o[2] + 6 * g].reshape((g, 6)),
+        buf[o[3] : o[3] + rows * pmax].reshape((rows, pmax)),
+        buf[o[4] : o[4] + rows],
+        buf[o[5] : o[5] + rows],
+        buf[o[6] : o[6] + rows],
+    )
 
 
-_LOGP_SIG = numba.types.int64(numba.types.uint64, numba.types.CPointer(numba.types.double),
-                              numba.types.CPointer(numba.types.double), numba.types.CPointer(numba.types.double),
-                              numba.types.voidptr)
-_EXPAND_SIG = numba.types.int64(numba.types.uint64, numba.types.uint64, numba.types.CPointer(numba.types.double),
-                                numba.types.CPointer(numba.types.double), numba.types.voidptr)
+_LOGP_SIG = numba.types.int64(
+    numba.types.uint64,
+    numba.types.CPointer(numba.types.double),
+    numba.types.CPointer(numba.types.double),
+    numba.types.CPointer(numba.types.double),
+    numba.types.voidptr,
+)
+_EXPAND_SIG = numba.types.int64(
+    numba.types.uint64,
+    numba.types.uint64,
+    numba.types.CPointer(numba.types.double),
+    numba.types.CPointer(numba.types.double),
+    numba.types.voidptr,
+)
 
 
 @numba.cfunc(_LOGP_SIG, cache=True)
@@ -273,8 +288,9 @@ class FastModel:
         x = np.asarray(x, dtype=np.float64)
         grad = np.empty(self.n_dim)
         value, dvalue = np.empty(self.n_dim), np.empty(self.n_dim)
-        lp = logp_grad(x, grad, value, dvalue, self.priors, self.prior_params, self.nodes, self.design, self.y,
-                       self.w, self.const)
+        lp = logp_grad(
+            x, grad, value, dvalue, self.priors, self.prior_params, self.nodes, self.design, self.y, self.w, self.const
+        )
         return lp, grad
 
     def constrained(self, x: np.ndarray) -> dict[str, np.ndarray]:
@@ -352,11 +368,19 @@ def plan(ir, model) -> FastModel | None:
         node_rows.append((node.family.fast, start, start + len(yd), design.shape[1], index[node.intercept.name], extra))
         start += len(yd)
     return FastModel(
-        tuple(names_), tuple(shapes), tuple(slices), np.array(priors, dtype=np.int64).reshape(-1, 2),
-        np.array(pparams, dtype=np.float64).reshape(-1, 4), np.array(node_rows, dtype=np.int64).reshape(-1, 6),
-        np.concatenate([b[0] for b in blocks]), np.concatenate([b[1] for b in blocks]),
-        np.concatenate([b[2] for b in blocks]), np.concatenate([b[3] for b in blocks]),
-        np.array([r[2] - r[1] for r in node_rows]), tuple(all_dists), model,
+        tuple(names_),
+        tuple(shapes),
+        tuple(slices),
+        np.array(priors, dtype=np.int64).reshape(-1, 2),
+        np.array(pparams, dtype=np.float64).reshape(-1, 4),
+        np.array(node_rows, dtype=np.int64).reshape(-1, 6),
+        np.concatenate([b[0] for b in blocks]),
+        np.concatenate([b[1] for b in blocks]),
+        np.concatenate([b[2] for b in blocks]),
+        np.concatenate([b[3] for b in blocks]),
+        np.array([r[2] - r[1] for r in node_rows]),
+        tuple(all_dists),
+        model,
     )
 
 
@@ -387,14 +411,28 @@ def _nutpie_model(fast: FastModel):
 
     coords = {d: pd.Index(list(model.coords[d])) for n in fast.names for d in model.named_vars_to_dims.get(n, ())}
     coords["unconstrained_parameter"] = pd.Index(  # as nutpie names the elements of x
-        [e for n, shape in zip(fast.names, fast.shapes) for e in ([n] if not shape else [f"{n}_{i}" for i in range(shape[0])])])
+        [
+            e
+            for n, shape in zip(fast.names, fast.shapes)
+            for e in ([n] if not shape else [f"{n}_{i}" for i in range(shape[0])])
+        ]
+    )
     dims = {n: tuple(model.named_vars_to_dims[n]) for n in fast.names if n in model.named_vars_to_dims}
     user_data = fast.packed()
     return compiled_model(
-        dims=dims, _coords=coords, _n_dim=fast.n_dim, _shapes=dict(zip(fast.names, fast.shapes)),
-        compiled_logp_func=_logp_callback, compiled_expand_func=_expand_callback,
-        initial_point_func=initial_point, shared_data={}, user_data=user_data, n_expanded=fast.n_dim,
-        shape_info=(list(fast.names), list(fast.slices), list(fast.shapes)), logp_func=None, expand_func=None,
+        dims=dims,
+        _coords=coords,
+        _n_dim=fast.n_dim,
+        _shapes=dict(zip(fast.names, fast.shapes)),
+        compiled_logp_func=_logp_callback,
+        compiled_expand_func=_expand_callback,
+        initial_point_func=initial_point,
+        shared_data={},
+        user_data=user_data,
+        n_expanded=fast.n_dim,
+        shape_info=(list(fast.names), list(fast.slices), list(fast.shapes)),
+        logp_func=None,
+        expand_func=None,
     )
 
 
@@ -416,10 +454,10 @@ def sample(fast: FastModel, settings, seed: int | None, progressbar: bool = Fals
     ----------
     fast : FastModel
         From :func:`plan`.
-    settings : dagmed.fit.SamplerSettings
+    settings : dagmed.fit.sampling.SamplerSettings
         Draws, tuning, chains, cores, target acceptance.
     seed : int or None
-        nutpie's seed (:func:`dagmed.fit.sample` derives it as ``pm.sample`` does).
+        nutpie's seed (:func:`dagmed.fit.sampling.sample` derives it as ``pm.sample`` does).
     progressbar : bool
         Show nutpie's progress bar.
 
@@ -435,9 +473,15 @@ def sample(fast: FastModel, settings, seed: int | None, progressbar: bool = Fals
     compiled = _nutpie_model(fast)
     kwargs = {} if settings.cores is None else {"cores": settings.cores}
     idata = nutpie.sample(
-        compiled, draws=settings.draws, tune=settings.tune, chains=settings.chains, seed=seed,
-        target_accept=settings.target_accept, progress_bar=progressbar,
-        low_rank_modified_mass_matrix=True, **kwargs,
+        compiled,
+        draws=settings.draws,
+        tune=settings.tune,
+        chains=settings.chains,
+        seed=seed,
+        target_accept=settings.target_accept,
+        progress_bar=progressbar,
+        low_rank_modified_mass_matrix=True,
+        **kwargs,
     )
     idata.add_groups(_compat.data_groups(model))  # as pm.sample does for nutpie: the data, which nutpie never sees
     return idata

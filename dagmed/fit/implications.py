@@ -263,7 +263,9 @@ def test_implications(dataset, alpha: float = ALPHA) -> list[ImplicationTest]:
     for imp in implications(ir.analysis):
         node = ir.node(imp.node)
         columns = {c: dataset[c] for c in (imp.node, *node.parents, imp.candidate)}
-        used = np.all(np.isfinite(list(columns.values())), axis=0)  # complete rows (all, unless missing values are modelled)
+        used = np.all(
+            np.isfinite(list(columns.values())), axis=0
+        )  # complete rows (all, unless missing values are modelled)
         kept = {c: v[used] for c, v in columns.items()}
         y, x = kept[imp.node], kept[imp.candidate]
         X0 = np.column_stack([np.ones(int(used.sum())), *(t.values(kept) for t in node.terms)])
@@ -276,8 +278,9 @@ def test_implications(dataset, alpha: float = ALPHA) -> list[ImplicationTest]:
         rows.append((imp, node.family.link.name, int(used.sum()), result))
     adjusted, rejected = _holm(np.array([r[3][4] for r in rows], dtype=float), alpha)
     return [
-        ImplicationTest(imp.node, imp.candidate, imp.given, link, est, low, high, stat, p,
-                        float(adj), bool(rej), alpha, n, note)
+        ImplicationTest(
+            imp.node, imp.candidate, imp.given, link, est, low, high, stat, p, float(adj), bool(rej), alpha, n, note
+        )
         for (imp, link, n, (est, low, high, stat, p, note)), adj, rej in zip(rows, adjusted, rejected)
     ]
 
@@ -385,8 +388,7 @@ def verdict(dataset, strict: bool = False, log=None) -> list:
     rejected = [t for t in tests if t.rejected]
     if strict and rejected:
         t = rejected[0]
-        raise SpecError(f"{format_contradiction(t)} (--strict)",
-                        **dataset.ir.loc_of(t.node))
+        raise SpecError(f"{format_contradiction(t)} (--strict)", **dataset.ir.loc_of(t.node))
     for t in rejected:
         log(f"dagmed: warning: {format_contradiction(t)}")
     log(f"implications: {format_summary(tests)}")

@@ -72,11 +72,15 @@ class SamplerSettings:
         for name in ("draws", "tune", "chains"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value < (0 if name == "tune" else 1):
-                raise UsageError(f"{name} must be a {'non-negative' if name == 'tune' else 'positive'} integer, got {value!r}")
+                raise UsageError(
+                    f"{name} must be a {'non-negative' if name == 'tune' else 'positive'} integer, got {value!r}"
+                )
         for name in ("cores", "seed"):  # optional, but when given they are used, so they must be valid
             value = getattr(self, name)
             low = 1 if name == "cores" else 0
-            if value is not None and (not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low):
+            if value is not None and (
+                not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low
+            ):
                 raise UsageError(f"{name} must be an integer >= {low}, got {value!r}")
         if not 0 < self.target_accept < 1:
             raise UsageError(f"target_accept must be between 0 and 1, got {self.target_accept!r}")
@@ -153,7 +157,7 @@ def quiet():
 def sample(model: pm.Model, settings: SamplerSettings, fast=None) -> az.InferenceData:
     """Sample the posterior of ``model``.
 
-    Given its :mod:`dagmed.fastglm` plan (:func:`fast_plan`: nutpie, and a model of observed
+    Given its :mod:`dagmed.fit.fastglm` plan (:func:`fast_plan`: nutpie, and a model of observed
     GLMs, every model dagmed builds except with rows whose missing values are modelled), it
     is sampled through the compiled and cached log density instead of compiling the model
     with numba on every run: the same posterior, with no compilation wait.
@@ -161,9 +165,9 @@ def sample(model: pm.Model, settings: SamplerSettings, fast=None) -> az.Inferenc
     Parameters
     ----------
     model : pymc.Model
-        With its data attached (:func:`dagmed.compiler.attach`).
+        With its data attached (:func:`dagmed.model.compiler.attach`).
     settings : SamplerSettings
-    fast : dagmed.fastglm.FastModel, optional
+    fast : dagmed.fit.fastglm.FastModel, optional
         ``model``'s plan from :func:`fast_plan`; None samples ``model`` itself.
 
     Returns
@@ -202,8 +206,9 @@ def sample(model: pm.Model, settings: SamplerSettings, fast=None) -> az.Inferenc
     try:
         with quiet():  # PyMC's own convergence warnings are replaced by dagmed's (see diagnostics())
             if fast is not None:
-                idata = fastglm.sample(fast, settings, _compat.chain_seed(settings.seed),
-                                       progressbar=bar(settings.progressbar))
+                idata = fastglm.sample(
+                    fast, settings, _compat.chain_seed(settings.seed), progressbar=bar(settings.progressbar)
+                )
             else:
                 idata = pm.sample(**kwargs, compute_convergence_checks=False)
     except Exception as exc:  # the sampler's own failure in one line (Ctrl-C is not an Exception)
@@ -223,7 +228,7 @@ def sample(model: pm.Model, settings: SamplerSettings, fast=None) -> az.Inferenc
 
 
 def fast_plan(model: pm.Model, settings: SamplerSettings, ir=None):
-    """The :mod:`dagmed.fastglm` plan when ``settings`` resolve to nutpie and the model qualifies, else None.
+    """The :mod:`dagmed.fit.fastglm` plan when ``settings`` resolve to nutpie and the model qualifies, else None.
 
     Examples
     --------
@@ -235,8 +240,14 @@ def fast_plan(model: pm.Model, settings: SamplerSettings, ir=None):
     return fastglm.plan(ir, model)
 
 
-def predictive(model: pm.Model, idata: az.InferenceData, seed=None, prior_draws: int = 500, progressbar=True,
-               posterior_draws: int = 600) -> None:
+def predictive(
+    model: pm.Model,
+    idata: az.InferenceData,
+    seed=None,
+    prior_draws: int = 500,
+    progressbar=True,
+    posterior_draws: int = 600,
+) -> None:
     """Add prior and posterior predictive draws of the observed nodes to ``idata`` (in place).
 
     Parameters
@@ -283,6 +294,7 @@ def predictive(model: pm.Model, idata: az.InferenceData, seed=None, prior_draws:
         post = idata.posterior
         step = max(1, -(-post.sizes["chain"] * post.sizes["draw"] // posterior_draws))
         thinned = post.isel(draw=slice(None, None, step))
-        pp = pm.sample_posterior_predictive(thinned, random_seed=seed, progressbar=bar(progressbar),
-                                            compile_kwargs=fast_compile)
+        pp = pm.sample_posterior_predictive(
+            thinned, random_seed=seed, progressbar=bar(progressbar), compile_kwargs=fast_compile
+        )
         idata.add_groups(posterior_predictive=pp.posterior_predictive)

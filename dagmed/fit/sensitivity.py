@@ -115,7 +115,9 @@ class Sensitivity:
         for a, mean, _ in self.scaled:
             if math.isclose(a, alpha):
                 return mean
-        raise KeyError(f"no power-scaled mean at alpha = {alpha}; computed: {', '.join(str(a) for a, _, _ in self.scaled)}")
+        raise KeyError(
+            f"no power-scaled mean at alpha = {alpha}; computed: {', '.join(str(a) for a, _, _ in self.scaled)}"
+        )
 
     def as_dict(self) -> dict:
         """A JSON-ready record (NaN as None); alphas as text keys."""
@@ -187,12 +189,17 @@ def log_densities(idata, model, ir):
     import arviz as az
 
     if names.INCOMPLETE_ROWS in model.named_vars:
-        raise ValueError("the model has rows with missing values modelled: their likelihood is a potential, "
-                         "not a log_likelihood group")
+        raise ValueError(
+            "the model has rows with missing values modelled: their likelihood is a potential, "
+            "not a log_likelihood group"
+        )
     posterior = idata.posterior
     params = [v for v in model.free_RVs if names.OBS_DIM not in model.named_vars_to_dims.get(v.name, ())]
-    return az.InferenceData(posterior=posterior, log_prior=_log_prior(posterior, params),
-                            log_likelihood=_log_likelihood(posterior, model, ir))
+    return az.InferenceData(
+        posterior=posterior,
+        log_prior=_log_prior(posterior, params),
+        log_likelihood=_log_likelihood(posterior, model, ir),
+    )
 
 
 def _log_prior(posterior, params):
@@ -210,8 +217,9 @@ def _log_prior(posterior, params):
     from pytensor.compile.mode import Mode
 
     draws = [posterior[v.name].transpose(*SAMPLE_DIMS, ...) for v in params]  # a prior's shape last
-    logps = pytensor.function([], [pm.logp(v, pt.constant(d.values)) for v, d in zip(params, draws)],
-                              mode=Mode(linker="py", optimizer=None))()
+    logps = pytensor.function(
+        [], [pm.logp(v, pt.constant(d.values)) for v, d in zip(params, draws)], mode=Mode(linker="py", optimizer=None)
+    )()
     return xr.Dataset({d.name: d.copy(data=lp) for d, lp in zip(draws, logps)})
 
 
@@ -254,7 +262,9 @@ def _effects_array(effect_draws: dict, chains: int, draws: int):
         stacked = np.stack([np.asarray(effect_draws[n], dtype=float).reshape(chains, draws) for n in names_], axis=-1)
     except ValueError:
         shapes = {n: np.shape(effect_draws[n]) for n in names_}
-        raise ValueError(f"effect draws must have {chains} x {draws} values each, like the posterior; got {shapes}") from None
+        raise ValueError(
+            f"effect draws must have {chains} x {draws} values each, like the posterior; got {shapes}"
+        ) from None
     return xr.DataArray(stacked, dims=(*SAMPLE_DIMS, "effect"), coords={"effect": names_})
 
 
@@ -280,12 +290,17 @@ def _scores(idata, dataset, component: str) -> dict:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return az.psens(az.InferenceData(posterior=dataset, **{f"log_{component}": idata[f"log_{component}"]}), component=component)
+        return az.psens(
+            az.InferenceData(posterior=dataset, **{f"log_{component}": idata[f"log_{component}"]}), component=component
+        )
 
 
 def _total(group) -> np.ndarray:
     """A log density group summed over its variables and non-sample dimensions: shape (chain, draw)."""
-    return sum(v.sum([d for d in v.dims if d not in SAMPLE_DIMS]).transpose(*SAMPLE_DIMS).values for v in group.data_vars.values())
+    return sum(
+        v.sum([d for d in v.dims if d not in SAMPLE_DIMS]).transpose(*SAMPLE_DIMS).values
+        for v in group.data_vars.values()
+    )
 
 
 def _scaled_weights(log_prior_total: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
@@ -297,8 +312,9 @@ def _scaled_weights(log_prior_total: np.ndarray, alpha: float) -> tuple[np.ndarr
     return w / w.sum(), float(k)
 
 
-def prior_sensitivity(idata, effect_draws=None, threshold: float = THRESHOLD, *, model=None, ir=None,
-                      alphas=ALPHAS) -> list[Sensitivity]:
+def prior_sensitivity(
+    idata, effect_draws=None, threshold: float = THRESHOLD, *, model=None, ir=None, alphas=ALPHAS
+) -> list[Sensitivity]:
     """Power-scaling sensitivity to the prior and to the likelihood of every parameter and effect.
 
     Parameters
@@ -371,7 +387,11 @@ def prior_sensitivity(idata, effect_draws=None, threshold: float = THRESHOLD, *,
             prior = lik = float("nan")
         flat = x.reshape(-1)
         scaled = tuple((float(a), float(np.dot(w, flat)), k) for a, w, k in weights)
-        out.append(Sensitivity(name, prior, lik, bool(prior > threshold), diagnose(prior, lik, threshold), float(np.mean(flat)), scaled))
+        out.append(
+            Sensitivity(
+                name, prior, lik, bool(prior > threshold), diagnose(prior, lik, threshold), float(np.mean(flat)), scaled
+            )
+        )
     return out
 
 

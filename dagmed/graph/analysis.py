@@ -42,7 +42,7 @@ class Analysis:
     independent : bool
         No dependent pair: the mediators are conditionally independent (MATH.md section 2).
     mediator_parents : dict of str to tuple of str
-        Each mediator's mediator parents in spec order (:func:`dagmed.decomposable.mediator_parents`).
+        Each mediator's mediator parents in spec order (:func:`dagmed.graph.decomposable.mediator_parents`).
     n_regimes : int
         The number of interventional regimes, ``2^(K+1)`` for K mediators.
 
@@ -84,7 +84,7 @@ class Analysis:
 
     @property
     def mediator_parents(self) -> dict[str, tuple[str, ...]]:
-        """Each mediator's mediator parents, in spec order (:func:`dagmed.decomposable.mediator_parents`)."""
+        """Each mediator's mediator parents, in spec order (:func:`dagmed.graph.decomposable.mediator_parents`)."""
         return decomposable.mediator_parents(self.graph, self.mediators)
 
 
@@ -159,14 +159,19 @@ def _check_latents(a: Analysis) -> list[SpecError]:
     for u in a.latent:
         loc = a.spec.at(g.nodes[u]["loc"])
         if u in t_desc and u in y_anc:
-            problems.append(SpecError(f"latent node {u} lies on a causal path from {t} to {y}; mediators must be observed", **loc))
+            problems.append(
+                SpecError(f"latent node {u} lies on a causal path from {t} to {y}; mediators must be observed", **loc)
+            )
             continue
         reach = _latent_reach(g, u)
         confounded = next(((p, q) for p, q in pairs if p in reach and q in reach), None)
         if confounded:
             p, q = confounded
             problems.append(
-                SpecError(f"latent node {u} is a common cause of {p} and {q}: the effects are not identified ({p} <- {u} -> {q})", **loc)
+                SpecError(
+                    f"latent node {u} is a common cause of {p} and {q}: the effects are not identified ({p} <- {u} -> {q})",
+                    **loc,
+                )
             )
     return problems
 

@@ -242,4 +242,3 @@ def _walk(came_from: dict, state) -> list[str]:
         nodes.append(state[0])
         state = came_from[state]
     return nodes[::-1]
-

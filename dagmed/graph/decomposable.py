@@ -51,16 +51,26 @@ def unsupported(g, mediators, outcome) -> list[tuple[str, str]]:
     if not yfam.link.affine:
         for m in mediators:
             if not binary[m]:
-                out.append((m, f"mediator {m} has family {fam[m]}; with a {yfam.name} outcome only bernoulli "
-                               f"mediators can be decomposed exactly (a {fam[m]} mediator needs an outcome with an "
-                               f"identity link, e.g. normal)"))
+                out.append(
+                    (
+                        m,
+                        f"mediator {m} has family {fam[m]}; with a {yfam.name} outcome only bernoulli "
+                        f"mediators can be decomposed exactly (a {fam[m]} mediator needs an outcome with an "
+                        f"identity link, e.g. normal)",
+                    )
+                )
         return out
     if all(binary.values()):
         return out
     for m, parents in mediator_parents(g, mediators).items():
         mfam = FAMILIES[fam[m]]
         if parents and not mfam.link.affine:
-            out.append((m, f"mediator {m} ({fam[m]}) depends on mediator(s) {', '.join(parents)} among mediators "
-                           f"that are not all binary: its interventional distribution is not exact; give {m} an "
-                           f"identity link (normal), or make every mediator bernoulli"))
+            out.append(
+                (
+                    m,
+                    f"mediator {m} ({fam[m]}) depends on mediator(s) {', '.join(parents)} among mediators "
+                    f"that are not all binary: its interventional distribution is not exact; give {m} an "
+                    f"identity link (normal), or make every mediator bernoulli",
+                )
+            )
     return out

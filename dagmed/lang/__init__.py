@@ -13,7 +13,7 @@ from .ir import Spec
 
 
 def parse(text: str, source: str = "<string>") -> Spec:
-    """Parse and resolve spec text into a :class:`~dagmed.ir.Spec`.
+    """Parse and resolve spec text into a :class:`~dagmed.lang.ir.Spec`.
 
     Parameters
     ----------

@@ -30,8 +30,8 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -122,10 +122,15 @@ class Support:
 
 
 SUPPORTS = {
-    "binary": Support("binary", lambda v: ~np.isin(v, (0.0, 1.0)), "0 or 1 (bernoulli)", binary=True, integer=True,
-                      missing=SUMMED),
-    "count": Support("count", lambda v: (v < 0) | (v != np.round(v)) | ~np.isfinite(v),
-                     "a non-negative integer (poisson)", integer=True),
+    "binary": Support(
+        "binary", lambda v: ~np.isin(v, (0.0, 1.0)), "0 or 1 (bernoulli)", binary=True, integer=True, missing=SUMMED
+    ),
+    "count": Support(
+        "count",
+        lambda v: (v < 0) | (v != np.round(v)) | ~np.isfinite(v),
+        "a non-negative integer (poisson)",
+        integer=True,
+    ),
     "real": Support("real", lambda v: ~np.isfinite(v), "a finite number", missing=SAMPLED),
 }
 
@@ -223,14 +228,53 @@ class Family:
 
 # Defaults reproduce the reference analyses: Normal(0, 1) on the logit scale
 # (Example 2), Normal(0, 10) and HalfCauchy(1) for linear models (Example 1).
-FAMILIES = {f.name: f for f in (
-    Family("bernoulli", "Bernoulli", "p", LINKS["logit"], (), SUPPORTS["binary"],
-           ("normal", (0.0, 1.0)), ("normal", (0.0, 1.0)), _logp_bernoulli, 0, _no_term, "Binomial"),
-    Family("normal", "Normal", "mu", LINKS["identity"], (Param("sigma", ("halfcauchy", (1.0,))),), SUPPORTS["real"],
-           ("normal", (0.0, 10.0)), ("normal", (0.0, 10.0)), _logp_normal, 1, _no_term, "Gaussian"),
-    Family("poisson", "Poisson", "mu", LINKS["log"], (), SUPPORTS["count"],
-           ("normal", (0.0, 1.0)), ("normal", (0.0, 1.0)), _logp_poisson, 2, _log_factorial_term, "Poisson"),
-)}
+FAMILIES = {
+    f.name: f
+    for f in (
+        Family(
+            "bernoulli",
+            "Bernoulli",
+            "p",
+            LINKS["logit"],
+            (),
+            SUPPORTS["binary"],
+            ("normal", (0.0, 1.0)),
+            ("normal", (0.0, 1.0)),
+            _logp_bernoulli,
+            0,
+            _no_term,
+            "Binomial",
+        ),
+        Family(
+            "normal",
+            "Normal",
+            "mu",
+            LINKS["identity"],
+            (Param("sigma", ("halfcauchy", (1.0,))),),
+            SUPPORTS["real"],
+            ("normal", (0.0, 10.0)),
+            ("normal", (0.0, 10.0)),
+            _logp_normal,
+            1,
+            _no_term,
+            "Gaussian",
+        ),
+        Family(
+            "poisson",
+            "Poisson",
+            "mu",
+            LINKS["log"],
+            (),
+            SUPPORTS["count"],
+            ("normal", (0.0, 1.0)),
+            ("normal", (0.0, 1.0)),
+            _logp_poisson,
+            2,
+            _log_factorial_term,
+            "Poisson",
+        ),
+    )
+}
 
 # Every parameter a prior statement may target (``prior y.sigma = ...``).
 PARAMS = {name: name for name in ("intercept", "beta", *sorted({p.name for f in FAMILIES.values() for p in f.extras}))}

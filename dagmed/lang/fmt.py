@@ -61,7 +61,7 @@ def format_ir(spec_ir: ir.SpecIR) -> str:
     Parameters
     ----------
     spec_ir : ir.SpecIR
-        From :func:`dagmed.parser.parse`.
+        From :func:`dagmed.lang.parser.parse`.
 
     Returns
     -------

@@ -32,7 +32,7 @@ class Dist:
         return f"{self.name}({', '.join(parts)})"
 
 
-def location(source: str, text: str, loc: "Loc | None") -> dict:
+def location(source: str, text: str, loc: Loc | None) -> dict:
     """Keyword arguments that locate an error at ``loc`` in ``source`` (just the file if None)."""
     if loc is None:
         return {"source": source}
@@ -226,7 +226,7 @@ class Spec:
     the same model written in another layout (or by ``dagmed fmt``) compares equal.
 
     Mediators and covariates are not stored: they follow from the graph
-    (see :func:`dagmed.checks.analyse`).
+    (see :func:`dagmed.graph.analysis.analyse`).
     """
 
     nodes: tuple[Node, ...]

@@ -1,6 +1,6 @@
-"""Spec text -> :class:`~dagmed.ir.SpecIR`, with lark's errors translated.
+"""Spec text -> :class:`~dagmed.lang.ir.SpecIR`, with lark's errors translated.
 
-The grammar is ``grammar/dagmed.lark`` (installed as ``dagmed.grammar``).
+The grammar is ``dagmed.lark`` beside this module (package data, shipped by ``pip install .``).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import NamedTuple
 import lark
 from lark import Lark, Token, Transformer, v_args
 
-from . import ir
 from ..errors import SpecSyntaxError
+from . import ir
 
 # How lark's terminal names read in an error message.
 _TERMINAL_NAMES = {

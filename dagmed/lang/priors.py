@@ -19,8 +19,8 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 # PyMC's default transform of a parameter with this prior, as the fast density codes it.
 NO_TRANSFORM, LOG, INTERVAL = 0, 1, 2
@@ -69,32 +69,130 @@ class PriorDist:
     centre: Callable[[dict], float]
 
 
-PRIORS = {p.name: p for p in (
-    PriorDist("normal", "Normal", ("mu", "sigma"), ("sigma",), False, 0, NO_TRANSFORM,
-              lambda k: ((k["mu"], k["sigma"], 0.0), -0.5 * _LOG_2PI - math.log(k["sigma"])), lambda k: k["mu"]),
-    PriorDist("studentt", "StudentT", ("nu", "mu", "sigma"), ("nu", "sigma"), False, 1, NO_TRANSFORM,
-              lambda k: ((k["mu"], k["sigma"], k["nu"]), _student_const(k["nu"], k["sigma"])), lambda k: k["mu"]),
-    PriorDist("cauchy", "Cauchy", ("alpha", "beta"), ("beta",), False, 2, NO_TRANSFORM,
-              lambda k: ((k["alpha"], k["beta"], 0.0), -math.log(math.pi * k["beta"])), lambda k: k["alpha"]),
-    PriorDist("laplace", "Laplace", ("mu", "b"), ("b",), False, 3, NO_TRANSFORM,
-              lambda k: ((k["mu"], k["b"], 0.0), -math.log(2 * k["b"])), lambda k: k["mu"]),
-    PriorDist("uniform", "Uniform", ("lower", "upper"), (), False, 10, INTERVAL,
-              # -log(width) cancels the transform's log(width)
-              lambda k: ((k["lower"], k["upper"], 0.0), 0.0), lambda k: 0.5 * (k["lower"] + k["upper"])),
-    PriorDist("halfnormal", "HalfNormal", ("sigma",), ("sigma",), True, 4, LOG,
-              lambda k: ((0.0, k["sigma"], 0.0), 0.5 * math.log(2 / math.pi) - math.log(k["sigma"])),
-              lambda k: k["sigma"]),
-    PriorDist("halfcauchy", "HalfCauchy", ("beta",), ("beta",), True, 5, LOG,
-              lambda k: ((0.0, k["beta"], 0.0), math.log(2 / math.pi) - math.log(k["beta"])), lambda k: k["beta"]),
-    PriorDist("halfstudentt", "HalfStudentT", ("nu", "sigma"), ("nu", "sigma"), True, 6, LOG,
-              lambda k: ((0.0, k["sigma"], k["nu"]), math.log(2) + _student_const(k["nu"], k["sigma"])),
-              lambda k: k["sigma"]),
-    PriorDist("exponential", "Exponential", ("lam",), ("lam",), True, 7, LOG,
-              lambda k: ((k["lam"], 0.0, 0.0), math.log(k["lam"])), lambda k: 1.0 / k["lam"]),
-    PriorDist("gamma", "Gamma", ("alpha", "beta"), ("alpha", "beta"), True, 8, LOG,
-              lambda k: ((k["alpha"], k["beta"], 0.0), k["alpha"] * math.log(k["beta"]) - math.lgamma(k["alpha"])),
-              lambda k: k["alpha"] / k["beta"]),
-    PriorDist("lognormal", "LogNormal", ("mu", "sigma"), ("sigma",), True, 9, LOG,
-              lambda k: ((k["mu"], k["sigma"], 0.0), -0.5 * _LOG_2PI - math.log(k["sigma"])),
-              lambda k: math.exp(k["mu"])),
-)}
+PRIORS = {
+    p.name: p
+    for p in (
+        PriorDist(
+            "normal",
+            "Normal",
+            ("mu", "sigma"),
+            ("sigma",),
+            False,
+            0,
+            NO_TRANSFORM,
+            lambda k: ((k["mu"], k["sigma"], 0.0), -0.5 * _LOG_2PI - math.log(k["sigma"])),
+            lambda k: k["mu"],
+        ),
+        PriorDist(
+            "studentt",
+            "StudentT",
+            ("nu", "mu", "sigma"),
+            ("nu", "sigma"),
+            False,
+            1,
+            NO_TRANSFORM,
+            lambda k: ((k["mu"], k["sigma"], k["nu"]), _student_const(k["nu"], k["sigma"])),
+            lambda k: k["mu"],
+        ),
+        PriorDist(
+            "cauchy",
+            "Cauchy",
+            ("alpha", "beta"),
+            ("beta",),
+            False,
+            2,
+            NO_TRANSFORM,
+            lambda k: ((k["alpha"], k["beta"], 0.0), -math.log(math.pi * k["beta"])),
+            lambda k: k["alpha"],
+        ),
+        PriorDist(
+            "laplace",
+            "Laplace",
+            ("mu", "b"),
+            ("b",),
+            False,
+            3,
+            NO_TRANSFORM,
+            lambda k: ((k["mu"], k["b"], 0.0), -math.log(2 * k["b"])),
+            lambda k: k["mu"],
+        ),
+        PriorDist(
+            "uniform",
+            "Uniform",
+            ("lower", "upper"),
+            (),
+            False,
+            10,
+            INTERVAL,
+            # -log(width) cancels the transform's log(width)
+            lambda k: ((k["lower"], k["upper"], 0.0), 0.0),
+            lambda k: 0.5 * (k["lower"] + k["upper"]),
+        ),
+        PriorDist(
+            "halfnormal",
+            "HalfNormal",
+            ("sigma",),
+            ("sigma",),
+            True,
+            4,
+            LOG,
+            lambda k: ((0.0, k["sigma"], 0.0), 0.5 * math.log(2 / math.pi) - math.log(k["sigma"])),
+            lambda k: k["sigma"],
+        ),
+        PriorDist(
+            "halfcauchy",
+            "HalfCauchy",
+            ("beta",),
+            ("beta",),
+            True,
+            5,
+            LOG,
+            lambda k: ((0.0, k["beta"], 0.0), math.log(2 / math.pi) - math.log(k["beta"])),
+            lambda k: k["beta"],
+        ),
+        PriorDist(
+            "halfstudentt",
+            "HalfStudentT",
+            ("nu", "sigma"),
+            ("nu", "sigma"),
+            True,
+            6,
+            LOG,
+            lambda k: ((0.0, k["sigma"], k["nu"]), math.log(2) + _student_const(k["nu"], k["sigma"])),
+            lambda k: k["sigma"],
+        ),
+        PriorDist(
+            "exponential",
+            "Exponential",
+            ("lam",),
+            ("lam",),
+            True,
+            7,
+            LOG,
+            lambda k: ((k["lam"], 0.0, 0.0), math.log(k["lam"])),
+            lambda k: 1.0 / k["lam"],
+        ),
+        PriorDist(
+            "gamma",
+            "Gamma",
+            ("alpha", "beta"),
+            ("alpha", "beta"),
+            True,
+            8,
+            LOG,
+            lambda k: ((k["alpha"], k["beta"], 0.0), k["alpha"] * math.log(k["beta"]) - math.lgamma(k["alpha"])),
+            lambda k: k["alpha"] / k["beta"],
+        ),
+        PriorDist(
+            "lognormal",
+            "LogNormal",
+            ("mu", "sigma"),
+            ("sigma",),
+            True,
+            9,
+            LOG,
+            lambda k: ((k["mu"], k["sigma"], 0.0), -0.5 * _LOG_2PI - math.log(k["sigma"])),
+            lambda k: math.exp(k["mu"]),
+        ),
+    )
+}

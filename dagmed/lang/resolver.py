@@ -1,4 +1,4 @@
-"""IR statements -> a resolved :class:`~dagmed.ir.Spec`.
+"""IR statements -> a resolved :class:`~dagmed.lang.ir.Spec`.
 
 Validates names against the lookup tables, merges repeated declarations (refusing
 contradictory ones), and fills every prior in: edge > node > spec default > family default.
@@ -254,10 +254,17 @@ def _spec(d: _Declarations, treatment: tuple[str, ir.Loc], outcome: tuple[str, i
     """The resolved spec, every prior filled in."""
     nodes = tuple(ir.Node(n, d.families.get(n, (None,))[0], n not in d.latent, loc) for n, loc in d.first_seen.items())
     node_priors = tuple(
-        (n, ir.NodePriors(_prior_of(d, "intercept", n), tuple((p.name, _prior_of(d, p.name, n)) for p in FAMILIES[f].extras)))
+        (
+            n,
+            ir.NodePriors(
+                _prior_of(d, "intercept", n), tuple((p.name, _prior_of(d, p.name, n)) for p in FAMILIES[f].extras)
+            ),
+        )
         for n, (f, _) in d.families.items()
     )
-    edges = tuple(ir.Edge(p, c, _prior_of(d, "beta", c, p), loc, latent=p in d.latent) for (p, c), loc in d.edges.items())
+    edges = tuple(
+        ir.Edge(p, c, _prior_of(d, "beta", c, p), loc, latent=p in d.latent) for (p, c), loc in d.edges.items()
+    )
     _refuse_mixed_coefficient_priors(d, edges)
     return ir.Spec(
         nodes=nodes,
@@ -275,7 +282,7 @@ def _spec(d: _Declarations, treatment: tuple[str, ir.Loc], outcome: tuple[str, i
 
 
 def resolve(spec_ir: ir.SpecIR) -> ir.Spec:
-    r"""Resolve parsed statements into a :class:`~dagmed.ir.Spec`.
+    r"""Resolve parsed statements into a :class:`~dagmed.lang.ir.Spec`.
 
     Each statement goes to its handler in :data:`HANDLERS`; then the roles are checked,
     the families and codings, and the prior targets, and every prior is filled in.
@@ -283,7 +290,7 @@ def resolve(spec_ir: ir.SpecIR) -> ir.Spec:
     Parameters
     ----------
     spec_ir : ir.SpecIR
-        The statements as written (:func:`dagmed.parser.parse`).
+        The statements as written (:func:`dagmed.lang.parser.parse`).
 
     Returns
     -------

@@ -19,7 +19,7 @@ MISSING = {
     "drop": "complete cases: rows with a missing value in a modelled column are dropped",
     "error": "a missing value in a modelled column is an error",
     "model": "every row is used: missing values are unknowns of the model, binary ones summed out per row, "
-             "continuous ones sampled (docs/missing.md)",
+    "continuous ones sampled (docs/missing.md)",
 }
 
 

@@ -6,7 +6,7 @@ Two steps, the way PyMC's model transforms (``pm.observe``, ``pm.do``) return ne
   family is a random variable along ``obs_id``, an exogenous node without a family is a
   ``pm.Data`` container. Prior predictive checks, simulation and the model-graph picture
   need nothing more.
-* :func:`attach` returns a new model with a :class:`~dagmed.data.Dataset` attached: the
+* :func:`attach` returns a new model with a :class:`~dagmed.model.data.Dataset` attached: the
   modelled nodes observed (``pm.observe``), the containers set (``pm.set_data``), ``obs_id``
   sized to the data. The generative model is left as it was. With missing values modelled
   (``missing model``, MATH.md section 3c) ``obs_id`` holds the complete rows, and
@@ -153,11 +153,11 @@ def attach(model: pm.Model, dataset: Dataset) -> pm.Model:
         raise UsageError("the model has incomplete rows attached already: attach to the generative model (build)")
     containers = [v.name for v in model.data_vars]
     nodes = data_nodes(model)
-    missing = [n for n in nodes if n not in dataset.columns]
-    if missing:
-        raise DataError(f"{dataset.source}: no column for {', '.join(missing)}, which the model needs")
+    absent = [n for n in nodes if n not in dataset.columns]
+    if absent:
+        raise DataError(f"{dataset.source}: no column for {', '.join(absent)}, which the model needs")
     if any(dataset.missing.get(n, np.zeros(0, bool)).any() for n in nodes):
-        layout = missing.layout(dataset.ir, dataset)  # refuses what it cannot model
+        layout = missing.layout(dataset)  # refuses what it cannot model
         complete = dataset.complete_cases()
         new = attach(model, complete)
         new.set_dim(names.OBS_DIM, complete.n_obs, coord_values=np.flatnonzero(dataset.complete))

@@ -3,15 +3,15 @@
 Text columns are coded as the spec's ``code`` statements say. Missing values follow the
 spec's ``missing`` policy: ``drop`` (the default) keeps the complete cases, ``error``
 refuses, ``model`` keeps every row and marks the missing values for the model to treat as
-unknowns (MATH.md section 3c; :mod:`dagmed.missing`). Every refusal names the column, and
+unknowns (MATH.md section 3c; :mod:`dagmed.model.missing`). Every refusal names the column, and
 the row and value where there is one. Rows are numbered as in the file's data (row 1 is
 the line after the header).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -61,13 +61,19 @@ class Dataset:
             incomplete |= mask
         return ~incomplete
 
-    def complete_cases(self) -> "Dataset":
+    def complete_cases(self) -> Dataset:
         """The rows with no missing value, as ``missing drop`` would have kept them."""
         if not self.missing:
             return self
         keep = self.complete
-        return Dataset({c: v[keep] for c, v in self.columns.items()}, self.ir, self.source, int(keep.sum()),
-                       self.n_rows - int(keep.sum()), self.n_rows)
+        return Dataset(
+            {c: v[keep] for c, v in self.columns.items()},
+            self.ir,
+            self.source,
+            int(keep.sum()),
+            self.n_rows - int(keep.sum()),
+            self.n_rows,
+        )
 
     def n_terms(self) -> int:
         """Terms of the likelihood of the incomplete rows: ``sum_i 2^(b_i)``, ``b_i`` the row's
@@ -90,8 +96,12 @@ class Dataset:
         many rows were incomplete, each column's method, the likelihood terms and one sentence."""
         doc = {"policy": self.policy}
         if self.missing:
-            doc.update(incomplete_rows=int((~self.complete).sum()), method=dict(self.method),
-                       likelihood_terms=self.n_terms(), summary=self.method_summary())
+            doc.update(
+                incomplete_rows=int((~self.complete).sum()),
+                method=dict(self.method),
+                likelihood_terms=self.n_terms(),
+                summary=self.method_summary(),
+            )
         return doc
 
     def method_summary(self) -> str:
@@ -102,8 +112,10 @@ class Dataset:
         summed = [f"{c} {n}" for n, c in counts if self.method[c] == SUMMED]
         sampled = [f"{c} {n}" for n, c in counts if self.method[c] == SAMPLED]
         if summed:
-            parts.append(f"binary ({', '.join(summed)}) summed out per row: {self.n_terms()} likelihood terms "
-                         f"for {int((~self.complete).sum())} incomplete rows")
+            parts.append(
+                f"binary ({', '.join(summed)}) summed out per row: {self.n_terms()} likelihood terms "
+                f"for {int((~self.complete).sum())} incomplete rows"
+            )
         if sampled:
             parts.append(f"continuous ({', '.join(sampled)}) sampled by NUTS as latent variables")
         return f"{total} missing values modelled: " + "; ".join(parts)
@@ -176,7 +188,7 @@ def _code(col: pd.Series, name: str, levels, source: str) -> pd.Series:
     mapping = {str(k): float(v) for k, v in levels}
     unknown = [v for v in present if v not in mapping]
     if len(mapping) == 1 and len(unknown) <= 1:
-        (given, value), = mapping.items()
+        ((given, value),) = mapping.items()
         mapping.update({u: 1.0 - value for u in unknown})
         unknown = []
     if unknown:
@@ -198,7 +210,9 @@ def _numeric(col: pd.Series, name: str, source: str) -> pd.Series:
             hint = f"; say how to code it, e.g. 'code {name}: {levels[-1]} = 1'"
         else:
             hint = ""
-        raise DataError(f"{source}: column {name}, row {row}: text value {col.iloc[row - 1]!r} in a numeric column{hint}")
+        raise DataError(
+            f"{source}: column {name}, row {row}: text value {col.iloc[row - 1]!r} in a numeric column{hint}"
+        )
     return num.astype(float)
 
 
@@ -305,8 +319,11 @@ def _modelled(ir: ModelIR, frame: pd.DataFrame, source: str) -> Dataset:
     t = ir.treatment
     if frame[t].dropna().nunique() < 2:
         seen = frame[t].dropna()
-        raise DataError(f"{source}: the treatment {t} is constant ({seen.iloc[0]:g}) in its {len(seen)} observed values"
-                        if len(seen) else f"{source}: the treatment {t} is missing in every row")
+        raise DataError(
+            f"{source}: the treatment {t} is constant ({seen.iloc[0]:g}) in its {len(seen)} observed values"
+            if len(seen)
+            else f"{source}: the treatment {t} is missing in every row"
+        )
     return Dataset(
         columns={c: frame[c].to_numpy(dtype=float) for c in frame.columns},
         ir=ir,

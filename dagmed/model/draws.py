@@ -76,10 +76,11 @@ class NodeDraws:
             return self.beta[:, self.terms.index(term)]
         return np.zeros_like(self.intercept)
 
-    def draws(self, s: slice) -> "NodeDraws":
+    def draws(self, s: slice) -> NodeDraws:
         """The same GLM restricted to draws ``s``."""
-        return NodeDraws(self.family, self.intercept[s], self.beta[s], self.terms,
-                         {k: v[s] for k, v in self.extras.items()})
+        return NodeDraws(
+            self.family, self.intercept[s], self.beta[s], self.terms, {k: v[s] for k, v in self.extras.items()}
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,7 +103,7 @@ class Draws:
         return self.nodes[node]
 
     @classmethod
-    def from_posterior(cls, posterior, ir, latent=()) -> "Draws":
+    def from_posterior(cls, posterior, ir, latent=()) -> Draws:
         """Read the draws of ``ir``'s parameters (and of the ``latent`` nodes' missing values) from ``posterior``.
 
         Parameters
@@ -131,9 +132,12 @@ class Draws:
             beta = node.beta
             b = flat(beta.name, beta.dim) if beta is not None else np.zeros((size, 0))
             if beta is not None and tuple(map(str, posterior[beta.dim].values)) != beta.coords:
-                raise KeyError(f"{beta.name} has coordinates {tuple(posterior[beta.dim].values)}, the model "
-                               f"{beta.coords}: it was not fitted to this model")
-            nodes[node.name] = NodeDraws(node.family, flat(node.intercept.name), b, node.term_names,
-                                         {p.kind: flat(p.name) for p in node.extras})
+                raise KeyError(
+                    f"{beta.name} has coordinates {tuple(posterior[beta.dim].values)}, the model "
+                    f"{beta.coords}: it was not fitted to this model"
+                )
+            nodes[node.name] = NodeDraws(
+                node.family, flat(node.intercept.name), b, node.term_names, {p.kind: flat(p.name) for p in node.extras}
+            )
         lat = {v: flat(names.missing(v), names.missing_dim(v)) for v in latent}
         return cls(nodes, lat, size)

@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import networkx as nx
-import numpy as np
 
 from ..graph import dag
 from ..graph.analysis import Analysis
@@ -53,6 +52,7 @@ class Term:
     --------
     >>> Term(("t",)).name, Term(("t", "m")).name
     ('t', 't:m')
+    >>> import numpy as np
     >>> Term(("t", "m")).values({"t": np.array([0.0, 1.0]), "m": np.array([2.0, 3.0])}).tolist()
     [0.0, 3.0]
     """
@@ -212,7 +212,7 @@ class ModelIR:
     analysis: Analysis = field(compare=False, repr=False)
 
     @classmethod
-    def from_analysis(cls, analysis: Analysis) -> "ModelIR":
+    def from_analysis(cls, analysis: Analysis) -> ModelIR:
         """Build the IR of ``analysis`` (checked or not: nodes without a family are data only)."""
         g, spec = analysis.graph, analysis.spec
         order = {n: i for i, n in enumerate(g.nodes)}
@@ -220,8 +220,17 @@ class ModelIR:
         data_nodes = tuple(n for n in topo if g.nodes[n]["observed"])
         edge_priors = {(e.parent, e.child): e.prior for e in spec.edges}
         nodes = tuple(_node_model(analysis, n, edge_priors) for n in data_nodes if g.nodes[n]["family"])
-        return cls(spec, analysis.treatment, analysis.outcome, analysis.mediators, analysis.covariates,
-                   analysis.other, data_nodes, nodes, analysis)
+        return cls(
+            spec,
+            analysis.treatment,
+            analysis.outcome,
+            analysis.mediators,
+            analysis.covariates,
+            analysis.other,
+            data_nodes,
+            nodes,
+            analysis,
+        )
 
     @cached_property
     def _by_name(self) -> dict[str, NodeModel]:
@@ -264,8 +273,16 @@ def _node_model(analysis: Analysis, node: str, edge_priors: dict) -> NodeModel:
     terms = tuple(Term((p,)) for p in dag.observed_parents(g, node))
     params = [Param(names.intercept(node), "intercept", (node_priors.intercept,))]
     if terms:
-        params.append(Param(names.beta(node), "beta", tuple(edge_priors[(t.factors[0], node)] for t in terms),
-                            names.parents_dim(node), tuple(t.name for t in terms)))
-    params += [Param(names.extra(node, x.name), x.name, (node_priors.extra(x.name),), positive=x.positive)
-               for x in fam.extras]
+        params.append(
+            Param(
+                names.beta(node),
+                "beta",
+                tuple(edge_priors[(t.factors[0], node)] for t in terms),
+                names.parents_dim(node),
+                tuple(t.name for t in terms),
+            )
+        )
+    params += [
+        Param(names.extra(node, x.name), x.name, (node_priors.extra(x.name),), positive=x.positive) for x in fam.extras
+    ]
     return NodeModel(node, fam, terms, tuple(params), g.nodes[node]["role"], g.nodes[node]["loc"])

@@ -114,7 +114,11 @@ def layout(dataset) -> Layout:
             continue
         fam = ir.family(v)
         if fam is None or fam.support.missing is None:
-            what = "no model (give it a family)" if fam is None else f"family {fam.name} (only binary and continuous ones can be modelled)"
+            what = (
+                "no model (give it a family)"
+                if fam is None
+                else f"family {fam.name} (only binary and continuous ones can be modelled)"
+            )
             raise DataError(f"{dataset.source}: column {v} has {int(mask.sum())} missing values and {what}")
         kinds[v] = fam.support.missing
     none = np.zeros(n, dtype=bool)
@@ -156,7 +160,7 @@ def add_likelihood(model, dataset, lay: Layout | None = None) -> None:
     """Add the incomplete rows of ``dataset`` to ``model`` (in place): the latent variables of the
     missing continuous values and one ``pm.Potential`` with the rows' log-likelihood.
 
-    ``model`` holds the complete rows already (:func:`dagmed.compiler.attach`): its nodes'
+    ``model`` holds the complete rows already (:func:`dagmed.model.compiler.attach`): its nodes'
     parameters are shared. Each latent variable is declared with its node's distribution at
     its row (missing binary parents at 0); the potential holds each incomplete row's full
     log-likelihood (log-sum-exp over its combinations) minus those declared terms, so that the
@@ -178,8 +182,9 @@ def add_likelihood(model, dataset, lay: Layout | None = None) -> None:
             rows = lay.latent_rows[v]
             model.add_coord(names.missing_dim(v), rows)
             values = {p: _at_rows(lay, latents, p, rows) for p in node.parents}
-            latents[v] = getattr(pm, node.family.likelihood)(names.missing(v), **_params(model, node, values),
-                                                             dims=names.missing_dim(v))
+            latents[v] = getattr(pm, node.family.likelihood)(
+                names.missing(v), **_params(model, node, values), dims=names.missing_dim(v)
+            )
         # every block's entries in one vector, so that each node's GLM is one evaluation
         sizes = [len(block.rows) * block.n_comb for block in lay.blocks]
         offsets = np.cumsum([0, *sizes])
@@ -202,9 +207,9 @@ def add_likelihood(model, dataset, lay: Layout | None = None) -> None:
                 loglik = loglik + pm.logp(dist, val)
         total = 0.0
         for block, off, size in zip(lay.blocks, offsets, sizes):
-            rows = pt.reshape(loglik[off:off + size], (len(block.rows), block.n_comb))
+            rows = pt.reshape(loglik[off : off + size], (len(block.rows), block.n_comb))
             total = total + (pt.logsumexp(rows, axis=1).sum() if block.b else rows.sum())
-        for v, rv in latents.items():
+        for rv in latents.values():
             total = total - pm.logp(rv, rv).sum()  # declared above; the rows' likelihood has the exact term
         pm.Potential(names.INCOMPLETE_ROWS, total)
 

@@ -71,9 +71,18 @@ def effects_document(result) -> dict:
             for _, r in result.regimes.iterrows()
         ],
         "joint_regimes": [
-            {"t": t, "t_star": ts, "label": f"Ej({t};{ts})",
-             **{k: json_number(v) for k, v in summarize(result.joint_draws[:, t, ts], result.hdi_prob).items() if k != "p_lt_0"}}
-            for t in (0, 1) for ts in (0, 1)
+            {
+                "t": t,
+                "t_star": ts,
+                "label": f"Ej({t};{ts})",
+                **{
+                    k: json_number(v)
+                    for k, v in summarize(result.joint_draws[:, t, ts], result.hdi_prob).items()
+                    if k != "p_lt_0"
+                },
+            }
+            for t in (0, 1)
+            for ts in (0, 1)
         ],
         "mediator_parents": {m: list(p) for m, p in a.mediator_parents.items()},
         "dependent": not a.independent,
@@ -94,9 +103,3 @@ def effects_document(result) -> dict:
 
 def _effect_rows(table) -> list[dict]:
     return [{"name": n, **{k: json_number(v) for k, v in row.items()}} for n, row in table.iterrows()]
-
-
-def json_number(v):
-    """A JSON number: NaN and infinities become None (JSON has no NaN)."""
-    v = float(v)
-    return None if not np.isfinite(v) else v

@@ -34,11 +34,13 @@ def _fmt(v) -> str:
 
 
 def _effect_row(x: dict) -> str:
-    """One row of the effect table: the centre it shows (:func:`dagmed.output.centre`), then the interval."""
+    """One row of the effect table: the centre it shows (:func:`dagmed.report.text.centre`), then the interval."""
     c = centre(x["name"]) if "median" in x else "mean"  # a run written before medians were kept
     sd = _fmt(x["sd"]) if c == "mean" else "-"
-    return (f"<tr><td>{html.escape(x['name'])}</td><td>{c}</td><td>{_fmt(x[c])}</td><td>{sd}</td>"
-            f"<td>[{_fmt(x['hdi_low'])}, {_fmt(x['hdi_high'])}]</td><td>{_fmt(x['p_lt_0'])}</td></tr>")
+    return (
+        f"<tr><td>{html.escape(x['name'])}</td><td>{c}</td><td>{_fmt(x[c])}</td><td>{sd}</td>"
+        f"<td>[{_fmt(x['hdi_low'])}, {_fmt(x['hdi_high'])}]</td><td>{_fmt(x['p_lt_0'])}</td></tr>"
+    )
 
 
 def _glossary(doc: dict) -> str:
@@ -46,8 +48,10 @@ def _glossary(doc: dict) -> str:
     e = html.escape
     items = "".join(f"<li><code>{e(k.label)}</code>: {e(k.meaning)}</li>" for k in KINDS.values())
     note = f"<p>{e(PM_NOTE)}.</p>" if any(kind_of(x["name"]).ratio for x in doc["effects"]) else ""
-    return (f"{note}<p>Every draw: TE = DE + the IIEs + the INTs + DEP.</p><ul>{items}</ul>"
-            f"<p>Definitions: {e(DOCS)}, in dagmed's repository.</p>")
+    return (
+        f"{note}<p>Every draw: TE = DE + the IIEs + the INTs + DEP.</p><ul>{items}</ul>"
+        f"<p>Definitions: {e(DOCS)}, in dagmed's repository.</p>"
+    )
 
 
 def _verdict(doc: dict) -> str:
@@ -66,8 +70,9 @@ def _verdict(doc: dict) -> str:
         return "\n".join(out)
     flagged = [s for s in sens if s["flagged"]]
     if flagged:
-        shown = "; ".join(f"{s['name']} ({s['prior']:.2f}{', ' + s['diagnosis'] if s['diagnosis'] else ''})"
-                          for s in flagged)
+        shown = "; ".join(
+            f"{s['name']} ({s['prior']:.2f}{', ' + s['diagnosis'] if s['diagnosis'] else ''})" for s in flagged
+        )
         out.append(f'<p class="warn">prior-sensitive (above 0.05): {e(shown)}</p>')
     else:
         out.append('<p class="ok">No parameter or effect is prior-sensitive (every score &le; 0.05).</p>')
@@ -77,14 +82,21 @@ def _verdict(doc: dict) -> str:
         if s["name"] not in effects:
             continue
         moved = [s["scaled_means"].get(a) for a in ("0.8", "1.25")]
-        rows.append(f"<tr><td>{e(s['name'])}</td><td>{_fmt(s['prior'])}</td><td>{_fmt(s['likelihood'])}</td>"
-                    f"<td>{e(s['diagnosis'] or '')}</td><td>{_fmt(moved[0])}</td><td>{_fmt(s['mean'])}</td>"
-                    f"<td>{_fmt(moved[1])}</td></tr>")
-    out.append("<p>How each effect's posterior mean moves when the prior is power-scaled by &alpha; "
-               "(&alpha; &lt; 1 weakens it, &alpha; &gt; 1 strengthens it):</p>")
-    out.append("<table><tr><th>effect</th><th>prior sensitivity</th><th>likelihood sensitivity</th>"
-               "<th>diagnosis</th><th>mean at &alpha; = 0.8</th><th>mean</th><th>mean at &alpha; = 1.25</th></tr>"
-               + "".join(rows) + "</table>")
+        rows.append(
+            f"<tr><td>{e(s['name'])}</td><td>{_fmt(s['prior'])}</td><td>{_fmt(s['likelihood'])}</td>"
+            f"<td>{e(s['diagnosis'] or '')}</td><td>{_fmt(moved[0])}</td><td>{_fmt(s['mean'])}</td>"
+            f"<td>{_fmt(moved[1])}</td></tr>"
+        )
+    out.append(
+        "<p>How each effect's posterior mean moves when the prior is power-scaled by &alpha; "
+        "(&alpha; &lt; 1 weakens it, &alpha; &gt; 1 strengthens it):</p>"
+    )
+    out.append(
+        "<table><tr><th>effect</th><th>prior sensitivity</th><th>likelihood sensitivity</th>"
+        "<th>diagnosis</th><th>mean at &alpha; = 0.8</th><th>mean</th><th>mean at &alpha; = 1.25</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
     return "\n".join(out)
 
 
@@ -101,7 +113,8 @@ def render(doc: dict, check_text: str, plots_dir: Path) -> str:
     if d.get("divergences"):
         bad.append(f"{d['divergences']} divergent transitions")
     warning = (
-        f'<p class="warn">Warning: {"; ".join(bad)}. The numbers below may not be reliable.</p>' if bad
+        f'<p class="warn">Warning: {"; ".join(bad)}. The numbers below may not be reliable.</p>'
+        if bad
         else '<p class="ok">Diagnostics look fine: R-hat &le; 1.01, bulk ESS &ge; 400, no divergences.</p>'
     )
     images = []
@@ -110,11 +123,13 @@ def render(doc: dict, check_text: str, plots_dir: Path) -> str:
         p = plots_dir / name
         if p.exists():
             data = base64.b64encode(p.read_bytes()).decode("ascii")
-            images.append(f'<figure><img alt="{e(name)}" src="data:image/png;base64,{data}"/>'
-                          f"<figcaption>{e(CAPTIONS.get(name, name))}</figcaption></figure>")
+            images.append(
+                f'<figure><img alt="{e(name)}" src="data:image/png;base64,{data}"/>'
+                f"<figcaption>{e(CAPTIONS.get(name, name))}</figcaption></figure>"
+            )
     sampler = doc["sampler"]
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>dagmed report: {e(doc['treatment'])} -&gt; {e(doc['outcome'])}</title>
+<html lang="en"><head><meta charset="utf-8"><title>dagmed report: {e(doc["treatment"])} -&gt; {e(doc["outcome"])}</title>
 <style>
 body {{ font-family: sans-serif; max-width: 1000px; margin: 2em auto; color: #222; }}
 table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: 4px 10px; text-align: right; }}
@@ -123,23 +138,23 @@ pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
 .warn {{ color: #a00; font-weight: bold; }} .ok {{ color: #060; }}
 figure {{ margin: 2em 0; }} img {{ max-width: 100%; }}
 </style></head><body>
-<h1>Mediation of {e(doc['treatment'])} on {e(doc['outcome'])}</h1>
+<h1>Mediation of {e(doc["treatment"])} on {e(doc["outcome"])}</h1>
 <h2>Spec and assumptions</h2>
 <pre>{e(check_text)}</pre>
-<p>{doc['n_obs']} observations used; {doc['n_dropped']} rows dropped with a missing value.{e(' ' + doc.get('missing', {}).get('summary', '') + '.' if doc.get('missing', {}).get('summary') else '')} Data: {e(str(doc.get('data', '')))}.
-Convention: {e(doc.get('convention_description', doc['convention']))}.</p>
+<p>{doc["n_obs"]} observations used; {doc["n_dropped"]} rows dropped with a missing value.{e(" " + doc.get("missing", {}).get("summary", "") + "." if doc.get("missing", {}).get("summary") else "")} Data: {e(str(doc.get("data", "")))}.
+Convention: {e(doc.get("convention_description", doc["convention"]))}.</p>
 <h2>Effects</h2>
-<table><tr><th>effect</th><th>centre</th><th>value</th><th>sd</th><th>{doc['hdi_prob']:.0%} HDI</th><th>P(&lt;0)</th></tr>
+<table><tr><th>effect</th><th>centre</th><th>value</th><th>sd</th><th>{doc["hdi_prob"]:.0%} HDI</th><th>P(&lt;0)</th></tr>
 {rows}
 </table>
 {_glossary(doc)}
 {_verdict(doc)}
 <h2>Diagnostics</h2>
 {warning}
-<p>R-hat max {_fmt(d.get('rhat_max'))}, bulk ESS min {d.get('ess_bulk_min') or 0:.0f}, divergences {d.get('divergences')}.
-Sampler {e(str(sampler.get('sampler')))}: {sampler.get('chains')} chains x {sampler.get('draws')} draws
-({sampler.get('tune')} tuning), seed {sampler.get('seed')}.</p>
+<p>R-hat max {_fmt(d.get("rhat_max"))}, bulk ESS min {d.get("ess_bulk_min") or 0:.0f}, divergences {d.get("divergences")}.
+Sampler {e(str(sampler.get("sampler")))}: {sampler.get("chains")} chains x {sampler.get("draws")} draws
+({sampler.get("tune")} tuning), seed {sampler.get("seed")}.</p>
 <h2>Pictures</h2>
-{''.join(images)}
+{"".join(images)}
 </body></html>
 """

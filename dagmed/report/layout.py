@@ -98,8 +98,9 @@ def _order_columns(columns: list, chains: dict, sweeps: int = 6) -> None:
             resort(columns[j], nbr_out, columns[j + 1])
 
 
-def layered_layout(g: nx.DiGraph, labels: dict | None = None, floors: dict | None = None,
-                   pull_sources: bool = False) -> Layout:
+def layered_layout(
+    g: nx.DiGraph, labels: dict | None = None, floors: dict | None = None, pull_sources: bool = False
+) -> Layout:
     """Columns of boxes, left to right along the edges, labels inside; edges routed around boxes.
 
     An edge that spans several columns passes each column in a slot of its own between the
@@ -147,8 +148,9 @@ def layered_layout(g: nx.DiGraph, labels: dict | None = None, floors: dict | Non
     for w in col_w:
         col_x.append(x + w / 2)
         x += w + GAP
-    heights = [sum(SLOT if isinstance(i, tuple) else BOX_HEIGHT for i in col) + SPACING * (len(col) - 1)
-               for col in columns]
+    heights = [
+        sum(SLOT if isinstance(i, tuple) else BOX_HEIGHT for i in col) + SPACING * (len(col) - 1) for col in columns
+    ]
     total_h = max(heights, default=0.0)
     y_of = {}
     for col, h in zip(columns, heights):
@@ -204,12 +206,25 @@ def _routes(chains: dict, boxes: dict, layer: dict, col_x: list, col_w: list, y_
 def draw_layout(ax, lay: Layout, fill: dict, dashed=()) -> None:
     """Draw ``lay`` on ``ax`` (1 data unit = 1 point): edges under boxes, labels inside."""
     for path in lay.edges.values():
-        ax.add_patch(FancyArrowPatch(path=path, arrowstyle="-|>", mutation_scale=10, lw=1.0, color="#555555",
-                                     shrinkA=0, shrinkB=0, zorder=1))
+        ax.add_patch(
+            FancyArrowPatch(
+                path=path, arrowstyle="-|>", mutation_scale=10, lw=1.0, color="#555555", shrinkA=0, shrinkB=0, zorder=1
+            )
+        )
     for n, b in lay.boxes.items():
-        ax.add_patch(FancyBboxPatch((b.x - b.w / 2, b.y - b.h / 2), b.w, b.h, boxstyle="round,pad=0,rounding_size=6",
-                                    facecolor=fill[n], edgecolor="black", lw=1.2, ls="--" if n in dashed else "-",
-                                    zorder=2))
+        ax.add_patch(
+            FancyBboxPatch(
+                (b.x - b.w / 2, b.y - b.h / 2),
+                b.w,
+                b.h,
+                boxstyle="round,pad=0,rounding_size=6",
+                facecolor=fill[n],
+                edgecolor="black",
+                lw=1.2,
+                ls="--" if n in dashed else "-",
+                zorder=2,
+            )
+        )
         ax.text(b.x, b.y, lay.labels[n], ha="center", va="center", fontsize=FONT_SIZE, zorder=3)
     ax.set_xlim(-10, lay.width + 10)
     ax.set_ylim(-10, lay.height + 10)

@@ -22,9 +22,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from ..effects.kinds import kind_of
-from ..model import names
+from ..effects.kinds import IIE, TE, Effect, kind_of
 from ..model.compiler import build, data_nodes
+from ..model.draws import Draws
 from .layout import FONT_SIZE, Layout, draw_layout, layered_layout, layers
 from .progress import progress
 
@@ -78,10 +78,17 @@ def _layered_figure(lay: Layout, title: str, legend: dict):
     """A figure whose axes map one data unit to one point, a title above and a legend of fills below."""
     fig = _figure(figsize=((lay.width + 20) / 72, (lay.height + 20) / 72))
     ax = fig.add_axes([0, 0, 1, 1])
-    handles = [Patch(facecolor=c, edgecolor="black", label=r, ls="--" if r == "latent" else "-")
-               for r, c in legend.items()]
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(handles), frameon=False,
-              fontsize=FONT_SIZE - 1)
+    handles = [
+        Patch(facecolor=c, edgecolor="black", label=r, ls="--" if r == "latent" else "-") for r, c in legend.items()
+    ]
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=len(handles),
+        frameon=False,
+        fontsize=FONT_SIZE - 1,
+    )
     ax.set_title(title, fontsize=FONT_SIZE + 2)
     return fig, ax
 
@@ -117,8 +124,9 @@ def dag(analysis, path: Path) -> Path:
     lay = dag_layout(analysis)
     used = {r: c for r, c in ROLE_COLOURS.items() if r in set(roles.values())}
     fig, ax = _layered_figure(lay, f"Causal DAG: {analysis.treatment} -> {analysis.outcome}", used)
-    draw_layout(ax, lay, {n: ROLE_COLOURS[roles[n]] for n in g.nodes},
-                dashed=[n for n in g.nodes if not g.nodes[n]["observed"]])
+    draw_layout(
+        ax, lay, {n: ROLE_COLOURS[roles[n]] for n in g.nodes}, dashed=[n for n in g.nodes if not g.nodes[n]["observed"]]
+    )
     return _save(fig, path, crop=True)
 
 
@@ -141,8 +149,10 @@ def model_graph(model, path: Path, log) -> Path:
         gv = pm.model_to_graphviz(model, node_formatters={NodeType.FREE_RV: free_rv})
         gv.render(outfile=str(path), format="png", cleanup=True)
         return path
-    log("plots: model_graph.png drawn without Graphviz; for Graphviz's layout install its dot program "
-        "(apt install graphviz, brew install graphviz or conda install graphviz)")
+    log(
+        "plots: model_graph.png drawn without Graphviz; for Graphviz's layout install its dot program "
+        "(apt install graphviz, brew install graphviz or conda install graphviz)"
+    )
     deps = ModelGraph(model).make_compute_graph()
     g = nx.DiGraph()
     for child in model.named_vars:  # creation order: the initial order within each column
@@ -195,8 +205,7 @@ def rates_by_treatment(idata, doc, path: Path) -> Path:
         x = np.arange(len(nodes))
         for j, level in enumerate((0, 1)):
             means = [obs[n][tv == level].mean() for n in nodes]
-            ax.bar(x + (j - 0.5) * 0.38, means, width=0.38, label=f"{t} = {level}",
-                   color=["#bdbdbd", "#d95f02"][j])
+            ax.bar(x + (j - 0.5) * 0.38, means, width=0.38, label=f"{t} = {level}", color=["#bdbdbd", "#d95f02"][j])
         ax.set_xticks(x, nodes)
         ax.set_ylabel("observed mean (rate)")
         ax.set_title(f"Mediator and outcome rates by {t}")
@@ -296,11 +305,12 @@ def effect_posteriors(idata, doc, path: Path) -> Path:
     fig = _figure(figsize=(4.2 * ncol, 3 * nrow))
     axes = fig.subplots(nrow, ncol, squeeze=False)
     for ax, name in zip(axes.flat, shown):
-        az.plot_posterior(eff.sel(effect=name).values.reshape(-1), ax=ax, hdi_prob=doc["hdi_prob"], ref_val=0,
-                          point_estimate="mean")
+        az.plot_posterior(
+            eff.sel(effect=name).values.reshape(-1), ax=ax, hdi_prob=doc["hdi_prob"], ref_val=0, point_estimate="mean"
+        )
         ax.set_title(name)
         ax.set_xlabel("effect on the outcome mean")
-    for ax in list(axes.flat)[len(shown):]:
+    for ax in list(axes.flat)[len(shown) :]:
         ax.axis("off")
     fig.suptitle(f"Posterior of each effect, {doc['hdi_prob']:.0%} HDI, reference line at 0")
     return _save(fig, path)
@@ -323,23 +333,19 @@ def forest(doc, path: Path) -> Path:
     return _save(fig, path)
 
 
-def pair_paths(idata, doc, path: Path) -> Path:
+def pair_paths(idata, ir, path: Path) -> Path:
     """Continuous examples: path coefficients a, b, c' with the indirect and total effects."""
-    post = idata.posterior
-    t, y = doc["treatment"], doc["outcome"]
-
-    def coef(node, parent):
-        return post[names.beta(node)].sel({names.parents_dim(node): parent}).values.reshape(-1)
-
+    draws = Draws.from_posterior(idata.posterior, ir)
+    t, y = ir.treatment, ir.outcome
     cols = {}
-    for m in doc["mediators"]:
-        cols[f"a ({t}->{m})"] = coef(m, t)
-        cols[f"b ({m}->{y})"] = coef(y, m)
-    cols[f"c' ({t}->{y})"] = coef(y, t)
+    for m in ir.mediators:
+        cols[f"a ({t}->{m})"] = draws[m].coef(t)
+        cols[f"b ({m}->{y})"] = draws[y].coef(m)
+    cols[f"c' ({t}->{y})"] = draws[y].coef(t)
     eff = idata.mediation["effects"]
-    for m in doc["mediators"]:
-        cols[f"indirect {m}"] = eff.sel(effect=f"IIE[{m}]").values.reshape(-1)
-    cols["total"] = eff.sel(effect="TE").values.reshape(-1)
+    for m in ir.mediators:
+        cols[f"indirect {m}"] = eff.sel(effect=Effect(IIE, (m,)).name).values.reshape(-1)
+    cols["total"] = eff.sel(effect=Effect(TE).name).values.reshape(-1)
     fig = _pair_grid(cols, "Path coefficients and effects (red: medians)", medians=True)
     return _save(fig, path)
 
@@ -390,10 +396,16 @@ def draw_all(run_dir: Path, ir, idata, doc, log=print, progressbar: bool = True)
     ]
     for group, title in (("prior_predictive", "Prior"), ("posterior_predictive", "Posterior")):
         if group in idata.groups():
-            steps.append(lambda group=group, title=title: predictive_check(
-                idata, group, out / f"{group}.png", f"{title} predictive check: simulated means against the observed mean"))
+            steps.append(
+                lambda group=group, title=title: predictive_check(
+                    idata,
+                    group,
+                    out / f"{group}.png",
+                    f"{title} predictive check: simulated means against the observed mean",
+                )
+            )
     if all(ir.node(n).family.continuous for n in (*ir.mediators, ir.outcome)):
-        steps.append(lambda: pair_paths(idata, doc, out / "pair.png"))
+        steps.append(lambda: pair_paths(idata, ir, out / "pair.png"))
     steps.append(lambda: model_graph(build(ir, doc["n_obs"]), out / "model_graph.png", log))
     done = []
     with _quiet_fonts(), progress("plots", len(steps), progressbar) as advance:

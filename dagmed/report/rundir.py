@@ -69,8 +69,10 @@ def check_writable(out: Path) -> Path:
     here = Path.cwd().resolve()
     if out.resolve() == here or out.resolve() in here.parents:
         # a run directory is replaced by a rename, and the directory you are in cannot be
-        raise UsageError(f"--out {out}: that is the directory you are in (or one above it); choose a directory "
-                         f"inside it, e.g. --out out")
+        raise UsageError(
+            f"--out {out}: that is the directory you are in (or one above it); choose a directory "
+            f"inside it, e.g. --out out"
+        )
     parent = out.resolve().parent
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a directory")

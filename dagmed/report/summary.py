@@ -135,5 +135,3 @@ def regimes_table(mediators, regime_draws: np.ndarray, hdi_prob: float = HDI_PRO
         for j, (t, ts) in enumerate(regime_labels(mediators))
     ]
     return pd.DataFrame(rows).drop(columns=["p_lt_0"])
-
-

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import networkx as nx
 
-from ..effects.kinds import CONVENTIONS, kind_of
+from ..effects.kinds import CONVENTIONS, IIE, Effect, kind_of
 from ..lang.vocabulary import MISSING
 from .summary import effects_table
 
 # A proportion mediated PM = IIE / TE is a ratio of draws: where TE is near 0 its draws explode,
 # so its mean and sd are unstable while its median and HDI are not. The table shows the median.
-PM_NOTE = ("PM = IIE / TE per draw is shown by its median: a ratio of draws has no stable mean or sd "
-           "where TE is near 0 (both are in effects.json)")
+PM_NOTE = (
+    "PM = IIE / TE per draw is shown by its median: a ratio of draws has no stable mean or sd "
+    "where TE is near 0 (both are in effects.json)"
+)
 
 
 def centre(name: str) -> str:
@@ -84,8 +86,10 @@ def describe(ir) -> str:
     if a.latent:
         lines.append(f"latent:       {', '.join(a.latent)}")
     if a.other:
-        lines.append(f"other:        {', '.join(a.other)} (after the treatment, not on a path to the outcome: "
-                     "modelled, not decomposed)")
+        lines.append(
+            f"other:        {', '.join(a.other)} (after the treatment, not on a path to the outcome: "
+            "modelled, not decomposed)"
+        )
     lines.append("equations:")
     lines += [f"  {node.equation()}" for node in ir.nodes]
     lines += _priors(ir)
@@ -127,16 +131,20 @@ def _independence(a) -> list[str]:
     lines = []
     if edges:
         shown = ", ".join(f"{p} -> {m}" for p, m in edges)
-        lines.append(f"independence: dependent mediators: {shown} "
-                     "(exact: marginal and joint regimes by enumeration down the mediator sub-DAG)")
+        lines.append(
+            f"independence: dependent mediators: {shown} "
+            "(exact: marginal and joint regimes by enumeration down the mediator sub-DAG)"
+        )
     for m in a.mediators:
         below = nx.descendants(sub, m)
         if below:
             through = ", ".join(d for d in a.mediators if d in below)  # spec order, not set order
             # the marginal of a descendant under do(T) already carries what m passes on to it
-            iies = ", ".join(f"IIE[{d}]" for d in a.mediators if d in below)
-            lines.append(f"meaning:      IIE[{m}] shifts {m}'s marginal distribution only; what {m} passes on "
-                         f"through {through} is in {iies}, and what their dependence adds is in DEP")
+            iies = ", ".join(Effect(IIE, (d,)).name for d in a.mediators if d in below)
+            lines.append(
+                f"meaning:      IIE[{m}] shifts {m}'s marginal distribution only; what {m} passes on "
+                f"through {through} is in {iies}, and what their dependence adds is in DEP"
+            )
     # A pair the sub-DAG does not connect depends through something else (a latent common
     # cause, say), which the checks refuse: show the open path as the culprit.
     component = {m: i for i, comp in enumerate(nx.weakly_connected_components(sub)) for m in comp}
@@ -205,8 +213,11 @@ def format_table(result) -> str:
         # effects, so the other one is shown too (TE and DE are the same in both)
         other, draws = list(result.effects_by_convention.items())[1]
         table = effects_table(draws, result.hdi_prob)
-        lines += ["", f"convention: {other} ({CONVENTIONS[other].description})",
-                  *_rows(table.drop(index=["TE", "DE"]), width)]
+        lines += [
+            "",
+            f"convention: {other} ({CONVENTIONS[other].description})",
+            *_rows(table.drop(index=["TE", "DE"]), width),
+        ]
     if any(centre(name) == "median" for name in eff.index):
         lines.append(PM_NOTE)
     return "\n".join(lines)

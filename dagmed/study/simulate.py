@@ -48,7 +48,8 @@ from ..errors import UsageError
 from ..files import check_distinct, check_new_file, read_mapping, write_atomically
 from ..graph.analysis import check
 from ..lang.ir import Spec
-from ..model import compiler, data as data_mod
+from ..model import compiler
+from ..model import data as data_mod
 from ..model.ir import ModelIR
 from ..report.summary import json_number
 
@@ -132,9 +133,10 @@ class Simulation:
             drawn = "; every parameter drawn from its prior"
         else:
             drawn = f"; drawn from the priors: {', '.join(self.drawn)}" if self.drawn else ""
-        lines = [f"simulated {t['n_obs']} rows of {', '.join(self.data.columns)} from {t['spec']} "
-                 f"(seed {t['seed']}){drawn}",
-                 f"true effects ({t['convention']} convention) at these parameter values, for these rows:"]
+        lines = [
+            f"simulated {t['n_obs']} rows of {', '.join(self.data.columns)} from {t['spec']} (seed {t['seed']}){drawn}",
+            f"true effects ({t['convention']} convention) at these parameter values, for these rows:",
+        ]
         width = max(len(name) for name in t["effects"])
         for name, value in t["effects"].items():
             shown = "n/a" if value is None else f"{value:7.4f}"
@@ -213,8 +215,7 @@ def simulate(spec: Spec, n: int, params=None, seed: int | None = None) -> Simula
     data = _as_written(ir, pd.DataFrame({n: columns[n] for n in order if n in columns}))
     chosen = {**given, **{k: draws[k] for k in drawn}}
     params = {p.name: chosen[p.name] for p in ir.params}  # the model's order
-    return Simulation(data, _readable(ir, params), tuple(drawn),
-                      _truth(ir, data, params, seed, drawn, list(exogenous)))
+    return Simulation(data, _readable(ir, params), tuple(drawn), _truth(ir, data, params, seed, drawn, list(exogenous)))
 
 
 def read_params(path) -> dict:
@@ -283,8 +284,9 @@ def _checked(ir: ModelIR, model, params: dict, source: str) -> dict[str, np.ndar
             raise UsageError(f"{source}: {name}: unknown parent {unknown[0]!r}; valid options are {', '.join(parents)}")
         absent = [p for p in parents if p not in value]
         if absent:
-            raise UsageError(f"{source}: {name} needs a value for every parent ({', '.join(parents)}); "
-                             f"missing {', '.join(absent)}")
+            raise UsageError(
+                f"{source}: {name} needs a value for every parent ({', '.join(parents)}); missing {', '.join(absent)}"
+            )
         out[name] = np.array([_number(value[p], f"{name}[{p}]", source) for p in parents])
     _refuse_outside_support(model, out, source)
     return out
@@ -309,8 +311,9 @@ def _refuse_outside_support(model, values: dict, source: str) -> None:
     for (name, value), lp in zip(values.items(), logp):
         if not np.isfinite(lp):
             shown = ", ".join(f"{x:g}" for x in np.atleast_1d(value))
-            raise UsageError(f"{source}: {name} = {shown} is outside the support of its prior "
-                             f"{model[name].owner.op.name}")
+            raise UsageError(
+                f"{source}: {name} = {shown} is outside the support of its prior {model[name].owner.op.name}"
+            )
 
 
 def _exogenous(ir: ModelIR, n: int, rng) -> dict[str, np.ndarray]:
@@ -348,7 +351,7 @@ def _levels(values: np.ndarray, levels) -> np.ndarray:
     """0/1 -> the level names of a ``code`` statement (one level given: its complement is 'not <level>')."""
     by_value = {float(v): str(level) for level, v in levels}
     if len(by_value) == 1:
-        (value, level), = by_value.items()
+        ((value, level),) = by_value.items()
         by_value[1.0 - value] = f"not {level}"
     return np.array([by_value[float(v)] for v in values], dtype=object)
 
@@ -369,8 +372,10 @@ def _truth(ir: ModelIR, data: pd.DataFrame, values: dict, seed, drawn, exogenous
 
     params = {p.name: p for p in ir.params}
     posterior = xr.Dataset(
-        {k: (("chain", "draw", *([params[k].dim] if params[k].dim else [])), np.asarray(v, dtype=float)[None, None])
-         for k, v in values.items()},
+        {
+            k: (("chain", "draw", *([params[k].dim] if params[k].dim else [])), np.asarray(v, dtype=float)[None, None])
+            for k, v in values.items()
+        },
         coords={p.dim: list(p.coords) for p in ir.params if p.dim},
     )
     dataset = data_mod.load(ir, data)
@@ -392,14 +397,21 @@ def _truth(ir: ModelIR, data: pd.DataFrame, values: dict, seed, drawn, exogenous
         "convention": "control",
         "effects": scalars(control),
         "effects_by_convention": {c: scalars(e) for c, e in by_convention.items()},
-        "regimes": [{"t": t, "mediators": dict(zip(ir.mediators, ts)), "value": json_number(flat[j])}
-                    for j, (t, ts) in enumerate(regime_labels(ir.mediators))],
-        "joint_regimes": [{"t": t, "t_star": ts, "label": f"Ej({t};{ts})", "value": json_number(joint[0, t, ts])}
-                          for t in (0, 1) for ts in (0, 1)],
+        "regimes": [
+            {"t": t, "mediators": dict(zip(ir.mediators, ts)), "value": json_number(flat[j])}
+            for j, (t, ts) in enumerate(regime_labels(ir.mediators))
+        ],
+        "joint_regimes": [
+            {"t": t, "t_star": ts, "label": f"Ej({t};{ts})", "value": json_number(joint[0, t, ts])}
+            for t in (0, 1)
+            for ts in (0, 1)
+        ],
         "params": _readable(ir, values),
         "drawn_from_prior": list(drawn),
-        "exogenous": {name: "two levels, probability 1/2 each" if ir.spec.code_for(name) is not None
-                      else EXOGENOUS for name in exogenous},
+        "exogenous": {
+            name: "two levels, probability 1/2 each" if ir.spec.code_for(name) is not None else EXOGENOUS
+            for name in exogenous
+        },
         "meaning": "the effects at these parameter values, averaged over these rows' covariates: "
-                   "what 'dagmed run' estimates from this data",
+        "what 'dagmed run' estimates from this data",
     }

@@ -1,7 +1,6 @@
-"""The fast path's log density is PyMC's, and its draws are the same posterior's (dagmed.fastglm)."""
+"""The fast path's log density is PyMC's, and its draws are the same posterior's (dagmed.fit.fastglm)."""
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,10 +10,14 @@ import pytest
 from scipy import stats
 
 import dagmed
-from dagmed import api, checks, compiler, fastglm, fit, names
+from dagmed import api
+from dagmed.fit import fastglm, sampling
+from dagmed.model import compiler, names
+from dagmed.model.ir import ModelIR
+
+from conftest import REPO, needs_substance
 
 EPS = np.finfo(float).eps
-REPO = Path(__file__).resolve().parents[1]
 
 BASE = "treatment t\noutcome y\nx -> t, m, y\nt -> m -> y\nt -> y\n"
 
@@ -22,25 +25,35 @@ BASE = "treatment t\noutcome y\nx -> t, m, y\nt -> m -> y\nt -> y\n"
 # kernel knows, on intercepts, coefficients and sigma.
 CASES = {
     "bernoulli": "t, m, y ~ bernoulli\nprior intercept = studentt(3, 0.5, 2)\nprior y.beta = cauchy(0, 2)\n",
-    "normal": ("t, m ~ bernoulli\ny ~ normal\nprior y.intercept = laplace(1, 3)\nprior y.beta = normal(0, 2)\n"
-               "prior y.sigma = halfnormal(2)\n"),
-    "normal_sigma_priors": ("t ~ bernoulli\nm, y ~ normal\nprior m.sigma = halfstudentt(4, 1)\n"
-                            "prior y.sigma = gamma(2, 1.5)\n"),
-    "normal_more_sigma": ("t ~ bernoulli\nm, y ~ normal\nprior m.sigma = exponential(2)\n"
-                          "prior y.sigma = lognormal(0, 1)\nprior m.beta = uniform(-3, 4)\n"),
+    "normal": (
+        "t, m ~ bernoulli\ny ~ normal\nprior y.intercept = laplace(1, 3)\nprior y.beta = normal(0, 2)\n"
+        "prior y.sigma = halfnormal(2)\n"
+    ),
+    "normal_sigma_priors": (
+        "t ~ bernoulli\nm, y ~ normal\nprior m.sigma = halfstudentt(4, 1)\nprior y.sigma = gamma(2, 1.5)\n"
+    ),
+    "normal_more_sigma": (
+        "t ~ bernoulli\nm, y ~ normal\nprior m.sigma = exponential(2)\n"
+        "prior y.sigma = lognormal(0, 1)\nprior m.beta = uniform(-3, 4)\n"
+    ),
     "poisson": "t, m ~ bernoulli\ny ~ poisson\nprior y.beta = normal(0, 0.5)\n",
 }
+
+
+def model_ir(spec):
+    return ModelIR.from_analysis(dagmed.check(spec))
 
 
 def data_for(spec, n=60, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.integers(0, 4, n).astype(float)  # few distinct values: rows repeat, as in real data
     t = rng.binomial(1, 0.5, n)
-    g = dagmed.check(spec).graph
-    fam = {v: g.nodes[v]["family"] for v in ("m", "y")}
+    ir = model_ir(spec)
+    fam = {v: ir.family(v).name for v in ("m", "y")}
     m = rng.binomial(1, 0.4, n) if fam["m"] == "bernoulli" else rng.normal(1 + t, 1.0, n)
-    y = {"bernoulli": rng.binomial(1, 0.3, n), "normal": rng.normal(x + m, 1.5, n),
-         "poisson": rng.poisson(1 + x, n)}[fam["y"]]
+    y = {"bernoulli": rng.binomial(1, 0.3, n), "normal": rng.normal(x + m, 1.5, n), "poisson": rng.poisson(1 + x, n)}[
+        fam["y"]
+    ]
     return pd.DataFrame({"x": x, "t": t, "m": m, "y": y})
 
 
@@ -53,8 +66,15 @@ def terms_and_jacobian(model):
     """Every elementwise term of PyMC's log density of ``model``, and the terms' Jacobian in the unconstrained point."""
     values = [model.rvs_to_values[v] for v in model.free_RVs]
     terms = pt.concatenate([pt.flatten(t) for t in model.logp(sum=False)])
-    flat = pt.concatenate([pt.flatten(pytensor.gradient.jacobian(terms, v)).reshape((terms.shape[0], -1))
-                           if v.ndim else pytensor.gradient.jacobian(terms, v)[:, None] for v in values], axis=1)
+    flat = pt.concatenate(
+        [
+            pt.flatten(pytensor.gradient.jacobian(terms, v)).reshape((terms.shape[0], -1))
+            if v.ndim
+            else pytensor.gradient.jacobian(terms, v)[:, None]
+            for v in values
+        ],
+        axis=1,
+    )
     inputs = model.replace_rvs_by_values([terms, flat])
     return pytensor.function(values, inputs, on_unused_input="ignore")
 
@@ -71,7 +91,7 @@ def test_log_density_and_gradient_are_pymcs(case):
     spec = dagmed.parse(BASE + CASES[case])
     df = data_for(spec)
     model = dagmed.compile(spec, df)
-    fast = fastglm.plan(dagmed.check(spec), model)
+    fast = fastglm.plan(model_ir(spec), model)
     assert fast is not None and fast.names == tuple(v.name for v in model.free_RVs)
     assert fast.rows.sum() < 3 * len(df)  # identical rows are summed once
     elementwise = terms_and_jacobian(model)
@@ -98,41 +118,47 @@ def test_log_density_and_gradient_are_pymcs(case):
         assert abs((ours - unweighted.logp(x)[0]) - lik.sum()) <= (2 * n + 16) * EPS * np.abs(terms).sum()
 
 
-@pytest.mark.parametrize("dist, scipy_dist, value", [
-    ("normal(1, 2)", stats.norm(1, 2), 0.3),
-    ("studentt(3, 0.5, 2)", stats.t(3, 0.5, 2), -1.2),
-    ("cauchy(0.5, 2)", stats.cauchy(0.5, 2), 2.5),
-    ("laplace(1, 3)", stats.laplace(1, 3), -0.7),
-    ("halfnormal(2)", stats.halfnorm(0, 2), 1.3),
-    ("halfcauchy(1.5)", stats.halfcauchy(0, 1.5), 0.4),
-    ("halfstudentt(4, 1)", None, 0.8),
-    ("exponential(2)", stats.expon(0, 0.5), 0.9),
-    ("gamma(2, 1.5)", stats.gamma(2, 0, 1 / 1.5), 1.7),
-    ("lognormal(0.2, 1)", stats.lognorm(1, 0, np.exp(0.2)), 2.2),
-])
+@pytest.mark.parametrize(
+    "dist, scipy_dist, value",
+    [
+        ("normal(1, 2)", stats.norm(1, 2), 0.3),
+        ("studentt(3, 0.5, 2)", stats.t(3, 0.5, 2), -1.2),
+        ("cauchy(0.5, 2)", stats.cauchy(0.5, 2), 2.5),
+        ("laplace(1, 3)", stats.laplace(1, 3), -0.7),
+        ("halfnormal(2)", stats.halfnorm(0, 2), 1.3),
+        ("halfcauchy(1.5)", stats.halfcauchy(0, 1.5), 0.4),
+        ("halfstudentt(4, 1)", None, 0.8),
+        ("exponential(2)", stats.expon(0, 0.5), 0.9),
+        ("gamma(2, 1.5)", stats.gamma(2, 0, 1 / 1.5), 1.7),
+        ("lognormal(0.2, 1)", stats.lognorm(1, 0, np.exp(0.2)), 2.2),
+    ],
+)
 def test_prior_log_densities_match_scipy(dist, scipy_dist, value):
     """Each prior's log density (constant included) and derivative, against scipy and a central difference."""
     d = dagmed.parse(BASE + f"t, m, y ~ bernoulli\nprior y.intercept = {dist}\n").node_priors("y").intercept
     code, _, (a, b, c, const) = fastglm._prior_row(d)
     lp, dlp = fastglm._prior_logp(code, value, a, b, c)
-    expect = (scipy_dist.logpdf(value) if scipy_dist is not None
-              else np.log(2) + stats.t(4, 0, 1).logpdf(value))  # half Student-t: twice the density on x > 0
+    expect = (
+        scipy_dist.logpdf(value) if scipy_dist is not None else np.log(2) + stats.t(4, 0, 1).logpdf(value)
+    )  # half Student-t: twice the density on x > 0
     # each side is a handful of operations on terms no larger than |expect| + |const| (lgamma,
     # log, log1p within a few ulps each): 64 eps of that magnitude bounds both roundings
     assert abs(const + lp - expect) <= 64 * EPS * (abs(expect) + abs(const))
     h = 1e-6 * max(1.0, abs(value))
-    central = (fastglm._prior_logp(code, value + h, a, b, c)[0] - fastglm._prior_logp(code, value - h, a, b, c)[0]) / (2 * h)
+    central = (fastglm._prior_logp(code, value + h, a, b, c)[0] - fastglm._prior_logp(code, value - h, a, b, c)[0]) / (
+        2 * h
+    )
     assert abs(dlp - central) <= 1e-6 * (1 + abs(dlp))  # the difference quotient's own error, O(h^2) + eps/h
 
 
 def test_constrained_values_follow_the_transforms():
     spec = dagmed.parse(BASE + CASES["normal_more_sigma"])
     model = dagmed.compile(spec, data_for(spec))
-    fast = fastglm.plan(dagmed.check(spec), model)
+    fast = fastglm.plan(model_ir(spec), model)
     x = np.random.default_rng(2).normal(size=fast.n_dim)
     values = fast.constrained(x)
-    ip_names = value_names(model)
-    for name, vname, s in zip(fast.names, ip_names, fast.slices):
+    assert len(value_names(model)) == len(fast.names)  # one unconstrained value per variable of the model
+    for name, s in zip(fast.names, fast.slices):
         transform = model.rvs_to_transforms[model[name]]
         expect = x[s] if transform is None else transform.backward(x[s], *model[name].owner.inputs).eval()
         # log transform: one exp on each side, 1 ulp each. Interval (a, b): a + (b - a) s with s
@@ -150,44 +176,57 @@ def test_models_it_cannot_take_are_named():
     df = data_for(dagmed.parse(BASE + "t, m, y ~ bernoulli\n"))
     df.loc[3, "x"] = np.nan
     model = dagmed.compile(spec, df)
-    assert "potential" in fastglm.why_not(dagmed.check(spec), model)
-    assert fastglm.plan(dagmed.check(spec), model) is None
-    assert fit.fast_plan(model, fit.SamplerSettings(sampler="pymc"), dagmed.check(spec)) is None
+    ir = model_ir(spec)
+    assert "potential" in fastglm.why_not(ir, model)
+    assert fastglm.plan(ir, model) is None
+    assert sampling.fast_plan(model, sampling.SamplerSettings(sampler="pymc"), ir) is None
 
 
-def _example(name, substance_csv):
-    """(spec, data) of a comparison: the substance data, or Example 1 simulated (normal nodes, sigma)."""
+def _example(name):
+    """(spec, data) of a comparison: the substance data (skips without them), or Example 1 simulated (normal nodes, sigma)."""
     if name == "substance":
         spec = dagmed.load(REPO / "specs" / "substance.dag")
-        return spec, dagmed.load_data(spec, substance_csv)
+        return spec, dagmed.load_data(spec, needs_substance())
     spec = dagmed.load(REPO / "specs" / "linear.dag")
     sim = dagmed.simulate(spec, 300, params=REPO / "examples" / "linear" / "params.yaml", seed=5)
     return spec, dagmed.load_data(spec, sim.data)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("example, effects", [
-    ("substance", ("TE", "DE", "IIE[dev_peer]", "IIE[sub_exp]")),
-    ("linear", ("TE", "DE", "IIE[m]")),
-])
-def test_same_posterior_as_nutpie_on_the_pymc_model(example, effects, substance_csv):
+@pytest.mark.parametrize(
+    "example, effects",
+    [
+        ("substance", ("TE", "DE", "IIE[dev_peer]", "IIE[sub_exp]")),
+        ("linear", ("TE", "DE", "IIE[m]")),
+    ],
+)
+def test_same_posterior_as_nutpie_on_the_pymc_model(example, effects):
     """The fast path against nutpie on the compiled PyMC model: every parameter and effect agrees within MC error."""
     import arviz as az
 
-    spec, data = _example(example, substance_csv)
-    analysis = checks.check(spec)
+    spec, data = _example(example)
+    ir = data.ir
     runs = {}
     for path in ("fast", "pymc model"):
-        settings = fit.SamplerSettings(draws=1000, tune=1000, chains=4, seed=3, sampler="nutpie", progressbar=False)
-        model = compiler.attach(compiler.build(analysis, data.n_obs), data)
-        fast = fit.fast_plan(model, settings, analysis)
+        settings = sampling.SamplerSettings(
+            draws=1000, tune=1000, chains=4, seed=3, sampler="nutpie", progressbar=False
+        )
+        model = compiler.attach(compiler.build(ir, data.n_obs), data)
+        fast = sampling.fast_plan(model, settings, ir)
         assert fast is not None  # both examples qualify
-        idata = fit.sample(model, settings, fast if path == "fast" else None)
-        runs[path] = idata, api.decompose_idata(analysis, data, idata)[2]
+        idata = sampling.sample(model, settings, fast if path == "fast" else None)
+        runs[path] = idata, api.decompose_idata(data, idata)[2]
     (a, ea), (b, eb) = runs["fast"], runs["pymc model"]
-    pairs = [(f"{name}[{i}]", xa, xb) for name in a.posterior.data_vars
-             for i, (xa, xb) in enumerate(zip(np.moveaxis(a.posterior[name].values.reshape(4, 1000, -1), -1, 0),
-                                              np.moveaxis(b.posterior[name].values.reshape(4, 1000, -1), -1, 0)))]
+    pairs = [
+        (f"{name}[{i}]", xa, xb)
+        for name in a.posterior.data_vars
+        for i, (xa, xb) in enumerate(
+            zip(
+                np.moveaxis(a.posterior[name].values.reshape(4, 1000, -1), -1, 0),
+                np.moveaxis(b.posterior[name].values.reshape(4, 1000, -1), -1, 0),
+            )
+        )
+    ]
     pairs += [(name, ea[name].reshape(4, 1000), eb[name].reshape(4, 1000)) for name in effects]
     for name, xa, xb in pairs:
         se = np.hypot(az.mcse(xa, method="mean").item(), az.mcse(xb, method="mean").item())

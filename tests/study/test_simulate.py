@@ -12,9 +12,11 @@ import yaml
 
 import dagmed
 from dagmed import cli, examples
-from dagmed.decompose import GLMDraws, RegimeInputs
-from dagmed.output import summarize
-from dagmed.simulate import read_params, simulate
+from dagmed.effects.regimes import RegimeInputs
+from dagmed.lang.families import FAMILIES
+from dagmed.model.draws import NodeDraws
+from dagmed.report.summary import summarize
+from dagmed.study.simulate import read_params, simulate
 
 from conftest import REPO, SPECS
 from reference import regimes_naive
@@ -35,11 +37,21 @@ def _reference(sim, spec_path):
 
     def glm(node):
         beta = sim.params.get(f"{node}_beta", {})
-        return GLMDraws("logit", np.array([sim.params[f"{node}_intercept"]]), np.array([list(beta.values())]),
-                        tuple(beta))
+        return NodeDraws(
+            FAMILIES["bernoulli"],
+            np.array([sim.params[f"{node}_intercept"]]),
+            np.array([list(beta.values())]),
+            tuple(beta),
+        )
 
-    inputs = RegimeInputs(glm(a.outcome), tuple(glm(m) for m in a.mediators), a.mediators, a.treatment,
-                          {c: data[c] for c in a.covariates}, data.n_obs)
+    inputs = RegimeInputs(
+        glm(a.outcome),
+        tuple(glm(m) for m in a.mediators),
+        a.mediators,
+        a.treatment,
+        {c: data[c] for c in a.covariates},
+        data.n_obs,
+    )
     return regimes_naive(inputs)
 
 
@@ -93,8 +105,21 @@ def test_same_seed_same_rows_and_every_parameter_reported(three):
 
 def test_a_partial_params_file_draws_the_rest_from_the_priors():
     spec = dagmed.load(SPECS / "three_mediators.dag")
-    sim = simulate(spec, 50, params={"relapse_beta": {"treat": -0.5, "adherence": -0.9, "support": 0.7, "sleep": -0.6,
-                                                      "age": 0.3, "baseline": 0.5}}, seed=1)
+    sim = simulate(
+        spec,
+        50,
+        params={
+            "relapse_beta": {
+                "treat": -0.5,
+                "adherence": -0.9,
+                "support": 0.7,
+                "sleep": -0.6,
+                "age": 0.3,
+                "baseline": 0.5,
+            }
+        },
+        seed=1,
+    )
     assert "relapse_beta" not in sim.drawn and "relapse_intercept" in sim.drawn
     assert sim.params["relapse_beta"]["adherence"] == -0.9
     assert set(sim.params) == set(sim.drawn) | {"relapse_beta"}
@@ -103,8 +128,11 @@ def test_a_partial_params_file_draws_the_rest_from_the_priors():
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"relapse_betta": {}}, "unknown parameter 'relapse_betta' (did you mean 'relapse_beta'?); valid options are "
-                                "treat_intercept, treat_beta, adherence_intercept"),
+        (
+            {"relapse_betta": {}},
+            "unknown parameter 'relapse_betta' (did you mean 'relapse_beta'?); valid options are "
+            "treat_intercept, treat_beta, adherence_intercept",
+        ),
         ({"relapse_beta": 0.5}, "relapse_beta must be a mapping of parent: value, e.g. relapse_beta: {treat: 0.5, "),
         ({"treat_beta": {"age": 1.0, "bmi": 2.0}}, "treat_beta: unknown parent 'bmi'; valid options are age, baseline"),
         ({"treat_beta": {"age": 1.0}}, "treat_beta needs a value for every parent (age, baseline); missing baseline"),
@@ -149,12 +177,26 @@ def test_params_file_is_read_safely(tmp_path):
 
 def test_cli_writes_data_and_truth_and_refuses_to_overwrite(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    args = ["simulate", str(SPECS / "three_mediators.dag"), "--n", "120", "--seed", "4",
-            "--params", str(EXAMPLE / "params.yaml"), "--out", "d.csv", "--truth", "t.json"]
+    args = [
+        "simulate",
+        str(SPECS / "three_mediators.dag"),
+        "--n",
+        "120",
+        "--seed",
+        "4",
+        "--params",
+        str(EXAMPLE / "params.yaml"),
+        "--out",
+        "d.csv",
+        "--truth",
+        "t.json",
+    ]
     assert cli.main(args) == 0
     out, err = capsys.readouterr()
     assert err == ""
-    assert out.splitlines()[0].startswith("simulated 120 rows of age, baseline, treat, adherence, support, sleep, relapse")
+    assert out.splitlines()[0].startswith(
+        "simulated 120 rows of age, baseline, treat, adherence, support, sleep, relapse"
+    )
     assert out.splitlines()[-1] == "wrote d.csv (120 rows) and t.json"
     truth = json.loads((tmp_path / "t.json").read_text())
     assert truth["n_obs"] == 120 and truth["seed"] == 4 and truth["params"] == read_params(EXAMPLE / "params.yaml")
@@ -169,7 +211,9 @@ def test_cli_writes_data_and_truth_and_refuses_to_overwrite(tmp_path, monkeypatc
 def test_cli_unknown_parameter_exits_2(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "p.yaml").write_text("relapse_intercep: 0.1\n")
-    code = cli.main(["simulate", str(SPECS / "three_mediators.dag"), "--n", "10", "--params", "p.yaml", "--out", "d.csv"])
+    code = cli.main(
+        ["simulate", str(SPECS / "three_mediators.dag"), "--n", "10", "--params", "p.yaml", "--out", "d.csv"]
+    )
     assert code == 2
     assert "p.yaml: unknown parameter 'relapse_intercep' (did you mean 'relapse_intercept'?)" in capsys.readouterr().err
     assert not (tmp_path / "d.csv").exists()
@@ -205,8 +249,10 @@ def test_the_shipped_example_is_what_simulate_makes():
     _assert_close(shipped, {**sim.truth, "spec": "specs/three_mediators.dag"}, 8 * (500 + 3) * np.finfo(float).eps)
     assert (EXAMPLE / "data.csv").stat().st_size < 50_000
     command = (REPO / "examples" / "README.md").read_text()
-    assert ("dagmed simulate specs/three_mediators.dag --n 500 --seed 1 --params examples/three_mediators/params.yaml "
-            "--out examples/three_mediators/data.csv --truth examples/three_mediators/truth.json") in command
+    assert (
+        "dagmed simulate specs/three_mediators.dag --n 500 --seed 1 --params examples/three_mediators/params.yaml "
+        "--out examples/three_mediators/data.csv --truth examples/three_mediators/truth.json"
+    ) in command
 
 
 def test_example_linear_params_file_is_examples_linear_params():
@@ -225,10 +271,48 @@ def test_the_spec_reads_the_shipped_example():
 def test_simulate_then_run_recovers_the_truth_it_wrote(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     shutil.copy(SPECS / "three_mediators.dag", tmp_path / "s.dag")
-    assert cli.main(["simulate", "s.dag", "--n", "2000", "--seed", "11", "--params", str(EXAMPLE / "params.yaml"),
-                     "--out", "d.csv", "--truth", "truth.json"]) == 0
-    assert cli.main(["run", "s.dag", "--data", "d.csv", "--draws", "500", "--tune", "500", "--chains", "2",
-                     "--seed", "3", "--out", "out", "--no-plots", "--quiet"]) == 0
+    assert (
+        cli.main(
+            [
+                "simulate",
+                "s.dag",
+                "--n",
+                "2000",
+                "--seed",
+                "11",
+                "--params",
+                str(EXAMPLE / "params.yaml"),
+                "--out",
+                "d.csv",
+                "--truth",
+                "truth.json",
+            ]
+        )
+        == 0
+    )
+    assert (
+        cli.main(
+            [
+                "run",
+                "s.dag",
+                "--data",
+                "d.csv",
+                "--draws",
+                "500",
+                "--tune",
+                "500",
+                "--chains",
+                "2",
+                "--seed",
+                "3",
+                "--out",
+                "out",
+                "--no-plots",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     truth = json.loads(Path("truth.json").read_text())
     doc = json.loads(Path("out/effects.json").read_text())

@@ -14,7 +14,11 @@ import numpy as np
 import pytest
 
 import dagmed
-from dagmed import cli, commands, output
+from dagmed import cli
+from dagmed.cli import config
+from dagmed.model.ir import ModelIR
+from dagmed.report import rundir
+from dagmed.report import text as report_text
 
 from conftest import SPECS
 
@@ -116,9 +120,10 @@ def test_a_directed_edge_between_mediators_is_accepted_and_shown(dagmed_cli, tmp
 
 
 def test_describe_names_each_mediator_with_mediator_descendants_in_spec_order():
-    spec = dagmed.parse("treatment t\noutcome y\nt -> a, b, c -> y\na -> c\nb -> c\nc -> d -> y\n"
-                        "a, b, c, d, y ~ bernoulli\n")
-    text = output.describe(dagmed.analyse(spec))
+    spec = dagmed.parse(
+        "treatment t\noutcome y\nt -> a, b, c -> y\na -> c\nb -> c\nc -> d -> y\na, b, c, d, y ~ bernoulli\n"
+    )
+    text = report_text.describe(ModelIR.from_analysis(dagmed.analyse(spec)))
     assert "independence: dependent mediators: a -> c, b -> c, c -> d (exact:" in text
     meaning = [line.split(None, 1)[1] for line in text.splitlines() if line.startswith("meaning:")]
     assert [m.split(" shifts")[0] for m in meaning] == ["IIE[a]", "IIE[b]", "IIE[c]"]
@@ -129,7 +134,7 @@ def test_describe_shows_a_dependence_the_mediator_sub_dag_does_not_explain():
     # two mediators without an edge between them, dependent through something else: the culprit path is shown
     a = dagmed.analyse(dagmed.parse("treatment t\noutcome y\nt -> m1, m2 -> y\nm1, m2, y ~ bernoulli\n"))
     a = dataclasses.replace(a, dependent=(("m1", "m2", "m1 <- u -> m2"),))
-    lines = output.describe(a).splitlines()
+    lines = report_text.describe(ModelIR.from_analysis(a)).splitlines()
     assert "independence: DEPENDENT: m1, m2 via m1 <- u -> m2" in lines
     assert not any(line.startswith(("meaning:", "independence: dependent")) for line in lines)
 
@@ -157,8 +162,13 @@ def test_usage_errors_exit_2_without_traceback(dagmed_cli, tmp_path):
 def test_check_does_not_import_pymc(tmp_path):
     # the module cache of this process already holds PyMC: ask a fresh interpreter
     code = "import sys; from dagmed import cli; cli.main(['check', sys.argv[1]]); print('pymc' in sys.modules)"
-    r = subprocess.run([sys.executable, "-c", code, str(SPECS / "substance.dag")], cwd=tmp_path,
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-c", code, str(SPECS / "substance.dag")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.stdout.splitlines()[-1] == "False", r.stderr
 
 
@@ -196,17 +206,19 @@ def test_data_errors_exit_4(dagmed_cli, tmp_path):
     (tmp_path / "d.csv").write_text("t,y\n0,1\n1,7\n")
     r = dagmed_cli("run", spec, "--data", tmp_path / "d.csv", "--out", tmp_path / "out")
     assert r.code == 4
-    assert r.err.strip().splitlines() == [f"dagmed: error: {tmp_path / 'd.csv'}: column y, row 2: value 7 is not 0 or 1 (bernoulli)"]
+    assert r.err.strip().splitlines() == [
+        f"dagmed: error: {tmp_path / 'd.csv'}: column y, row 2: value 7 is not 0 or 1 (bernoulli)"
+    ]
     assert not (tmp_path / "out").exists()
 
 
 def test_ctrl_c_during_sampling_leaves_nothing(dagmed_cli, tiny, tmp_path, monkeypatch):
-    from dagmed import fit
+    from dagmed.fit import sampling
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(fit, "sample", interrupted)
+    monkeypatch.setattr(sampling, "sample", interrupted)
     before = sorted(tmp_path.iterdir())
     spec, csv = tiny
     r = dagmed_cli("run", spec, "--data", csv, "--out", "out")
@@ -250,14 +262,14 @@ def test_out_directory_with_a_users_file_is_refused_and_kept(dagmed_cli, tiny):
 def test_a_previous_run_directory_may_be_replaced_but_not_a_users_picture_folder(tmp_path):
     run = tmp_path / "run"
     (run / "plots").mkdir(parents=True)
-    for name in output.FILES + ("report.html",):
+    for name in rundir.FILES + ("report.html",):
         (run / name).write_text("x")
     (run / "plots" / "dag.png").write_bytes(b"png")
-    assert output.foreign_files(run) == []
+    assert rundir.foreign_files(run) == []
     (run / "plots" / "holiday.jpg").write_bytes(b"jpg")
-    assert output.foreign_files(run) == ["plots/holiday.jpg"]
+    assert rundir.foreign_files(run) == ["plots/holiday.jpg"]
     with pytest.raises(dagmed.UsageError, match="plots/holiday.jpg"):
-        output.check_writable(run)
+        rundir.check_writable(run)
 
 
 # ---- run options: the config file, then the flags (no sampling) --------------------------------
@@ -267,19 +279,19 @@ def test_flags_win_over_the_config_and_absent_flags_do_not(tmp_path):
     conf = tmp_path / "c.yaml"
     conf.write_text("draws: 50\ntune: 60\nseed: 3\nquiet: true\nno_plots: true\n")
     args = cli.make_parser().parse_args(["run", "s.dag", "--config", str(conf), "--draws", "0", "--seed", "0"])
-    opts = commands.options(args)
+    opts = config.options(args)
     # 0 is a value, not "absent": it overrides the config (and is then refused by the settings)
     assert opts["draws"] == 0 and opts["seed"] == 0
     assert opts["tune"] == 60 and opts["quiet"] is True and opts["no_plots"] is True
     args = cli.make_parser().parse_args(["run", "s.dag", "--config", str(conf), "--quiet"])
-    assert commands.options(args) == {"draws": 50, "tune": 60, "seed": 3, "quiet": True, "no_plots": True}
+    assert config.options(args) == {"draws": 50, "tune": 60, "seed": 3, "quiet": True, "no_plots": True}
 
 
 def test_config_data_path_is_relative_to_the_config_file(tmp_path):
     sub = tmp_path / "conf"
     sub.mkdir()
     (sub / "c.yaml").write_text("data: d.csv\n")
-    assert commands.read_config(sub / "c.yaml")["data"] == str(sub / "d.csv")
+    assert config.read_config(sub / "c.yaml")["data"] == str(sub / "d.csv")
 
 
 class Stop(dagmed.SamplingError):
@@ -333,25 +345,49 @@ def test_console_script_runs_end_to_end(tmp_path):
     (tmp_path / "s.dag").write_text(CHAIN)
     script = Path(sys.executable).with_name("dagmed")
     assert script.exists(), f"the console script is not installed beside {sys.executable}"
-    r = subprocess.run([str(script), "run", "s.dag", "--data", "d.csv", "--draws", "50", "--tune", "50", "--chains", "1",
-                        "--seed", "1", "--out", "out", "--no-plots"],
-                       cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [
+            str(script),
+            "run",
+            "s.dag",
+            "--data",
+            "d.csv",
+            "--draws",
+            "50",
+            "--tune",
+            "50",
+            "--chains",
+            "1",
+            "--seed",
+            "1",
+            "--out",
+            "out",
+            "--no-plots",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr and "error" not in r.stderr.lower(), r.stderr
-    data, sampling, decomposing = [line for line in r.stderr.splitlines()
-                                   if line.startswith(("data: ", "sampling: ", "decomposing: "))]
+    data, sampling, decomposing = [
+        line for line in r.stderr.splitlines() if line.startswith(("data: ", "sampling: ", "decomposing: "))
+    ]
     assert data == "data: d.csv: 40 rows, none missing"
     assert sampling.startswith("sampling: ") and sampling.endswith(", 1 chains x 50 draws (50 tuning), seed 1")
     assert decomposing == "decomposing: 4 regimes over 50 draws"
     assert r.stdout.splitlines()[0] == "t -> y through m; 40 observations; convention: control"
-    assert r.stdout.splitlines()[-1] == f"wrote {', '.join(output.FILES)} to out"
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(output.FILES)
+    assert r.stdout.splitlines()[-1] == f"wrote {', '.join(rundir.FILES)} to out"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(rundir.FILES)
 
 
 # ---- the data's verdict on the graph (MATH.md 3d) ---------------------------------------------
 
-CONTRADICTION = ("the data contradict sub_exp ⟂ dev_peer | fam_int, gender, conflict: log-odds 2.38 [1.9, 2.9], "
-                 "p < 1e-20; consider dev_peer -> sub_exp")
+CONTRADICTION = (
+    "the data contradict sub_exp ⟂ dev_peer | fam_int, gender, conflict: log-odds 2.38 [1.9, 2.9], "
+    "p < 1e-20; consider dev_peer -> sub_exp"
+)
 
 
 def test_check_with_data_names_the_contradicted_independence(dagmed_cli, substance_csv):

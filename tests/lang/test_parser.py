@@ -2,8 +2,8 @@
 
 import pytest
 
-from dagmed import ir, parser
 from dagmed.errors import SpecSyntaxError
+from dagmed.lang import ir, parser
 
 L = ir.Loc
 
@@ -36,7 +36,12 @@ def test_golden_ir_every_statement():
             ir.BidirectedStmt("t", "x1", L(8, 1)),
             ir.PriorStmt("default", "beta", None, None, ir.Dist("normal", (0.0, 2.5)), L(9, 1)),
             ir.PriorStmt(
-                "node", "intercept", "y", None, ir.Dist("studentt", (), (("nu", 3.0), ("mu", 0.0), ("sigma", 1.0))), L(10, 1)
+                "node",
+                "intercept",
+                "y",
+                None,
+                ir.Dist("studentt", (), (("nu", 3.0), ("mu", 0.0), ("sigma", 1.0))),
+                L(10, 1),
             ),
             ir.PriorStmt("edge", None, "y", "t", ir.Dist("normal", (-1.0, 0.1)), L(11, 1)),
             ir.DataStmt("sub dir/file.csv", L(12, 1)),

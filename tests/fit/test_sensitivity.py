@@ -10,9 +10,14 @@ import xarray as xr
 from scipy import stats
 
 import dagmed
-from dagmed import sensitivity as sens
+from dagmed.fit import sensitivity as sens
+from dagmed.model.ir import ModelIR
 
 DIMS = ("chain", "draw")
+
+
+def model_ir(spec):
+    return ModelIR.from_analysis(dagmed.check(spec))
 
 
 def conjugate(prior_mu, prior_sd, n=30, draws=2000, seed=0):
@@ -85,7 +90,9 @@ def test_effects_scored_beside_the_parameters():
 
 def test_constant_and_non_finite_effects_are_not_flagged():
     idata, _, mu = conjugate(3.0, 0.1)
-    out = sens.prior_sensitivity(idata, {"DEP": np.zeros(mu.size), "PM[m]": np.where(np.arange(mu.size) == 3, np.inf, 1.0)})
+    out = sens.prior_sensitivity(
+        idata, {"DEP": np.zeros(mu.size), "PM[m]": np.where(np.arange(mu.size) == 3, np.inf, 1.0)}
+    )
     by = {s.name: s for s in out}
     assert by["DEP"].prior == 0 and not by["DEP"].flagged
     assert math.isnan(by["PM[m]"].prior) and not by["PM[m]"].flagged and by["PM[m]"].diagnosis is None
@@ -97,7 +104,9 @@ def test_vector_parameters_named_by_coordinate():
     b = rng.normal(size=(2, 500, 2))
     idata = az.InferenceData(
         posterior=xr.Dataset({"y_beta": (DIMS + ("y_parents",), b)}, coords={"y_parents": ["t", "m"]}),
-        log_prior=xr.Dataset({"y_beta": (DIMS + ("y_parents",), stats.norm.logpdf(b))}, coords={"y_parents": ["t", "m"]}),
+        log_prior=xr.Dataset(
+            {"y_beta": (DIMS + ("y_parents",), stats.norm.logpdf(b))}, coords={"y_parents": ["t", "m"]}
+        ),
         log_likelihood=xr.Dataset({"y": (DIMS, np.zeros((2, 500)))}),
     )
     assert [s.name for s in sens.prior_sensitivity(idata)] == ["y_beta[t]", "y_beta[m]"]
@@ -132,7 +141,7 @@ def test_log_densities_of_a_compiled_model():
     model = dagmed.compile(spec, df)
     draws = pm.sample_prior_predictive(draws=20, model=model, random_seed=3).prior
     idata = az.InferenceData(posterior=draws[["y_intercept", "y_beta"]])
-    dens = sens.log_densities(idata, model)
+    dens = sens.log_densities(idata, model, model_ir(spec))
     a, b = draws["y_intercept"].values, draws["y_beta"].values[..., 0]
     np.testing.assert_allclose(dens.log_prior["y_intercept"].values, stats.norm.logpdf(a, 3, 0.5), rtol=1e-6)
     np.testing.assert_allclose(dens.log_prior["y_beta"].values[..., 0], stats.norm.logpdf(b, 0, 1), rtol=1e-6)
@@ -146,14 +155,22 @@ def test_log_densities_are_pymcs_for_every_family():
     """Against pm.compute_log_prior / compute_log_likelihood (what they replace) on normal, poisson and bernoulli nodes."""
     import pymc as pm
 
-    spec = dagmed.parse("treatment t\noutcome y\nx -> t, m, y\nt -> m -> y\nt -> y\nt, m ~ bernoulli\nx ~ normal\n"
-                        "y ~ poisson\nprior x.sigma = halfnormal(2)\n")
+    spec = dagmed.parse(
+        "treatment t\noutcome y\nx -> t, m, y\nt -> m -> y\nt -> y\nt, m ~ bernoulli\nx ~ normal\n"
+        "y ~ poisson\nprior x.sigma = halfnormal(2)\n"
+    )
     rng = np.random.default_rng(4)
-    df = pd.DataFrame({"x": rng.normal(size=40), "t": rng.binomial(1, 0.5, 40),
-                       "m": rng.binomial(1, 0.5, 40), "y": rng.poisson(2.0, 40)})
+    df = pd.DataFrame(
+        {
+            "x": rng.normal(size=40),
+            "t": rng.binomial(1, 0.5, 40),
+            "m": rng.binomial(1, 0.5, 40),
+            "y": rng.poisson(2.0, 40),
+        }
+    )
     model = dagmed.compile(spec, df)
     idata = az.InferenceData(posterior=pm.sample_prior_predictive(draws=30, model=model, random_seed=5).prior)
-    ours = sens.log_densities(idata, model)
+    ours = sens.log_densities(idata, model, model_ir(spec))
     quiet = dict(model=model, extend_inferencedata=False, progressbar=False)
     params = [v.name for v in model.free_RVs]
     prior = pm.compute_log_prior(idata, var_names=params, **quiet)
@@ -170,23 +187,38 @@ def test_log_densities_are_pymcs_for_every_family():
 
 # Every prior dagmed knows, with arguments in the spec's positional order: a real one on the
 # intercept and the coefficients, a positive one on sigma.
-REAL_PRIORS = ["normal(0.5, 2)", "studentt(3, 0.5, 2)", "cauchy(0.5, 2)", "laplace(0.5, 2)", "uniform(-1, 3)",
-               "normal(0.5, 2)"]
-POSITIVE_PRIORS = ["halfnormal(2)", "halfcauchy(2)", "halfstudentt(3, 2)", "exponential(2)", "gamma(2, 3)",
-                   "lognormal(0.5, 0.7)"]
+REAL_PRIORS = [
+    "normal(0.5, 2)",
+    "studentt(3, 0.5, 2)",
+    "cauchy(0.5, 2)",
+    "laplace(0.5, 2)",
+    "uniform(-1, 3)",
+    "normal(0.5, 2)",
+]
+POSITIVE_PRIORS = [
+    "halfnormal(2)",
+    "halfcauchy(2)",
+    "halfstudentt(3, 2)",
+    "exponential(2)",
+    "gamma(2, 3)",
+    "lognormal(0.5, 0.7)",
+]
 
 
 @pytest.mark.parametrize("real, positive", list(zip(REAL_PRIORS, POSITIVE_PRIORS)))
 def test_log_prior_is_pymcs_for_every_prior(real, positive):
     import pymc as pm
-    from dagmed.tables import PRIORS
+
+    from dagmed.lang.priors import PRIORS
 
     assert {d.split("(")[0] for d in REAL_PRIORS + POSITIVE_PRIORS} == set(PRIORS)
-    spec = dagmed.parse(f"treatment t\noutcome y\nt -> y ~ normal\nprior intercept = {real}\nprior beta = {real}\n"
-                        f"prior sigma = {positive}\n")
+    spec = dagmed.parse(
+        f"treatment t\noutcome y\nt -> y ~ normal\nprior intercept = {real}\nprior beta = {real}\n"
+        f"prior sigma = {positive}\n"
+    )
     model = dagmed.compile(spec, pd.DataFrame({"t": [0.0, 1.0, 1.0], "y": [0.3, 1.2, 0.8]}))
     idata = az.InferenceData(posterior=pm.sample_prior_predictive(draws=30, model=model, random_seed=6).prior)
-    ours = sens.log_densities(idata, model).log_prior
+    ours = sens.log_densities(idata, model, model_ir(spec)).log_prior
     theirs = pm.compute_log_prior(idata, model=model, extend_inferencedata=False, progressbar=False)
     # PyMC holds a gamma's 1/beta as a float32 constant: its C and Python linkers differ in the 7th digit
     tol = dict(rtol=1e-6, atol=1e-6) if positive.startswith("gamma") else dict(rtol=16 * np.finfo(float).eps, atol=0)
@@ -199,7 +231,7 @@ def test_log_densities_refuse_rows_with_missing_values_modelled():
     spec = dagmed.parse("treatment t\noutcome y\nx -> t, y\nt -> y\nx, t, y ~ bernoulli\nmissing model\n")
     df = pd.DataFrame({"x": [1, None, 0, 1, 0, 1], "t": [0, 1, 1, 0, 1, 0], "y": [1, 0, 1, 1, 0, 0]})
     with pytest.raises(ValueError, match="potential"):
-        sens.log_densities(az.InferenceData(posterior=xr.Dataset()), dagmed.compile(spec, df))
+        sens.log_densities(az.InferenceData(posterior=xr.Dataset()), dagmed.compile(spec, df), model_ir(spec))
 
 
 # ---- sampling: a tiny dagmed model ---------------------------------------------------------
@@ -226,20 +258,29 @@ def tiny_data():
 )
 def test_tight_prior_far_from_the_data_is_a_conflict(tiny_data, priors, flagged):
     import pymc as pm
+
     from dagmed import api
 
     spec = dagmed.parse("treatment t\noutcome y\nt -> y ~ bernoulli\n" + priors)
     model = dagmed.compile(spec, tiny_data)
-    idata = pm.sample(model=model, nuts_sampler="pymc", chains=2, draws=300, tune=300, cores=1,
-                      random_seed=1, progressbar=False, compute_convergence_checks=False)
-    analysis = dagmed.check(spec)
+    idata = pm.sample(
+        model=model,
+        nuts_sampler="pymc",
+        chains=2,
+        draws=300,
+        tune=300,
+        cores=1,
+        random_seed=1,
+        progressbar=False,
+        compute_convergence_checks=False,
+    )
     dataset = dagmed.load_data(spec, tiny_data)
-    _, _, effects = api.decompose_idata(analysis, dataset, idata)
+    _, _, effects = api.decompose_idata(dataset, idata)
     # effect draws are chain-major, like the posterior: TE = mean_i [expit(a + b) - expit(a)], no covariates
     a, b = idata.posterior["y_intercept"].values, idata.posterior["y_beta"].values[..., 0]
     np.testing.assert_allclose(effects["TE"].reshape(2, 300), expit(a + b) - expit(a), rtol=1e-9, atol=1e-12)
 
-    out = {s.name: s for s in sens.prior_sensitivity(idata, effects, model=model)}
+    out = {s.name: s for s in sens.prior_sensitivity(idata, effects, model=model, ir=dataset.ir)}
     assert list(out)[:3] == ["y_intercept", "y_beta[t]", "TE"]
     line = sens.format_sensitivity(out.values())
     if flagged:

@@ -1,4 +1,5 @@
-"""The graph's testable implications and their likelihood-ratio tests against data (MATH.md section 3d)."""
+"""The graph's testable implications tested against data: likelihood-ratio tests, Holm-adjusted
+(MATH.md section 3d; the implications themselves, from the graph alone: tests/graph/test_implied.py)."""
 
 import json
 import math
@@ -9,7 +10,9 @@ import pytest
 from scipy import stats
 
 import dagmed
-from dagmed import implications as imp
+from dagmed.fit import implications as imp
+from dagmed.model import data
+from dagmed.model.ir import ModelIR
 
 from conftest import SPECS
 
@@ -26,7 +29,7 @@ x2, t, m1 ~ bernoulli
 m2 ~ poisson
 y ~ normal
 """
-IMPLIED = [
+IMPLIED = [  # SPEC's implications, as tests/graph/test_implied.py checks them: one test each
     "x2 ⟂ x1",
     "t ⟂ x2 | x1",
     "m1 ⟂ x1 | t",
@@ -43,6 +46,7 @@ def expit(eta):
 
 def simulate(rng, n, missing=None):
     """Data from SPEC's DAG; ``missing`` adds one edge the spec lacks: (parent, child, coefficient)."""
+
     def more(child, cols):
         if missing and missing[1] == child:
             return missing[2] * cols[missing[0]]
@@ -59,62 +63,19 @@ def simulate(rng, n, missing=None):
 
 
 @pytest.fixture(scope="module")
-def analysis():
-    return dagmed.check(dagmed.parse(SPEC))
+def spec():
+    return dagmed.parse(SPEC)
 
 
-def run_tests(analysis, df, alpha=0.05):
-    return imp.test_implications(analysis, dagmed.load_data(analysis.spec, df), alpha=alpha)
-
-
-# ---- the graph alone ------------------------------------------------------------------------
-
-
-def test_every_local_markov_implication_once(analysis):
-    found = imp.implications(analysis)
-    assert [str(i) for i in found] == IMPLIED
-    assert all(isinstance(i.given, tuple) for i in found)
-
-
-def test_implications_hold_by_d_separation(analysis):
-    import networkx as nx
-
-    for i in imp.implications(analysis):
-        assert nx.is_d_separator(analysis.graph, {i.node}, {i.candidate}, set(i.given))
-        assert analysis.graph.nodes[i.node]["family"]  # tested in a model
-        assert i.candidate not in nx.descendants(analysis.graph, i.node)
-
-
-def test_unmodelled_pair_is_not_an_implication():
-    # gender and conflict are exogenous without a family: neither has a model to test in
-    spec = dagmed.load(SPECS / "substance.dag")
-    assert [str(i) for i in imp.implications(dagmed.check(spec))] == ["sub_exp ⟂ dev_peer | fam_int, gender, conflict"]
-
-
-def test_exogenous_pair_tested_in_the_modelled_node():
-    # x has no family; t has one: x ⟂ t is tested in t's model even though x comes later in the spec
-    spec = dagmed.parse("treatment t\noutcome y\nt -> y\nx -> y\nt, y ~ bernoulli\n")
-    assert [str(i) for i in imp.implications(dagmed.check(spec))] == ["t ⟂ x"]
-
-
-def test_latent_common_cause_is_not_an_implication():
-    spec = dagmed.parse("treatment t\noutcome y\nt -> m -> y\nt -> y\nm <-> c\nc, m, y ~ bernoulli\n")
-    # c and m share a latent cause: no c ⟂ m (nor m ⟂ c | t); c ⟂ t holds (the collider m is
-    # not given), and so does y ⟂ c | t, m (t and m block every path through U_m_c)
-    assert [str(i) for i in imp.implications(dagmed.analyse(spec))] == ["c ⟂ t", "y ⟂ c | t, m"]
-
-
-def test_suggested_edge_points_from_covariate_to_treatment():
-    spec = dagmed.parse("treatment t\noutcome y\nt -> y\nx -> y\nt, x, y ~ bernoulli\n")
-    (i,) = imp.implications(dagmed.check(spec))
-    assert (i.node, i.candidate, i.edge) == ("t", "x", "x -> t")
+def run_tests(spec, df, alpha=0.05):
+    return imp.test_implications(dagmed.load_data(spec, df), alpha=alpha)
 
 
 # ---- calibration: implications that hold are rarely reported -------------------------------
 
 
 @pytest.mark.slow  # 2,800 GLM fits: about a minute on 2 cores
-def test_holm_family_wise_rate_when_every_implication_holds(analysis):
+def test_holm_family_wise_rate_when_every_implication_holds(spec):
     """Over 200 datasets from the DAG itself, datasets with any contradiction are about alpha or fewer.
 
     Holm's procedure keeps the family-wise error rate (any implication that holds reported)
@@ -128,7 +89,7 @@ def test_holm_family_wise_rate_when_every_implication_holds(analysis):
     n_sets, alpha = 200, 0.05
     any_rejected, raw = 0, []
     for _ in range(n_sets):
-        tests = run_tests(analysis, simulate(rng, 150), alpha)
+        tests = run_tests(spec, simulate(rng, 150), alpha)
         assert len(tests) == len(IMPLIED) and all(t.tested for t in tests)
         any_rejected += any(t.rejected for t in tests)
         raw += [t.p for t in tests]
@@ -146,9 +107,9 @@ def test_holm_family_wise_rate_when_every_implication_holds(analysis):
     "missing, word",
     [(("m1", "m2", 0.8), "log rate ratio"), (("x2", "t", 1.0), "log-odds"), (("x2", "y", 0.5), "slope")],
 )
-def test_missing_edge_is_named(analysis, missing, word):
+def test_missing_edge_is_named(spec, missing, word):
     parent, child, size = missing
-    tests = run_tests(analysis, simulate(np.random.default_rng(7), 600, missing))
+    tests = run_tests(spec, simulate(np.random.default_rng(7), 600, missing))
     rejected = [t for t in tests if t.rejected]
     assert [(t.node, t.candidate) for t in rejected] == [(child, parent)]
     (t,) = rejected
@@ -167,14 +128,12 @@ def substance(text, csv):
         analysis = dagmed.check(spec)
     except dagmed.SpecError:
         analysis = dagmed.analyse(spec)
-    from dagmed import data
-
-    return analysis, data.load(analysis, csv)
+    return data.load(ModelIR.from_analysis(analysis), csv)
 
 
 def test_substance_seed_dag_contradicted(substance_csv):
-    analysis, ds = substance((SPECS / "substance.dag").read_text(), substance_csv)
-    (t,) = imp.test_implications(analysis, ds)
+    ds = substance((SPECS / "substance.dag").read_text(), substance_csv)
+    (t,) = imp.test_implications(ds)
     assert (t.node, t.candidate, t.given) == ("sub_exp", "dev_peer", ("fam_int", "gender", "conflict"))
     assert t.estimate == pytest.approx(2.38, abs=0.01) and t.rejected and t.n_obs == 410
     assert imp.format_contradiction(t) == (
@@ -184,8 +143,8 @@ def test_substance_seed_dag_contradicted(substance_csv):
 
 
 def test_substance_with_the_edge_agrees(substance_csv):
-    analysis, ds = substance((SPECS / "substance.dag").read_text() + "dev_peer -> sub_exp\n", substance_csv)
-    tests = imp.test_implications(analysis, ds)
+    ds = substance((SPECS / "substance.dag").read_text() + "dev_peer -> sub_exp\n", substance_csv)
+    tests = imp.test_implications(ds)
     assert not any({t.node, t.candidate} == {"sub_exp", "dev_peer"} for t in tests)
     assert not any(t.rejected for t in tests)
     assert imp.lines(tests) == ["the graph implies no independence among the observed nodes that a model can test"]
@@ -195,14 +154,32 @@ def test_substance_with_the_edge_agrees(substance_csv):
 
 
 def make(**kw):
-    base = dict(node="y", candidate="x", given=(), link="logit", estimate=0.5, low=0.21, high=0.79,
-                statistic=12.0, p=5e-4, p_holm=1e-3, rejected=True, alpha=0.05, n_obs=100)
+    base = dict(
+        node="y",
+        candidate="x",
+        given=(),
+        link="logit",
+        estimate=0.5,
+        low=0.21,
+        high=0.79,
+        statistic=12.0,
+        p=5e-4,
+        p_holm=1e-3,
+        rejected=True,
+        alpha=0.05,
+        n_obs=100,
+    )
     return imp.ImplicationTest(**{**base, **kw})
 
 
 def test_format_contradiction_words_and_numbers():
-    assert imp.format_contradiction(make()) == "the data contradict y ⟂ x: log-odds 0.50 [0.2, 0.8], p = 0.001; consider x -> y"
-    line = imp.format_contradiction(make(link="identity", given=("t", "m"), estimate=-1.234, low=-2.04, high=-0.45, p_holm=0.0123))
+    assert (
+        imp.format_contradiction(make())
+        == "the data contradict y ⟂ x: log-odds 0.50 [0.2, 0.8], p = 0.001; consider x -> y"
+    )
+    line = imp.format_contradiction(
+        make(link="identity", given=("t", "m"), estimate=-1.234, low=-2.04, high=-0.45, p_holm=0.0123)
+    )
     assert line == "the data contradict y ⟂ x | t, m: slope -1.23 [-2.0, -0.5], p = 0.012; consider x -> y"
     assert " log rate ratio 0.50 " in imp.format_contradiction(make(link="log"))
     assert ", p < 1e-20;" in imp.format_contradiction(make(p_holm=1e-21))
@@ -212,11 +189,22 @@ def test_format_contradiction_words_and_numbers():
 def test_summary_counts_agreements_and_untested():
     ok = make(rejected=False, p=0.5, p_holm=1.0)
     nan = float("nan")
-    untested = make(rejected=False, p=nan, p_holm=nan, estimate=nan, low=nan, high=nan, statistic=nan,
-                    note="not tested: x is constant in the rows used", candidate="z")
+    untested = make(
+        rejected=False,
+        p=nan,
+        p_holm=nan,
+        estimate=nan,
+        low=nan,
+        high=nan,
+        statistic=nan,
+        note="not tested: x is constant in the rows used",
+        candidate="z",
+    )
     line = imp.format_summary([ok, make(), untested])
-    assert line == ("the data agree with 1 of 2 independencies the graph implies (Holm-adjusted, alpha 0.05); "
-                    "1 not tested (y ⟂ z: not tested: x is constant in the rows used)")
+    assert line == (
+        "the data agree with 1 of 2 independencies the graph implies (Holm-adjusted, alpha 0.05); "
+        "1 not tested (y ⟂ z: not tested: x is constant in the rows used)"
+    )
     assert imp.lines([ok, make()])[0].startswith("the data contradict y ⟂ x")
 
 
@@ -234,8 +222,7 @@ TWO = "treatment t\noutcome y\nx -> t\nt -> y\nt, y ~ bernoulli\n"  # implies y 
 
 
 def two(df):
-    spec = dagmed.parse(TWO)
-    return imp.test_implications(dagmed.check(spec), dagmed.load_data(spec, df))
+    return imp.test_implications(dagmed.load_data(dagmed.parse(TWO), df))
 
 
 def test_separation_by_the_candidate_is_infinite_but_tested():
@@ -266,14 +253,14 @@ def test_constant_candidate_is_not_tested_and_left_out_of_holm():
     t = rng.binomial(1, expit(z))
     x = np.ones(n)  # constant
     y = rng.binomial(1, expit(-1 + t + 1.5 * z))  # the missing edge z -> y
-    tests = imp.test_implications(dagmed.check(spec), dagmed.load_data(spec, pd.DataFrame({"x": x, "z": z, "t": t, "y": y})))
+    tests = imp.test_implications(dagmed.load_data(spec, pd.DataFrame({"x": x, "z": z, "t": t, "y": y})))
     by = {t_.candidate: t_ for t_ in tests}
     assert by["x"].note == "not tested: x is constant in the rows used" and not by["x"].tested
     assert by["z"].rejected and by["z"].p_holm == by["z"].p  # the only p-value in the Holm family
 
 
-def test_holm_adjustment_matches_the_definition(analysis):
-    tests = run_tests(analysis, simulate(np.random.default_rng(11), 300, ("m1", "m2", 0.4)))
+def test_holm_adjustment_matches_the_definition(spec):
+    tests = run_tests(spec, simulate(np.random.default_rng(11), 300, ("m1", "m2", 0.4)))
     p = np.array([t.p for t in tests])
     order = np.argsort(p)
     m = len(p)
@@ -308,20 +295,18 @@ def test_lr_statistic_matches_the_binomial_likelihoods():
     assert test.p == pytest.approx(stats.chi2.sf(lr, 1), rel=1e-3)
 
 
-def test_alpha_must_be_a_level(analysis):
+def test_alpha_must_be_a_level(spec):
     with pytest.raises(ValueError, match="alpha"):
-        run_tests(analysis, simulate(np.random.default_rng(0), 50), alpha=1.5)
+        run_tests(spec, simulate(np.random.default_rng(0), 50), alpha=1.5)
 
 
-def test_rows_with_a_missing_value_are_left_out_of_that_test_only(analysis):
-    from dagmed.data import Dataset
-
+def test_rows_with_a_missing_value_are_left_out_of_that_test_only(spec):
     df = simulate(np.random.default_rng(12), 300, ("m1", "m2", 0.8))
-    full = dagmed.load_data(analysis.spec, df)
+    full = dagmed.load_data(spec, df)
     columns = {c: full[c].copy() for c in df.columns}
     columns["x1"][:40] = np.nan  # as if x1's missing values were modelled, not dropped
-    holed = imp.test_implications(analysis, Dataset(columns, "<test>", 300, 0, 300))
-    complete = imp.test_implications(analysis, dagmed.load_data(analysis.spec, df.iloc[40:]))
+    holed = imp.test_implications(data.Dataset(columns, full.ir, "<test>", 300, 0, 300))
+    complete = imp.test_implications(dagmed.load_data(spec, df.iloc[40:]))
     with_x1 = [i for i, t in enumerate(holed) if "x1" in (t.candidate, *t.given)]
     assert with_x1 and all(holed[i].n_obs == 260 and holed[i].p == pytest.approx(complete[i].p) for i in with_x1)
     assert all(t.n_obs == 300 for i, t in enumerate(holed) if i not in with_x1)

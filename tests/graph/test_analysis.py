@@ -4,14 +4,15 @@ import networkx as nx
 import pytest
 
 import dagmed
-from dagmed import checks, graph
 from dagmed.errors import SpecError
+from dagmed.graph import analysis, dag
+from dagmed.model.ir import ModelIR
 
-from conftest import CANONICAL
+from conftest import CANONICAL, SPECS
 
 
 def analyse(name_or_text):
-    return checks.analyse(dagmed.parse(CANONICAL.get(name_or_text, name_or_text), "s.dag"))
+    return analysis.analyse(dagmed.parse(CANONICAL.get(name_or_text, name_or_text), "s.dag"))
 
 
 def test_chain():
@@ -43,7 +44,7 @@ def test_directed_edge_between_mediators_is_accepted_and_named():
     assert a.dependent == (("m1", "m2", "m1 -> m2"),)
     assert a.ok and not a.independent
     assert a.mediator_parents == {"m1": (), "m2": ("m1",)}
-    assert checks.check(a.spec) == a
+    assert analysis.check(a.spec) == a
 
 
 def test_independent_mediators_have_no_mediator_parents():
@@ -59,16 +60,33 @@ def test_chain_through_a_third_mediator_is_accepted():
     assert a.mediator_parents == {"m1": (), "m2": ("z",), "z": ("m1",)}
 
 
-LATENT_COMMON_CAUSE = "share a latent common cause ({path}): their joint distribution is not what the per-node models say"
+LATENT_COMMON_CAUSE = (
+    "share a latent common cause ({path}): their joint distribution is not what the per-node models say"
+)
 
 
 @pytest.mark.parametrize(
     "text, shown, path, line",
     [
-        ("treatment t\noutcome y\nt -> m1, m2 -> y\nlatent u\nu -> m1, m2\nm1, m2, y ~ bernoulli\n", "m1 <- u -> m2", "m1 <- u -> m2", 5),
-        ("treatment t\noutcome y\nt -> m1, m2 -> y\nm1 <-> m2\nm1, m2, y ~ bernoulli\n", "m1 <- U_m1_m2 -> m2", "m1 <- U_m1_m2 -> m2", 4),
+        (
+            "treatment t\noutcome y\nt -> m1, m2 -> y\nlatent u\nu -> m1, m2\nm1, m2, y ~ bernoulli\n",
+            "m1 <- u -> m2",
+            "m1 <- u -> m2",
+            5,
+        ),
+        (
+            "treatment t\noutcome y\nt -> m1, m2 -> y\nm1 <-> m2\nm1, m2, y ~ bernoulli\n",
+            "m1 <- U_m1_m2 -> m2",
+            "m1 <- U_m1_m2 -> m2",
+            4,
+        ),
         # the edge among the mediators does not explain the latent part of their dependence
-        ("treatment t\noutcome y\nt -> m1, m2 -> y\nm1 -> m2\nm1 <-> m2\nm1, m2, y ~ bernoulli\n", "m1 -> m2", "m1 <- U_m1_m2 -> m2", 5),
+        (
+            "treatment t\noutcome y\nt -> m1, m2 -> y\nm1 -> m2\nm1 <-> m2\nm1, m2, y ~ bernoulli\n",
+            "m1 -> m2",
+            "m1 <- U_m1_m2 -> m2",
+            5,
+        ),
     ],
 )
 def test_latent_common_cause_of_mediators_is_refused(text, shown, path, line):
@@ -79,7 +97,7 @@ def test_latent_common_cause_of_mediators_is_refused(text, shown, path, line):
     assert err.message.endswith("write a directed edge instead, e.g. 'm1 -> m2'")
     assert (err.source, err.line, err.exit_code) == ("s.dag", line, 3)
     with pytest.raises(SpecError, match="latent common cause"):
-        checks.check(a.spec)
+        analysis.check(a.spec)
 
 
 def test_covariate_blocks_a_fork_between_mediators():
@@ -130,8 +148,9 @@ def test_endogenous_node_without_family():
 
 
 def test_treatment_without_family_is_allowed():
+    # Analysis.modelled() is gone: the modelled nodes are the model IR's nodes
     a = analyse("treatment t\noutcome y\nx -> t -> y ~ bernoulli\nx -> y\n")
-    assert a.ok and a.modelled() == ["y"]
+    assert a.ok and [n.name for n in ModelIR.from_analysis(a).nodes] == ["y"]
 
 
 def test_non_binary_mediator_needs_identity_outcome():
@@ -142,14 +161,18 @@ def test_non_binary_mediator_needs_identity_outcome():
 
 def test_graph_attributes_and_parent_order():
     spec = dagmed.parse(CANONICAL["two_mediators"] + "x -> t, m1, m2, y\n")
-    g = graph.build(spec)
+    g = dag.build(spec)
     assert isinstance(g, nx.DiGraph)
     assert g.nodes["m1"]["role"] == "mediator" and g.nodes["x"]["role"] == "covariate"
     assert g.nodes["y"]["family"] == "bernoulli" and g.nodes["y"]["observed"]
-    assert graph.observed_parents(g, "y") == ["t", "m1", "m2", "x"]
+    assert dag.observed_parents(g, "y") == ["t", "m1", "m2", "x"]
     assert g.edges["t", "y"]["prior"].name == "normal"
 
 
 def test_equation_line():
-    a = checks.analyse(dagmed.load(__import__("conftest").SPECS / "substance.dag"))
-    assert a.equation("sub_disorder") == "sub_disorder ~ bernoulli(logit: fam_int, dev_peer, sub_exp, gender, conflict)"
+    # Analysis.equation(n) is gone: the model IR's node(n).equation()
+    a = analysis.analyse(dagmed.load(SPECS / "substance.dag"))
+    assert (
+        ModelIR.from_analysis(a).node("sub_disorder").equation()
+        == "sub_disorder ~ bernoulli(logit: fam_int, dev_peer, sub_exp, gender, conflict)"
+    )

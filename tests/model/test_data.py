@@ -5,23 +5,30 @@ import pandas as pd
 import pytest
 
 import dagmed
-from dagmed import checks, data
 from dagmed.errors import DataError
+from dagmed.model import data
+from dagmed.model.ir import ModelIR
 
 from conftest import SPECS
 
 SPEC = "treatment t\noutcome y\nx -> t -> m -> y ~ bernoulli\nm ~ bernoulli\nx, t -> y\ncode x: Male = 1\n"
 
 
+def model_ir(spec):
+    """The model IR of a spec (text or parsed)."""
+    spec = dagmed.parse(spec) if isinstance(spec, str) else spec
+    return ModelIR.from_analysis(dagmed.check(spec))
+
+
 def load(csv_text, tmp_path, spec=SPEC):
     p = tmp_path / "d.csv"
     p.write_text(csv_text)
-    return data.load(checks.check(dagmed.parse(spec)), p)
+    return data.load(model_ir(spec), p)
 
 
 def test_substance_complete_cases(substance_csv):
     spec = dagmed.load(SPECS / "substance.dag")
-    d = data.load(checks.check(spec), substance_csv)  # the spec's own data statement is a URL
+    d = data.load(model_ir(spec), substance_csv)  # the spec's own data statement is a URL
     assert (d.n_obs, d.n_dropped, d.n_rows) == (410, 143, 553)
     assert d.summary() == "dropped 143 of 553 rows with a missing value; 410 used"
     assert set(np.unique(d["gender"])) == {0.0, 1.0}
@@ -38,7 +45,7 @@ def test_one_level_codes_the_other_as_complement(tmp_path):
 def test_dataframe_input():
     spec = dagmed.parse(SPEC)
     df = pd.DataFrame({"x": ["Male", "Female"], "t": [0, 1], "m": [1, 0], "y": [0, 1]})
-    assert data.load(checks.check(spec), df).n_obs == 2
+    assert data.load(model_ir(spec), df).n_obs == 2
 
 
 @pytest.mark.parametrize(
@@ -47,7 +54,10 @@ def test_dataframe_input():
         ("x,t,m\nMale,1,0\n", "column(s) y not found; available columns: x, t, m"),
         ("x,t,m,y\nMale,1,0,1\nFemale,0,2,0\n", "column m, row 2: value 2 is not 0 or 1 (bernoulli)"),
         ("x,t,m,y\nMale,1,0,1\nFemale,0,1,abc\n", "column y, row 2: text value 'abc' in a numeric column"),
-        ("x,t,m,y\nMale,1,0,1\nOther,0,1,0\nFemale,0,1,1\n", "column x, row 2: value 'Other' is not a level of 'code x' (Male); levels present: Female, Male, Other"),
+        (
+            "x,t,m,y\nMale,1,0,1\nOther,0,1,0\nFemale,0,1,1\n",
+            "column x, row 2: value 'Other' is not a level of 'code x' (Male); levels present: Female, Male, Other",
+        ),
         ("x,t,m,y\nMale,1,0,1\nFemale,1,1,0\n", "the treatment t is constant (1)"),
         ("x,t,m,y\nMale,NA,0,1\nFemale,0,NA,0\n", "every one of the 2 rows has a missing value"),
         ("", "is empty"),
@@ -72,7 +82,7 @@ def test_missing_error_policy(tmp_path):
 
 
 def test_missing_and_binary_files(tmp_path):
-    a = checks.check(dagmed.parse(SPEC))
+    a = model_ir(SPEC)
     with pytest.raises(DataError, match="data file not found"):
         data.load(a, tmp_path / "nope.csv")
     (tmp_path / "b.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
@@ -88,15 +98,16 @@ def test_non_finite_values_are_refused_in_every_used_column(tmp_path, value):
     spec = "treatment t\noutcome y\nx -> t -> y ~ bernoulli\nx -> y\n"
     with pytest.raises(DataError) as info:
         load(f"x,t,y\n0.5,1,0\n{value},0,1\n", tmp_path, spec)
-    assert info.value.message.endswith("column x, row 2: value " + ("-inf" if value.startswith("-") else "inf")
-                                       + " is not a finite number")
+    assert info.value.message.endswith(
+        "column x, row 2: value " + ("-inf" if value.startswith("-") else "inf") + " is not a finite number"
+    )
 
 
 def test_non_finite_values_in_a_dataframe_are_refused():
     spec = dagmed.parse("treatment t\noutcome y\nx -> t -> y ~ bernoulli\nx -> y\n")
     df = pd.DataFrame({"x": [0.1, np.inf], "t": [0, 1], "y": [1, 0]})
     with pytest.raises(DataError, match="column x, row 2: value inf is not a finite number"):
-        data.load(checks.check(spec), df)
+        data.load(model_ir(spec), df)
 
 
 def test_duplicate_column_names_are_refused(tmp_path):
@@ -104,7 +115,7 @@ def test_duplicate_column_names_are_refused(tmp_path):
         load("x,t,m,y,m\nMale,1,0,1,1\nFemale,0,1,0,0\n", tmp_path)
     df = pd.DataFrame([["Male", 0, 1, 0, 1]], columns=["x", "t", "m", "y", "m"])
     with pytest.raises(DataError, match="column m appears 2 times"):
-        data.load(checks.check(dagmed.parse(SPEC)), df)
+        data.load(model_ir(SPEC), df)
 
 
 def test_an_unused_repeated_column_is_harmless(tmp_path):
@@ -125,8 +136,10 @@ def test_missing_model_keeps_every_row_and_marks_each_missing_value(tmp_path):
     assert d.method == {"x": "summed out", "m": "summed out", "y": "summed out"}
     assert d.complete.tolist() == [True, False, False, False, True]
     assert d.complete_cases().n_obs == 2 and d.complete_cases()["t"].tolist() == [1.0, 1.0]
-    assert d.summary() == ("5 rows used, 3 of them incomplete; 3 missing values modelled: binary (m 1, x 1, y 1) "
-                           "summed out per row: 6 likelihood terms for 3 incomplete rows")
+    assert d.summary() == (
+        "5 rows used, 3 of them incomplete; 3 missing values modelled: binary (m 1, x 1, y 1) "
+        "summed out per row: 6 likelihood terms for 3 incomplete rows"
+    )
 
 
 def test_missing_model_without_missing_values_is_the_complete_data(tmp_path):
@@ -144,7 +157,7 @@ def test_a_treatment_with_missing_values_needs_a_model_too(tmp_path):
 def test_a_node_with_missing_values_needs_a_model(substance_csv):
     text = (SPECS / "substance.dag").read_text().replace("missing drop", "missing model")
     with pytest.raises(dagmed.SpecError) as info:
-        data.load(checks.check(dagmed.parse(text)), substance_csv)
+        data.load(model_ir(text), substance_csv)
     assert info.value.message == (
         "with 'missing model' a node with missing values needs a model: gender (10 missing), conflict "
         "(13 missing) have no family; add 'gender ~ bernoulli' and 'conflict ~ normal'"
@@ -155,10 +168,16 @@ def test_a_node_with_missing_values_needs_a_model(substance_csv):
     "csv, spec, fragment",
     [
         ("x,t,m,y\nMale,1,0,1\nFemale,0,2,\n", MODELLED, "column m, row 2: value 2 is not 0 or 1 (bernoulli)"),
-        ("x,t,m,y\nMale,1,0,1\nFemale,1,1,\nMale,,1,0\n", MODELLED + "t ~ bernoulli\n",
-         "the treatment t is constant (1) in its 2 observed values"),
-        ("x,t,n,y\n0.5,1,3,1.5\n0.1,0,,0.2\n", "treatment t\noutcome y\nx -> t -> n -> y\nt -> y\nt ~ bernoulli\n"
-         "n ~ poisson\ny ~ normal\nmissing model\n", "column n, row 2: 1 missing values of a poisson node cannot be modelled"),
+        (
+            "x,t,m,y\nMale,1,0,1\nFemale,1,1,\nMale,,1,0\n",
+            MODELLED + "t ~ bernoulli\n",
+            "the treatment t is constant (1) in its 2 observed values",
+        ),
+        (
+            "x,t,n,y\n0.5,1,3,1.5\n0.1,0,,0.2\n",
+            "treatment t\noutcome y\nx -> t -> n -> y\nt -> y\nt ~ bernoulli\nn ~ poisson\ny ~ normal\nmissing model\n",
+            "column n, row 2: 1 missing values of a poisson node cannot be modelled",
+        ),
     ],
 )
 def test_missing_model_refusals(tmp_path, csv, spec, fragment):

@@ -3,8 +3,8 @@
 import pytest
 
 import dagmed
-from dagmed import fmt, ir, resolver
 from dagmed.errors import SpecError
+from dagmed.lang import fmt, ir, resolver
 
 BASE = "treatment t\noutcome y\nt -> m -> y ~ bernoulli\nm ~ bernoulli\nt -> y\n"
 
@@ -21,18 +21,21 @@ def test_bernoulli_defaults_are_normal_0_1():
 
 def test_normal_defaults_are_normal_0_10_and_halfcauchy_1():
     spec = dagmed.parse("treatment x\noutcome y\nx -> m ~ normal\nx, m -> y ~ normal\n")
-    assert spec.node_priors("m") == ir.NodePriors(D("normal", mu=0.0, sigma=10.0), (("sigma", D("halfcauchy", beta=1.0)),))
+    assert spec.node_priors("m") == ir.NodePriors(
+        D("normal", mu=0.0, sigma=10.0), (("sigma", D("halfcauchy", beta=1.0)),)
+    )
     assert {e.prior for e in spec.edges} == {D("normal", mu=0.0, sigma=10.0)}
 
 
 def test_prior_precedence_edge_over_node_over_default():
     spec = dagmed.parse(
-        BASE + "prior beta = normal(0, 5)\nprior y.beta = normal(0, 2)\nprior t -> y = laplace(0, 1)\n"
+        # y's coefficients share one distribution (a mix is refused, see below), unlike the spec default's
+        BASE + "prior beta = normal(0, 5)\nprior y.beta = laplace(0, 2)\nprior t -> y = laplace(1, 1)\n"
         "prior intercept = studentt(3, 0, 2)\n"
     )
     priors = {(e.parent, e.child): e.prior for e in spec.edges}
-    assert priors[("t", "y")] == D("laplace", mu=0.0, b=1.0)
-    assert priors[("m", "y")] == D("normal", mu=0.0, sigma=2.0)
+    assert priors[("t", "y")] == D("laplace", mu=1.0, b=1.0)
+    assert priors[("m", "y")] == D("laplace", mu=0.0, b=2.0)
     assert priors[("t", "m")] == D("normal", mu=0.0, sigma=5.0)
     assert spec.node_priors("m").intercept == D("studentt", nu=3.0, mu=0.0, sigma=2.0)
 
@@ -54,10 +57,18 @@ def test_roles_aliases_codes_data_missing():
 @pytest.mark.parametrize(
     "extra, line, fragment",
     [
-        ("y ~ bernouli", 6, "unknown family 'bernouli' (did you mean 'bernoulli'?); valid options are bernoulli, normal, poisson"),
+        (
+            "y ~ bernouli",
+            6,
+            "unknown family 'bernouli' (did you mean 'bernoulli'?); valid options are bernoulli, normal, poisson",
+        ),
         ("prior beta = normall(0, 1)", 6, "unknown prior distribution 'normall'"),
         ("prior beta = normal(0, 1, 2)", 6, "normal takes 2 argument(s)"),
-        ("prior beta = normal(mu=0, scale=1)", 6, "unknown argument 'scale' for prior normal; valid options are mu, sigma"),
+        (
+            "prior beta = normal(mu=0, scale=1)",
+            6,
+            "unknown argument 'scale' for prior normal; valid options are mu, sigma",
+        ),
         ("prior beta = normal(0)", 6, "prior normal needs sigma"),
         ("prior beta = normal(0, -1)", 6, "sigma must be > 0"),
         ("prior slope = normal(0, 1)", 6, "unknown prior target 'slope'"),
@@ -107,3 +118,43 @@ def test_every_statement_type_has_one_handler_and_one_formatter():
 def test_an_object_that_is_not_a_statement_is_a_bug_not_a_spec_error(run):
     with pytest.raises(TypeError, match="not a statement: 't -> y'"):
         run(ir.SpecIR(("t -> y",)))
+
+
+@pytest.mark.parametrize(
+    "extra, lines",
+    [
+        # both coefficients of y stated, with different distributions: either prior line may be blamed
+        ("prior t -> y = normal(0, 1)\nprior m -> y = studentt(3, 0, 1)", (6, 7)),
+        ("prior m -> y = studentt(3, 0, 1)\nprior t -> y = normal(0, 1)", (6, 7)),
+        # one stated prior against the default normal of the other coefficient: that prior's line
+        ("prior t -> y = laplace(0, 1)", (6,)),
+    ],
+)
+def test_per_edge_priors_of_one_node_must_share_a_distribution(extra, lines):
+    text = BASE + extra + "\n"
+    with pytest.raises(SpecError, match="priors of different distributions") as info:
+        dagmed.parse(text, "s.dag")
+    err = info.value
+    assert "coefficients of y" in err.message
+    assert (err.source, err.line) in {("s.dag", line) for line in lines}
+    assert text.splitlines()[err.line - 1].startswith("prior ")
+
+
+def test_per_edge_priors_may_differ_in_their_parameters():
+    spec = dagmed.parse(BASE + "prior t -> y = normal(0, 1)\nprior m -> y = normal(1, 3)\n")
+    priors = {(e.parent, e.child): e.prior for e in spec.edges}
+    assert priors[("t", "y")] == D("normal", mu=0.0, sigma=1.0)
+    assert priors[("m", "y")] == D("normal", mu=1.0, sigma=3.0)
+
+
+def test_check_command_refuses_mixed_per_edge_priors(tmp_path, capsys):
+    # before the stage refactor `dagmed check` said ok and only compiling refused this spec
+    from dagmed.cli import main
+
+    path = tmp_path / "mixed.dag"
+    path.write_text(BASE + "prior t -> y = normal(0, 1)\nprior m -> y = studentt(3, 0, 1)\n")
+    assert main(["check", str(path)]) == 3
+    out, err = capsys.readouterr()
+    assert "ok:" not in out
+    assert "priors of different distributions" in err
+    assert f"{path}:6:" in err or f"{path}:7:" in err

@@ -11,9 +11,11 @@ import pytest
 
 import dagmed
 import dagmed.examples
-from dagmed import api, checks, compiler, data, names
+from dagmed import api
+from dagmed.model import compiler, data, names
+from dagmed.model.ir import ModelIR
 
-from conftest import SPECS, SUBSTANCE_CSV
+from conftest import SPECS, needs_substance
 
 NODES = ["fam_int", "dev_peer", "sub_exp", "sub_disorder"]  # the substance spec's modelled nodes
 PARAMS = [f(n) for n in NODES for f in (names.intercept, names.beta)]
@@ -21,9 +23,10 @@ PARAMS = [f(n) for n in NODES for f in (names.intercept, names.beta)]
 
 @pytest.fixture(scope="module")
 def substance():
+    csv = needs_substance()
     spec = dagmed.load(SPECS / "substance.dag")
-    analysis = checks.check(spec)
-    return analysis, data.load(analysis, SUBSTANCE_CSV)  # the spec's own data statement is a URL
+    ir = ModelIR.from_analysis(dagmed.check(spec))
+    return ir, data.load(ir, csv)  # the spec's own data statement is a URL
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +81,8 @@ def test_attach_returns_a_new_model_in_creation_order(substance, generative, mod
 
 
 def test_attach_replaces_attached_data(substance, generative, model):
-    analysis, d = substance
-    head = data.Dataset({c: v[:50] for c, v in d.columns.items()}, "head", 50, 0, 50)
+    ir, d = substance
+    head = data.Dataset({c: v[:50] for c, v in d.columns.items()}, ir, "head", 50, 0, 50)
     again = compiler.attach(model, head)
     assert len(again.coords[names.OBS_DIM]) == 50 and len(model.coords[names.OBS_DIM]) == 410
     ip = model.initial_point()
@@ -87,10 +90,10 @@ def test_attach_replaces_attached_data(substance, generative, model):
 
 
 def test_guards(substance, generative):
-    analysis, d = substance
+    ir, d = substance
     with pytest.raises(dagmed.UsageError, match="n_obs must be a positive integer"):
-        compiler.build(analysis, 0)
-    without = data.Dataset({c: v for c, v in d.columns.items() if c != "conflict"}, "d.csv", d.n_obs, 0, d.n_obs)
+        compiler.build(ir, 0)
+    without = data.Dataset({c: v for c, v in d.columns.items() if c != "conflict"}, ir, "d.csv", d.n_obs, 0, d.n_obs)
     with pytest.raises(dagmed.DataError, match="d.csv: no column for conflict"):
         compiler.attach(generative, without)
     with pm.Model() as other:
@@ -109,9 +112,11 @@ def test_normal_node_has_sigma_and_priors_from_spec():
 
 
 def test_mixed_edge_prior_distributions_are_refused():
-    spec = dagmed.parse("treatment t\noutcome y\nt -> m -> y ~ bernoulli\nm ~ bernoulli\nt -> y\nprior t -> y = laplace(0, 1)\n")
-    with pytest.raises(dagmed.SpecError, match="priors of different distributions"):
-        compiler.build(checks.check(spec), n_obs=1)
+    # refused when the spec is resolved (it was compiler.build's refusal), located at the prior statement
+    text = "treatment t\noutcome y\nt -> m -> y ~ bernoulli\nm ~ bernoulli\nt -> y\nprior t -> y = laplace(0, 1)\n"
+    with pytest.raises(dagmed.SpecError, match="priors of different distributions") as info:
+        dagmed.parse(text)
+    assert (info.value.line, info.value.column) == (6, 1)
 
 
 def _means_under_do(model, idata, interventions, nodes, n):
@@ -127,10 +132,10 @@ def _means_under_do(model, idata, interventions, nodes, n):
 
 def test_regime_table_equals_the_pm_do_route(substance, model):
     """The identity holds for any parameter values, so prior draws test it as well as a posterior."""
-    analysis, d = substance
+    ir, d = substance
     prior = pm.sample_prior_predictive(draws=100, model=model, random_seed=3).prior
     idata = az.InferenceData(posterior=prior)  # decompose_idata reads the posterior group
-    t, y, meds = analysis.treatment, analysis.outcome, analysis.mediators
+    t, y, meds = ir.treatment, ir.outcome, ir.mediators
     n = d.n_obs
     q = {tv: _means_under_do(model, idata, {t: tv}, meds, n) for tv in (0, 1)}
     mu = {
@@ -145,7 +150,7 @@ def test_regime_table_equals_the_pm_do_route(substance, model):
             w = np.prod([q[ts[j]][m] if mv[j] else 1 - q[ts[j]][m] for j, m in enumerate(meds)], axis=0)
             total = total + w * mu[(tv, *mv)]
         want[(slice(None), tv, *ts)] = total.mean(axis=1)
-    got = api.decompose_idata(analysis, d, idata)[0]
+    got = api.decompose_idata(d, idata)[0]
     # Both routes evaluate each logistic probability to within a few ulps (values in [0, 1]),
     # multiply K + 1 of them and average N: at most 8 (N + K) eps apart on any CPU.
     np.testing.assert_allclose(got, want, rtol=0, atol=8 * (n + len(meds)) * np.finfo(float).eps)
@@ -162,22 +167,20 @@ def test_compile_attaches_the_data():
 def test_missing_values_modelled_the_complete_rows_keep_the_complete_data_likelihood(substance):
     """With 'missing model' the complete rows are the complete-case model's observations, to the
     bit; the incomplete rows are one potential, and conflict's missing values latent variables."""
-    from dagmed import missing
-
     spec = dagmed.load(SPECS / "substance_missing.dag")
-    analysis = checks.check(spec)
-    d = data.load(analysis, SUBSTANCE_CSV)
-    generative = compiler.build(analysis, n_obs=5)
+    ir = ModelIR.from_analysis(dagmed.check(spec))
+    d = data.load(ir, needs_substance())
+    generative = compiler.build(ir, n_obs=5)
     model = compiler.attach(generative, d)
     complete = compiler.attach(generative, d.complete_cases())
-    assert [v.name for v in model.potentials] == [missing.POTENTIAL]
+    assert [v.name for v in model.potentials] == [names.INCOMPLETE_ROWS]
     assert [v.name for v in model.free_RVs] == [v.name for v in complete.free_RVs] + ["conflict_missing"]
     assert list(model.coords[names.OBS_DIM]) == np.flatnonzero(d.complete).tolist()
     point = model.initial_point()
     for v in complete.observed_RVs:
         mine = model.compile_logp(vars=[model[v.name]])(point)
         assert mine == complete.compile_logp(vars=[v])({k: x for k, x in point.items() if k != "conflict_missing"})
-    rest = model.compile_logp(vars=[model[missing.POTENTIAL]])(point)
+    rest = model.compile_logp(vars=[model[names.INCOMPLETE_ROWS]])(point)
     assert np.isfinite(rest) and rest < 0
     # the generative model is the same whatever the data: build needs none
     assert [v.name for v in generative.free_RVs][:2] == ["gender_intercept", "gender"]
@@ -186,8 +189,17 @@ def test_missing_values_modelled_the_complete_rows_keep_the_complete_data_likeli
     cols = {c: v.copy() for c, v in substance[1].columns.items()}
     lost = np.arange(10)
     cols["gender"][lost] = np.nan
-    by_hand = data.Dataset(cols, "d.csv", len(cols["gender"]), 0, len(cols["gender"]),
-                           {"gender": np.isin(np.arange(len(cols["gender"])), lost)}, {"gender": "summed out"}, "model")
+    by_hand = data.Dataset(
+        cols,
+        substance[0],
+        "d.csv",
+        len(cols["gender"]),
+        0,
+        len(cols["gender"]),
+        {"gender": np.isin(np.arange(len(cols["gender"])), lost)},
+        {"gender": "summed out"},
+        "model",
+    )
     without_family = compiler.build(substance[0], n_obs=5)  # substance.dag: gender is data, not modelled
     with pytest.raises(dagmed.DataError, match="column gender has 10 missing values and no model"):
         compiler.attach(without_family, by_hand)

@@ -1,16 +1,20 @@
-"""The pictures that need no fit: the DAG in layers and the model graph, with and without Graphviz."""
+"""The layered drawing (dagmed.report.layout) of the DAG and of the model graph: columns by role,
+labels inside their boxes, no overlapping boxes, no edge through a box."""
 
 import networkx as nx
-import numpy as np
 import pytest
 
 import dagmed
-from dagmed import compiler, plots
+from dagmed.model import compiler
+from dagmed.model.ir import ModelIR
+from dagmed.report import layout, plots
 
 from conftest import SPECS
 
-BRANCHY = ("treatment t\noutcome y\nx1 -> x2 -> t\nx2 ~ normal\nx1, x2, x3 -> y\nt -> a, b, c -> y\na -> c\nb -> c\n"
-           "c -> d -> y\nt -> y\nt, a, b, c, d, y ~ bernoulli\nt -> o ~ bernoulli\n")
+BRANCHY = (
+    "treatment t\noutcome y\nx1 -> x2 -> t\nx2 ~ normal\nx1, x2, x3 -> y\nt -> a, b, c -> y\na -> c\nb -> c\n"
+    "c -> d -> y\nt -> y\nt, a, b, c, d, y ~ bernoulli\nt -> o ~ bernoulli\n"
+)
 SPEC_FILES = ["substance.dag", "substance_dependent.dag", "three_mediators.dag", "linear.dag"]
 
 
@@ -43,10 +47,10 @@ def test_dag_layers_roles_left_to_right_labels_inside_no_edge_through_a_box(name
     assert all(x[c] < x[a.treatment] for c in a.covariates)
     assert all(x[a.treatment] < x[m] < x[a.outcome] for m in a.mediators)
     for n, box in lay.boxes.items():
-        assert plots.text_width(n) + 2 * plots.BOX_PAD <= box.w + 1e-9  # the label fits inside its box
+        assert layout.text_width(n) + 2 * layout.BOX_PAD <= box.w + 1e-9  # the label fits inside its box
     boxes = list(lay.boxes.items())
     for i, (n1, b1) in enumerate(boxes):  # boxes never overlap
-        for n2, b2 in boxes[i + 1:]:
+        for n2, b2 in boxes[i + 1 :]:
             assert abs(b1.x - b2.x) >= (b1.w + b2.w) / 2 or abs(b1.y - b2.y) >= (b1.h + b2.h) / 2, (n1, n2)
     _assert_no_edge_through_a_box(lay)
     assert set(lay.edges) == set(a.graph.edges)
@@ -54,40 +58,13 @@ def test_dag_layers_roles_left_to_right_labels_inside_no_edge_through_a_box(name
 
 def test_model_graph_layout_keeps_parameters_beside_their_node():
     a = ANALYSES["substance.dag"]
-    model = compiler.build(a, 5)
+    model = compiler.build(ModelIR.from_analysis(a), 5)
     from pymc.model_graph import ModelGraph
 
     deps = ModelGraph(model).make_compute_graph()
     g = nx.DiGraph([(p, c) for c, ps in deps.items() for p in ps])
-    lay = plots.layered_layout(g, pull_sources=True)
+    lay = layout.layered_layout(g, pull_sources=True)
     _assert_no_edge_through_a_box(lay)
     for node in ("fam_int", "sub_disorder"):
         gap = lay.boxes[node].x - lay.boxes[f"{node}_intercept"].x
-        assert 0 < gap < 2 * (plots.GAP + max(b.w for b in lay.boxes.values()))
-
-
-def _nonblank(png):
-    import matplotlib.image as mpimg
-
-    return float(np.var(mpimg.imread(png)[..., :3])) > 1e-3
-
-
-def test_dag_picture(tmp_path):
-    path = plots.dag(ANALYSES["substance.dag"], tmp_path / "dag.png")
-    assert _nonblank(path)
-
-
-def test_model_graph_without_graphviz_is_drawn_and_says_how_to_get_it(tmp_path, monkeypatch):
-    monkeypatch.setattr(plots.shutil, "which", lambda name: None)
-    said = []
-    path = plots.model_graph(compiler.build(ANALYSES["three_mediators.dag"], 5), tmp_path / "m.png", said.append)
-    assert _nonblank(path)
-    assert said == ["plots: model_graph.png drawn without Graphviz; for Graphviz's layout install its dot program "
-                    "(apt install graphviz, brew install graphviz or conda install graphviz)"]
-
-
-@pytest.mark.skipif(plots.shutil.which("dot") is None, reason="Graphviz's dot program is not installed")
-def test_model_graph_with_graphviz(tmp_path):
-    said = []
-    path = plots.model_graph(compiler.build(ANALYSES["three_mediators.dag"], 5), tmp_path / "m.png", said.append)
-    assert _nonblank(path) and said == []
+        assert 0 < gap < 2 * (layout.GAP + max(b.w for b in lay.boxes.values()))

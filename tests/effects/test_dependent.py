@@ -15,9 +15,9 @@ Three routes are compared with dagmed: the enumerator's identities alone (fast),
 regimes through ``pm.do`` + ``sample_posterior_predictive`` on the compiled model under
 prior draws (fast, no NUTS), and recovery of a known truth from simulated data (slow).
 
-Interface assumed (MATH.md 3b, the lead's extension): ``dagmed.api.decompose_idata(analysis,
-dataset, idata, convention)`` returns ``(table, joint, effect_draws)`` with ``table`` of shape
-``(S, 2, ..., 2)`` indexed ``[s, t, t_1..t_K]`` (marginal regimes, mediators in
+Interface assumed (MATH.md 3b): ``dagmed.api.decompose_idata(dataset, idata, convention)``
+(the dataset carries the model IR) returns ``(table, joint, effect_draws)`` with ``table`` of
+shape ``(S, 2, ..., 2)`` indexed ``[s, t, t_1..t_K]`` (marginal regimes, mediators in
 ``analysis.mediators`` order) and ``joint`` of shape ``(S, 2, 2)`` indexed ``[s, t, t*]``;
 ``dagmed.run`` returns a result with ``effect_draws``, ``regime_draws`` and ``joint_draws``
 of the same shapes, and ``analysis`` / ``dataset`` / ``idata`` attributes.
@@ -33,11 +33,7 @@ import pandas as pd
 import pytest
 
 import dagmed
-
-try:  # the helper may move from api to output
-    from dagmed.output import summarize
-except ImportError:
-    from dagmed.api import summarize
+from dagmed.report.summary import summarize
 
 from conftest import SPECS
 
@@ -123,7 +119,9 @@ def effects(E, Ej, mediators, convention):
     for r in range(2, len(mediators) + 1):
         for s in itertools.combinations(mediators, r):
             out[f"INT[{','.join(s)}]"] = sum(
-                (-1) ** (len(s) - len(u)) * Em(level, u) for j in range(len(s) + 1) for u in itertools.combinations(s, j)
+                (-1) ** (len(s) - len(u)) * Em(level, u)
+                for j in range(len(s) + 1)
+                for u in itertools.combinations(s, j)
             )
     if convention == "control":
         out["DEP"] = out["TE"] - sum(v for n, v in out.items() if n != "TE")
@@ -216,8 +214,14 @@ def random_params(rng, treatment, mediators, covariates, mediator_edges):
         coefs = {treatment: rng.normal(0, 1.5), **{c: rng.normal() for c in covariates}}
         coefs.update({p: rng.normal(0, 2) for p in mediator_edges.get(m, ())})
         params[m] = (rng.normal(), coefs)
-    params["y"] = (rng.normal(), {treatment: rng.normal(), **{m: rng.normal(0, 1.5) for m in mediators},
-                                  **{c: rng.normal() for c in covariates}})
+    params["y"] = (
+        rng.normal(),
+        {
+            treatment: rng.normal(),
+            **{m: rng.normal(0, 1.5) for m in mediators},
+            **{c: rng.normal() for c in covariates},
+        },
+    )
     return params
 
 
@@ -307,7 +311,9 @@ def test_enumerator_against_brute_force_sums():
         np.testing.assert_allclose(sum(joint.values()), 1.0, rtol=0, atol=16 * EPS)
         # forward enumeration in topological order m1, m2, m3
         p1 = sigmoid(linear_predictor(params["m1"], {**x, "t": t}))
-        p2 = sum((p1 if a else 1 - p1) * sigmoid(linear_predictor(params["m2"], {**x, "t": t, "m1": a})) for a in (0, 1))
+        p2 = sum(
+            (p1 if a else 1 - p1) * sigmoid(linear_predictor(params["m2"], {**x, "t": t, "m1": a})) for a in (0, 1)
+        )
         p3 = 0.0
         for a, b in corners(2):
             pa = p1 if a else 1 - p1
@@ -411,8 +417,9 @@ def _check_effects_from_regimes(eff, table, joint, mediators, conv, tol):
         np.testing.assert_allclose(eff[name], mine[name], rtol=0, atol=2 ** len(mediators) * tol, err_msg=name)
     for m in mediators:  # a ratio: compare PM * TE with IIE where TE is not tiny
         ok = np.abs(te) > 1e-3
-        np.testing.assert_allclose(eff[f"PM[{m}]"][ok] * te[ok], mine[f"IIE[{m}]"][ok], rtol=1e-12,
-                                   atol=2 ** len(mediators) * tol)
+        np.testing.assert_allclose(
+            eff[f"PM[{m}]"][ok] * te[ok], mine[f"IIE[{m}]"][ok], rtol=1e-12, atol=2 ** len(mediators) * tol
+        )
     total = sum(eff[n] for n in components(mine))
     np.testing.assert_allclose(eff["TE"], total, rtol=0, atol=2 ** len(mediators) * tol)
 
@@ -432,7 +439,7 @@ def test_substance_dependent_regimes_equal_the_pm_do_route(substance_csv):
     want_table, want_joint = _regimes_by_pm_do(model, idata, t, meds, y, n)
     tol = table_tolerance(n, k)
     for conv in ("control", "treated"):
-        table, joint, eff = decompose_idata(analysis, dataset, idata, conv)
+        table, joint, eff = decompose_idata(dataset, idata, conv)
         assert table.shape == (50,) + (2,) * (k + 1) and joint.shape == (50, 2, 2)
         np.testing.assert_allclose(table, want_table, rtol=0, atol=tol)
         np.testing.assert_allclose(joint, want_joint, rtol=0, atol=tol)
@@ -469,7 +476,7 @@ def test_chain_regimes_equal_the_enumerator_under_prior_draws(text):
     want_joint = np.stack([j for _, j in mine])
     tol = table_tolerance(len(df), 3)
     for conv in ("control", "treated"):
-        table, joint, eff = decompose_idata(analysis, dataset, idata, conv)
+        table, joint, eff = decompose_idata(dataset, idata, conv)
         np.testing.assert_allclose(table, want_table, rtol=0, atol=tol)
         np.testing.assert_allclose(joint, want_joint, rtol=0, atol=tol)
         _check_effects_from_regimes(eff, table, joint, meds, conv, tol)
@@ -488,12 +495,13 @@ def test_chain_recovers_the_true_regimes_and_effects_in_both_conventions():
     truth = {conv: effects(E, Ej, CHAIN_MEDS, conv) for conv in ("control", "treated")}
 
     spec = dagmed.parse(CHAIN_SPEC)
-    res = dagmed.run(spec, df, draws=500, tune=500, chains=2, seed=8, convention="treated",
-                     progressbar=False, log=lambda m: None)
+    res = dagmed.run(
+        spec, df, draws=500, tune=500, chains=2, seed=8, convention="treated", progressbar=False, log=lambda m: None
+    )
     assert tuple(res.analysis.mediators) == CHAIN_MEDS
     n_draws = 1000
     assert res.regime_draws.shape == (n_draws,) + (2,) * 4 and res.joint_draws.shape == (n_draws, 2, 2)
-    table, joint, control = decompose_idata(res.analysis, res.dataset, res.idata, "control")
+    table, joint, control = decompose_idata(res.dataset, res.idata, "control")
     np.testing.assert_array_equal(table, res.regime_draws)
     np.testing.assert_array_equal(joint, res.joint_draws)
     draws = {"treated": res.effect_draws, "control": control}
@@ -507,8 +515,7 @@ def test_chain_recovers_the_true_regimes_and_effects_in_both_conventions():
     checks += [(f"Ej{key}", joint[(slice(None), *key)], Ej[key]) for key in corners(2)]
     checks += [(n, control[n], truth["control"][n]) for n in ("TE", "DE")]
     for conv in ("control", "treated"):
-        checks += [(f"{conv} {n}", draws[conv][n], truth[conv][n])
-                   for n in components(truth[conv]) if n != "DE"]
+        checks += [(f"{conv} {n}", draws[conv][n], truth[conv][n]) for n in components(truth[conv]) if n != "DE"]
     assert len(checks) == 38
     prob = 1 - 0.05 / len(checks)
     missed = []

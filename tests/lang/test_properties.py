@@ -9,9 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import dagmed
-from dagmed import graph, parser, resolver
 from dagmed.errors import DagmedError
-from dagmed.fmt import format_ir
+from dagmed.graph import dag
+from dagmed.lang import parser, resolver
+from dagmed.lang.fmt import format_ir
 
 ALPHABET = string.ascii_letters + string.digits + " _,.:=()<>-~#\"\\\n\t\r'$é"
 
@@ -30,7 +31,7 @@ GROUP = st.lists(NODES, min_size=1, max_size=3, unique=True)
 FAMILY = st.sampled_from(["bernoulli", "normal", "poisson"])
 NUM = st.one_of(st.integers(-5, 5).map(float), st.floats(0.001, 100, allow_nan=False, allow_infinity=False))
 POS = st.floats(0.01, 50, allow_nan=False, allow_infinity=False)
-LABEL = st.text(alphabet=string.ascii_letters + " é\"\\0123456789", min_size=1, max_size=8)
+LABEL = st.text(alphabet=string.ascii_letters + ' é"\\0123456789', min_size=1, max_size=8)
 
 
 def _num(x):
@@ -53,9 +54,15 @@ def statements(draw):
         return f"{a} <-> {b}"
     if kind == "prior":
         target = draw(st.sampled_from(["intercept", "beta", "y.intercept", "t -> y"]))
-        dist = draw(st.sampled_from([f"normal({_num(draw(NUM))}, {_num(draw(POS))})",
-                                     f"studentt(nu={_num(draw(POS))}, mu=0, sigma=2)",
-                                     f"laplace({_num(draw(NUM))}, b={_num(draw(POS))})"]))
+        dist = draw(
+            st.sampled_from(
+                [
+                    f"normal({_num(draw(NUM))}, {_num(draw(POS))})",
+                    f"studentt(nu={_num(draw(POS))}, mu=0, sigma=2)",
+                    f"laplace({_num(draw(NUM))}, b={_num(draw(POS))})",
+                ]
+            )
+        )
         return f"prior {target} = {dist}"
     if kind == "data":
         return "data " + __import__("json").dumps(draw(LABEL))
@@ -67,9 +74,11 @@ def statements(draw):
 @settings(max_examples=300, deadline=None)
 @given(st.lists(statements(), max_size=8), st.booleans())
 def test_fmt_round_trips(stmts, comments):
-    text = "treatment t\noutcome y\nt -> y ~ bernoulli\n" + "\n".join(
-        s + ("  # note" if comments else "") for s in stmts
-    ) + "\n"
+    text = (
+        "treatment t\noutcome y\nt -> y ~ bernoulli\n"
+        + "\n".join(s + ("  # note" if comments else "") for s in stmts)
+        + "\n"
+    )
     try:
         first = parser.parse(text)
         spec = resolver.resolve(first)
@@ -96,7 +105,7 @@ def dags_with_a_query(draw):
 
 
 def is_open_path(g, path, given):
-    """The textbook rule, written out independently of graph.active_path."""
+    """The textbook rule, written out independently of dag.active_path."""
     opens = set(given).union(*(nx.ancestors(g, z) for z in given))
     if len(set(path)) != len(path) or not all(g.has_edge(u, v) or g.has_edge(v, u) for u, v in zip(path, path[1:])):
         return False
@@ -111,7 +120,7 @@ def is_open_path(g, path, given):
 @given(dags_with_a_query())
 def test_active_path_exactly_when_d_connected(case):
     g, a, b, given_ = case
-    path = graph.active_path(g, a, b, given_)
+    path = dag.active_path(g, a, b, given_)
     assert (path is None) == nx.is_d_separator(g, {a}, {b}, given_)
     if path is not None:
         assert (path[0], path[-1]) == (a, b) and is_open_path(g, path, given_), path
@@ -120,16 +129,16 @@ def test_active_path_exactly_when_d_connected(case):
 def test_active_path_is_a_shortest_open_path():
     # the open path a -> c <- b (c has a given descendant) is shorter than a <- u -> v -> b
     g = nx.DiGraph([("u", "a"), ("u", "v"), ("v", "b"), ("a", "c"), ("b", "c"), ("c", "d")])
-    assert graph.active_path(g, "a", "b", {"d"}) == ["a", "c", "b"]
-    assert graph.active_path(g, "a", "b", set()) == ["a", "u", "v", "b"]  # the collider c is closed
-    assert graph.active_path(g, "a", "b", {"v"}) is None
-    assert graph.format_path(g, ["a", "c", "b"]) == "a -> c <- b"
+    assert dag.active_path(g, "a", "b", {"d"}) == ["a", "c", "b"]
+    assert dag.active_path(g, "a", "b", set()) == ["a", "u", "v", "b"]  # the collider c is closed
+    assert dag.active_path(g, "a", "b", {"v"}) is None
+    assert dag.format_path(g, ["a", "c", "b"]) == "a -> c <- b"
 
 
 @pytest.mark.parametrize("a, b, given_", [("a", "a", set()), ("a", "b", {"a"}), ("a", "b", {"b"})])
 def test_active_path_refuses_a_query_that_is_not_one(a, b, given_):
     with pytest.raises(ValueError, match="two distinct nodes outside the conditioning set"):
-        graph.active_path(nx.DiGraph([("a", "b")]), a, b, given_)
+        dag.active_path(nx.DiGraph([("a", "b")]), a, b, given_)
 
 
 def test_spec_files_never_execute_code(tmp_path, monkeypatch):
@@ -141,7 +150,7 @@ def test_spec_files_never_execute_code(tmp_path, monkeypatch):
 
 
 def test_config_is_read_with_safe_load(tmp_path, monkeypatch):
-    from dagmed.commands import read_config
+    from dagmed.cli.config import read_config
     from dagmed.errors import UsageError
 
     monkeypatch.chdir(tmp_path)  # where an unsafe load would run 'touch pwned'

@@ -1,0 +1,136 @@
+"""The family rows: each row's pieces agree with each other and with independent implementations.
+
+A row holds a family's NumPy log density, its PyMC likelihood, its statsmodels family and
+its link in three forms; every later stage reads one of them, so they must be one family.
+Checked against scipy's distributions, PyMC's own ``logp`` and statsmodels' log likelihood.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import special, stats
+
+from dagmed.lang.families import FAMILIES, LINKS, SAMPLED, SUMMED, SUPPORTS
+from dagmed.lang.priors import INTERVAL, LOG, NO_TRANSFORM, PRIORS
+
+RNG = np.random.default_rng(20261204)
+ETA = RNG.normal(0.0, 1.5, 200)
+SIGMA = 0.7
+
+# Draws of each family at ETA, and scipy's log density of them: an implementation dagmed does not use.
+SCIPY = {
+    "bernoulli": (
+        lambda eta: RNG.binomial(1, special.expit(eta)).astype(float),
+        lambda v, eta: stats.bernoulli.logpmf(v, special.expit(eta)),
+    ),
+    "normal": (lambda eta: RNG.normal(eta, SIGMA), lambda v, eta: stats.norm.logpdf(v, eta, SIGMA)),
+    "poisson": (
+        lambda eta: RNG.poisson(np.exp(eta)).astype(float),
+        lambda v, eta: stats.poisson.logpmf(v, np.exp(eta)),
+    ),
+}
+EXTRAS = {"normal": {"sigma": SIGMA}}
+
+
+def test_every_family_is_checked_here():
+    assert set(SCIPY) == set(FAMILIES)
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_numpy_logp_is_scipys(name):
+    draw, reference = SCIPY[name]
+    v = draw(ETA)
+    got = FAMILIES[name].logp(v, ETA, EXTRAS.get(name, {}))
+    # a handful of elementary operations on values of order 10: a few ulps of 10
+    np.testing.assert_allclose(got, reference(v, ETA), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_numpy_logp_is_pymcs(name):
+    pm = pytest.importorskip("pymc")
+    fam = FAMILIES[name]
+    v = SCIPY[name][0](ETA)
+    dist = getattr(pm, fam.likelihood).dist(**{fam.mean_param: fam.link.tensor(ETA)}, **EXTRAS.get(name, {}))
+    np.testing.assert_allclose(fam.logp(v, ETA, EXTRAS.get(name, {})), pm.logp(dist, v).eval(), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_statsmodels_family_has_the_same_likelihood(name):
+    from statsmodels.genmod import families
+
+    fam = FAMILIES[name]
+    v = SCIPY[name][0](ETA)
+    sm = getattr(families, fam.statsmodels)()
+    assert type(sm.link).__name__.lower() == {"logit": "logit", "identity": "identity", "log": "log"}[fam.link.name]
+    scale = SIGMA**2 if name == "normal" else 1.0
+    np.testing.assert_allclose(
+        sm.loglike(v, fam.link.inverse(ETA), scale=scale), fam.logp(v, ETA, EXTRAS.get(name, {})).sum(), rtol=1e-10
+    )
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_value_term_is_the_part_free_of_the_mean(name):
+    # logp(v, eta) - value_term(v) must not depend on v alone: at eta = 0 for two values it is
+    # what the fast density adds per row, and value_term carries the rest (-log v! for a count)
+    fam = FAMILIES[name]
+    v = SCIPY[name][0](ETA)
+    rest = fam.logp(v, ETA, EXTRAS.get(name, {})) - fam.value_term(v)
+    if name == "poisson":
+        np.testing.assert_allclose(rest, v * ETA - np.exp(ETA), rtol=1e-12, atol=1e-12)
+    else:
+        np.testing.assert_array_equal(fam.value_term(v), 0.0)
+
+
+@pytest.mark.parametrize("link", sorted(LINKS))
+def test_link_forms_agree(link):
+    pt = pytest.importorskip("pytensor.tensor")
+    row = LINKS[link]
+    eta = np.linspace(-30, 30, 121)
+    # NumPy's logistic is 0.5 (1 + tanh(eta / 2)): exact to a few ulps of 1 in absolute terms
+    # (1 + tanh cancels for eta << 0), where pytensor's sigmoid is exact relatively
+    atol = 4 * np.finfo(float).eps if link == "logit" else 0.0
+    np.testing.assert_allclose(row.tensor(pt.as_tensor(eta)).eval(), row.inverse(eta), rtol=1e-12, atol=atol)
+    low, high = row.mean_range
+    mu = row.inverse(eta)
+    assert np.all((mu >= low) & (mu <= high))
+    assert row.affine == np.allclose(np.diff(mu, 2), 0.0)
+
+
+def test_supports_say_how_a_missing_value_is_modelled():
+    assert SUPPORTS["binary"].missing == SUMMED and SUPPORTS["binary"].binary
+    assert SUPPORTS["real"].missing == SAMPLED and not SUPPORTS["real"].binary
+    assert SUPPORTS["count"].missing is None
+    assert SUPPORTS["count"].bad(np.array([0.0, 3.0, -1.0, 2.5, np.inf])).tolist() == [False, False, True, True, True]
+
+
+def test_every_family_has_a_fast_branch_and_a_test_family():
+    for fam in FAMILIES.values():
+        assert fam.fast >= 0 and fam.statsmodels, fam.name
+    assert len({f.fast for f in FAMILIES.values()}) == len(FAMILIES)  # one branch each
+
+
+@pytest.mark.parametrize("name", sorted(PRIORS))
+def test_prior_rows_match_pymc(name):
+    """The constant of the fast density and the starting centre of a row, against PyMC's log density."""
+    pm = pytest.importorskip("pymc")
+    row = PRIORS[name]
+    kwargs = {
+        "mu": 0.3,
+        "sigma": 1.7,
+        "nu": 4.0,
+        "alpha": 2.0,
+        "beta": 1.5,
+        "b": 0.8,
+        "lam": 2.5,
+        "lower": -1.0,
+        "upper": 2.0,
+    }
+    kwargs = {k: kwargs[k] for k in row.params}
+    dist = getattr(pm, row.pymc).dist(**kwargs)
+    centre = row.centre(kwargs)
+    assert np.isfinite(pm.logp(dist, centre).eval())  # a chain starts inside the support
+    assert row.scale == (row.transform == LOG)
+    assert row.transform in (NO_TRANSFORM, LOG, INTERVAL)
+    (_, _, _), const = row.kernel(kwargs)
+    assert np.isfinite(const)
