@@ -20,6 +20,30 @@ CANONICAL = {
 }
 
 
+# Every family and kind of implication: an exogenous covariate without a family (x1), one with
+# a family and no parents (x2), an empty conditioning set, bernoulli, poisson and normal nodes.
+IMPLICATIONS_SPEC = """treatment t
+outcome y
+x1 -> t
+t -> m1, m2
+x2 -> m2
+t, m1, m2, x1 -> y
+x2, t, m1 ~ bernoulli
+m2 ~ poisson
+y ~ normal
+"""
+# Its implications (tests/graph/test_implied.py checks them; tests/fit/test_implications.py tests each).
+IMPLIED = [
+    "x2 ⟂ x1",
+    "t ⟂ x2 | x1",
+    "m1 ⟂ x1 | t",
+    "m1 ⟂ x2 | t",
+    "m2 ⟂ x1 | t, x2",
+    "m2 ⟂ m1 | t, x2",
+    "y ⟂ x2 | t, m1, m2, x1",
+]
+
+
 @pytest.fixture(params=sorted(CANONICAL))
 def canonical(request):
     return request.param, CANONICAL[request.param]

@@ -14,30 +14,9 @@ from dagmed.fit import implications as imp
 from dagmed.model import data
 from dagmed.model.ir import ModelIR
 
-from conftest import SPECS
+from conftest import IMPLICATIONS_SPEC, IMPLIED, SPECS
 
-# Every family, link and kind of implication: an exogenous covariate without a family (x1),
-# one with a family and no parents (x2), an empty conditioning set, bernoulli, poisson and
-# normal nodes.
-SPEC = """treatment t
-outcome y
-x1 -> t
-t -> m1, m2
-x2 -> m2
-t, m1, m2, x1 -> y
-x2, t, m1 ~ bernoulli
-m2 ~ poisson
-y ~ normal
-"""
-IMPLIED = [  # SPEC's implications, as tests/graph/test_implied.py checks them: one test each
-    "x2 ⟂ x1",
-    "t ⟂ x2 | x1",
-    "m1 ⟂ x1 | t",
-    "m1 ⟂ x2 | t",
-    "m2 ⟂ x1 | t, x2",
-    "m2 ⟂ m1 | t, x2",
-    "y ⟂ x2 | t, m1, m2, x1",
-]
+SPEC = IMPLICATIONS_SPEC
 
 
 def expit(eta):
