@@ -359,7 +359,10 @@ def plan(ir, model) -> FastModel | None:
     pmax = max([len(node.terms) for node in ir.nodes] + [1])
     blocks, node_rows = [], []
     start = 0
-    for node in ir.nodes:
+    # the nodes' likelihoods summed in spec order, as since the fast path began: another order
+    # rounds differently, and NUTS turns a last-bit difference into other draws for the same seed
+    spec_order = {n.name: i for i, n in enumerate(ir.spec.nodes)}
+    for node in sorted(ir.nodes, key=lambda n: spec_order[n.name]):
         design, yd, counts = distinct_rows(model, node)
         padded = np.zeros((len(yd), pmax))
         padded[:, : design.shape[1]] = design

@@ -213,7 +213,15 @@ class ModelIR:
 
     @classmethod
     def from_analysis(cls, analysis: Analysis) -> ModelIR:
-        """Build the IR of ``analysis`` (checked or not: nodes without a family are data only)."""
+        """Build the IR of ``analysis`` (checked or not: nodes without a family are data only).
+
+        Examples
+        --------
+        >>> import dagmed
+        >>> ir = ModelIR.from_analysis(dagmed.analyse(dagmed.parse("treatment t\\noutcome y\\nt -> m -> y ~ bernoulli\\n")))
+        >>> [n.name for n in ir.nodes], ir.exogenous, ir.family("m") is None  # m has no family: data only
+        (['y'], ('t', 'm'), True)
+        """
         g, spec = analysis.graph, analysis.spec
         order = {n: i for i, n in enumerate(g.nodes)}
         topo = nx.lexicographical_topological_sort(g, key=order.__getitem__)
@@ -221,15 +229,15 @@ class ModelIR:
         edge_priors = {(e.parent, e.child): e.prior for e in spec.edges}
         nodes = tuple(_node_model(analysis, n, edge_priors) for n in data_nodes if g.nodes[n]["family"])
         return cls(
-            spec,
-            analysis.treatment,
-            analysis.outcome,
-            analysis.mediators,
-            analysis.covariates,
-            analysis.other,
-            data_nodes,
-            nodes,
-            analysis,
+            spec=spec,
+            treatment=analysis.treatment,
+            outcome=analysis.outcome,
+            mediators=analysis.mediators,
+            covariates=analysis.covariates,
+            other=analysis.other,
+            data_nodes=data_nodes,
+            nodes=nodes,
+            analysis=analysis,
         )
 
     @cached_property
