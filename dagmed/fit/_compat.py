@@ -7,8 +7,9 @@ its tests (``tests/fit/test_compat.py``), not the sampler:
 * :func:`chain_seed` -- the seed ``pm.sample`` derives for nutpie from ``random_seed``
   (``pymc.sampling.mcmc._get_seeds_per_chain``), so that the fast path draws what
   ``pm.sample(nuts_sampler="nutpie")`` would;
-* :func:`compiled_model_class` -- nutpie's ``CompiledPyMCModel``, which the fast density
-  fills with its own callbacks instead of ones compiled from a PyMC model;
+* :func:`compiled_model_class` and :func:`nutpie_model` -- nutpie's ``CompiledPyMCModel``
+  and its private fields, which the fast density fills with its own callbacks instead of
+  ones compiled from a PyMC model;
 * :func:`data_groups` -- the ``constant_data`` and ``observed_data`` groups as
   ``pm.sample`` builds them (``pymc.backends.arviz``).
 """
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+
+import numpy as np
 
 # The fields of nutpie's CompiledPyMCModel that the fast density fills (nutpie 0.13 - 0.16).
 NUTPIE_FIELDS = frozenset(
@@ -67,6 +70,43 @@ def compiled_model_class():
     if not NUTPIE_FIELDS <= {f.name for f in dataclasses.fields(CompiledPyMCModel)}:
         return None
     return CompiledPyMCModel
+
+
+def nutpie_model(*, dims, coords, shapes, logp_callback, expand_callback, initial_point, user_data, layout):
+    """A ``CompiledPyMCModel`` of nutpie's, given compiled callbacks and their user data.
+
+    Parameters
+    ----------
+    dims, coords : dict
+        Each variable's dimensions, and the coordinates (``pandas.Index``) of every dimension,
+        ``unconstrained_parameter`` included.
+    shapes : dict
+        Each variable's shape.
+    logp_callback, expand_callback : numba cfunc
+        nutpie's log density and draw callbacks, reading the model from ``user_data``.
+    initial_point : callable
+        ``chain_seed -> x``: a chain's starting point in the unconstrained space.
+    user_data : numpy.ndarray
+        The buffer both callbacks read.
+    layout : (names, slices, shapes)
+        Where each variable sits in the unconstrained vector.
+    """
+    n_dim = sum(int(np.prod(s)) for s in shapes.values())
+    return compiled_model_class()(
+        dims=dims,
+        _coords=coords,
+        _n_dim=n_dim,
+        _shapes=shapes,
+        compiled_logp_func=logp_callback,
+        compiled_expand_func=expand_callback,
+        initial_point_func=initial_point,
+        shared_data={},
+        user_data=user_data,
+        n_expanded=n_dim,
+        shape_info=layout,
+        logp_func=None,
+        expand_func=None,
+    )
 
 
 def data_groups(model) -> dict:

@@ -400,7 +400,6 @@ def _nutpie_model(fast: FastModel):
     Python in between, from every chain's thread. :func:`nutpie_supported` checks that
     nutpie still has that class with these fields.
     """
-    compiled_model = _compat.compiled_model_class()
     model = fast.model
     t = fast.priors[:, 1]
     centre = np.array([_initial_value(d) for d in fast.dists])
@@ -421,21 +420,15 @@ def _nutpie_model(fast: FastModel):
         ]
     )
     dims = {n: tuple(model.named_vars_to_dims[n]) for n in fast.names if n in model.named_vars_to_dims}
-    user_data = fast.packed()
-    return compiled_model(
+    return _compat.nutpie_model(
         dims=dims,
-        _coords=coords,
-        _n_dim=fast.n_dim,
-        _shapes=dict(zip(fast.names, fast.shapes)),
-        compiled_logp_func=_logp_callback,
-        compiled_expand_func=_expand_callback,
-        initial_point_func=initial_point,
-        shared_data={},
-        user_data=user_data,
-        n_expanded=fast.n_dim,
-        shape_info=(list(fast.names), list(fast.slices), list(fast.shapes)),
-        logp_func=None,
-        expand_func=None,
+        coords=coords,
+        shapes=dict(zip(fast.names, fast.shapes)),
+        logp_callback=_logp_callback,
+        expand_callback=_expand_callback,
+        initial_point=initial_point,
+        user_data=fast.packed(),
+        layout=(list(fast.names), list(fast.slices), list(fast.shapes)),
     )
 
 
