@@ -17,10 +17,16 @@ INVERSE = {"logit": lambda z: 1.0 / (1.0 + np.exp(-z)), "identity": lambda z: z,
 
 
 def _eta(glm, values, s):
-    """Linear predictor of ``glm`` for draws ``s``; ``values`` maps term -> (N,) or scalar."""
+    """Linear predictor of ``glm`` for draws ``s``; ``values`` maps node -> (N,) or scalar.
+
+    A term ``a:b`` (a product term) is the product of its factors' values.
+    """
     out = glm.intercept[s, None] + 0.0
     for j, name in enumerate(glm.terms):
-        out = out + glm.beta[s, j, None] * values[name]
+        value = 1.0
+        for factor in name.split(":"):
+            value = value * values[factor]
+        out = out + glm.beta[s, j, None] * value
     return out
 
 

@@ -180,3 +180,10 @@ def test_plotting_code_leaves_the_backend_alone(module):
         f"import {module}; import dagmed.report.html; print(before == matplotlib.get_backend() == 'svg')"
     )
     assert _fresh(code) == "True"
+
+
+def test_test_files_have_distinct_names():
+    """The test folders have no ``__init__.py`` (pytest's rootdir imports): a repeated file name would clash."""
+    tests = Path(__file__).resolve().parent
+    names = [p.name for p in tests.rglob("test_*.py")]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)

@@ -93,6 +93,19 @@ class RegimeInputs:
         """Every mediator is binary: the joint of the mediators can be enumerated."""
         return all(m.family.support.binary for m in self.mediators)
 
+    @property
+    def additive(self) -> bool:
+        """No product term multiplies the treatment or a mediator: the compiled kernels' model.
+
+        The kernels build the outcome's linear predictor at the corners by doubling, one
+        coefficient per mediator; a product term such as ``t:m`` or ``m1:m2`` takes the
+        named NumPy steps, which evaluate every term at every corner.
+        """
+        active = {self.treatment, *self.mediator_names}
+        return all(
+            len(fs) == 1 or not (set(fs) & active) for glm in (self.outcome, *self.mediators) for fs in glm.factors
+        )
+
     def topological_order(self) -> list[int]:
         """Mediator indices, parents before children."""
         parents = self.mediator_parents
@@ -122,13 +135,53 @@ class RegimeInputs:
 
 
 def exogenous_predictor(glm: NodeDraws, inputs: RegimeInputs, s: slice, i: slice) -> np.ndarray:
-    """Intercept plus covariate terms of ``glm``: ``(s, n)``, without treatment and mediators."""
+    """Intercept plus the terms of covariates alone: ``(s, n)``, without treatment and mediators."""
     n = len(range(*i.indices(inputs.n_obs)))
     out = np.broadcast_to(glm.intercept[s, None], (glm.intercept[s].size, n)).copy()
-    for name, x in inputs.covariates.items():
-        if name in glm.terms:
-            out += glm.coef(name)[s, None] * (x[s, i] if x.ndim == 2 else x[i][None, :])
+    for j, factors in enumerate(glm.factors):
+        if all(f in inputs.covariates for f in factors):
+            value = 1.0
+            for f in factors:
+                x = inputs.covariates[f]
+                value = value * (x[s, i] if x.ndim == 2 else x[i][None, :])
+            out += glm.beta[s, j, None] * value
     return out
+
+
+def predictor(glm: NodeDraws, inputs: RegimeInputs, s: slice, i: slice, values: dict) -> np.ndarray:
+    """``glm``'s linear predictor, every term included (product terms too): ``(s, n, *regime axes)``.
+
+    ``values`` gives the treatment's and the mediators' values: arrays whose first two axes
+    broadcast against ``(s, n)`` (length 1 or full) and whose other axes are the regime axes
+    (a treatment level, a mediator corner); covariates come from ``inputs``. A term is its
+    coefficient times the product of its factors' values, so the predictor is exact at every
+    corner whatever the product terms are.
+
+    Raises
+    ------
+    KeyError
+        A factor of ``glm`` is neither in ``values`` nor a covariate.
+    """
+    ndim = max([2] + [np.ndim(v) for v in values.values()])
+    ns, n = glm.intercept[s].size, len(range(*i.indices(inputs.n_obs)))
+    pad = (1,) * (ndim - 2)
+
+    def column(name):
+        if name in values:
+            return values[name]
+        x = inputs.covariates[name]
+        return (x[s, i] if x.ndim == 2 else x[i][None, :]).reshape((-1, n) + pad)
+
+    eta = exogenous_predictor(glm, inputs, s, i).reshape((ns, n) + pad)
+    for j, factors in enumerate(glm.factors):
+        if all(f in inputs.covariates for f in factors):
+            continue  # in the exogenous part already
+        value = 1.0
+        for f in factors:
+            value = value * column(f)
+        eta = eta + glm.beta[s, j].reshape((ns,) + (1,) * (ndim - 1)) * value
+    shape = np.broadcast_shapes(eta.shape, *(np.shape(v) for v in values.values()))
+    return np.broadcast_to(eta, (ns, n) + shape[2:])
 
 
 def _corner_bits(k: int) -> np.ndarray:
@@ -143,17 +196,13 @@ def mediator_joint(inputs: RegimeInputs, s: slice, i: slice) -> np.ndarray:
     multiplied over the mediators (MATH.md section 3b). Independent mediators are the
     special case with no mediator parents.
     """
-    tv = np.array([0.0, 1.0])[:, None]  # (2, 1): t* along the first corner axis
-    bits = _corner_bits(len(inputs.mediators))  # (2^K, K)
+    k = len(inputs.mediators)
+    bits = _corner_bits(k)  # (2^K, K)
+    values = {inputs.treatment: np.array([0.0, 1.0]).reshape(1, 1, 2, 1)}  # t* along the first corner axis
+    values.update({name: bits[:, j].reshape(1, 1, 1, -1) for j, name in enumerate(inputs.mediator_names)})
     joint = 1.0
     for j, m in enumerate(inputs.mediators):
-        eta = (
-            exogenous_predictor(m, inputs, s, i)[:, :, None, None] + m.coef(inputs.treatment)[s, None, None, None] * tv
-        )
-        for p in inputs.mediator_parents[inputs.mediator_names[j]]:
-            b = m.coef(p)[s, None, None, None]
-            eta = eta + b * bits[:, inputs.mediator_names.index(p)]
-        p1 = m.link.inverse(eta)
+        p1 = m.link.inverse(predictor(m, inputs, s, i, values))
         joint = joint * np.where(bits[:, j] == 1.0, p1, 1.0 - p1)
     return joint
 
@@ -163,35 +212,31 @@ def mediator_marginals(inputs: RegimeInputs, s: slice, i: slice, joint: np.ndarr
 
     A mediator without mediator parents: its own GLM at ``T = t``. With mediator parents:
     the margin of ``joint`` (binary mediators), or, for an affine link, its mean at its
-    parents' interventional means (exact: the mean is affine in the parents).
+    parents' interventional means (exact: the mean is affine in each parent, and no product
+    term multiplies two mediators: :func:`dagmed.graph.decomposable.unsupported` refuses it).
     """
-    tv = np.array([0.0, 1.0])
+    t = {inputs.treatment: np.array([0.0, 1.0]).reshape(1, 1, 2)}
     parents = inputs.mediator_parents
     bits = _corner_bits(len(inputs.mediators))
     out: dict[int, np.ndarray] = {}
     for j in inputs.topological_order():
         m, name = inputs.mediators[j], inputs.mediator_names[j]
-        eta = exogenous_predictor(m, inputs, s, i)[:, :, None] + m.coef(inputs.treatment)[s, None, None] * tv
-        if not parents[name]:
-            out[j] = m.link.inverse(eta)
-        elif joint is not None:
+        if parents[name] and joint is not None:
             out[j] = joint @ bits[:, j]
-        else:
-            for p in parents[name]:
-                eta = eta + m.coef(p)[s, None, None] * out[inputs.mediator_names.index(p)]
-            out[j] = m.link.inverse(eta)
+            continue
+        means = {p: out[inputs.mediator_names.index(p)] for p in parents[name]}
+        out[j] = m.link.inverse(predictor(m, inputs, s, i, {**t, **means}))
     return [out[j] for j in range(len(inputs.mediators))]
 
 
 def outcome_corners(inputs: RegimeInputs, s: slice, i: slice) -> np.ndarray:
     """``mu_Y(t, m, x_i)`` at every corner: ``(s, n, 2, 2, ..., 2)`` with K+1 binary axes."""
+    k = len(inputs.mediators)
+    corner = np.array([0.0, 1.0])
+    names = (inputs.treatment, *inputs.mediator_names)
+    values = {name: corner.reshape((1, 1) + (1,) * a + (2,) + (1,) * (k - a)) for a, name in enumerate(names)}
     y = inputs.outcome
-    tv = np.array([0.0, 1.0])
-    eta = exogenous_predictor(y, inputs, s, i)[:, :, None] + y.coef(inputs.treatment)[s, None, None] * tv
-    for name in inputs.mediator_names:
-        b = y.coef(name)[s].reshape((-1,) + (1,) * eta.ndim)
-        eta = eta[..., None] + b * tv
-    return y.link.inverse(eta)
+    return y.link.inverse(predictor(y, inputs, s, i, values))
 
 
 def contract(mu: np.ndarray, marginals: list[np.ndarray]) -> np.ndarray:
@@ -237,13 +282,15 @@ def chunk_shape(n_draws: int, n_obs: int, k: int, chunk_bytes: int = DEFAULT_CHU
 
 
 def regimes(
-    inputs: RegimeInputs, chunk_bytes: int = DEFAULT_CHUNK_BYTES, engine: str = "numba", progress=None
+    inputs: RegimeInputs, chunk_bytes: int = DEFAULT_CHUNK_BYTES, engine: str = "auto", progress=None
 ) -> Regimes:
     """Every marginal regime ``E(t; t_1..t_K)`` and joint regime ``Ej(t; t*)``, per draw.
 
-    ``engine="numba"`` (default) runs the fused kernels of :mod:`dagmed.effects.kernel`, chunked over
+    ``engine="numba"`` runs the fused kernels of :mod:`dagmed.effects.kernel`, chunked over
     draws; ``"numpy"`` the named steps as arrays, chunked over draws and observations. Both
-    give the same numbers to floating point (tested). ``progress``, if given, is called with
+    give the same numbers to floating point (tested). ``"auto"`` (default) takes the kernels
+    when they cover the model (:attr:`RegimeInputs.additive`: no product term of the
+    treatment or a mediator), the named steps otherwise. ``progress``, if given, is called with
     the number of draws done after each chunk (a progress bar's ``advance``): many mediators
     and observations take minutes.
 
@@ -259,8 +306,15 @@ def regimes(
     >>> r.table.shape, r.joint.shape
     ((4, 2, 2, 2), (4, 2, 2))
     """
-    if engine not in ("numba", "numpy"):
-        raise ValueError(f"unknown engine {engine!r}; valid options are numba, numpy")
+    if engine not in ("auto", "numba", "numpy"):
+        raise ValueError(f"unknown engine {engine!r}; valid options are auto, numba, numpy")
+    if engine == "numba" and not inputs.additive:
+        raise ValueError(
+            "engine 'numba': the compiled kernels take no product term of the treatment or a "
+            "mediator; use engine 'numpy' (or 'auto')"
+        )
+    if engine == "auto":
+        engine = "numba" if inputs.additive else "numpy"
     k = len(inputs.mediators)
     joint_needed = inputs.dependent and inputs.binary
     run = _chunk_numba if engine == "numba" else _chunk_numpy
@@ -281,7 +335,7 @@ def regimes(
     return Regimes(table, joint)
 
 
-def regime_table(inputs: RegimeInputs, chunk_bytes: int = DEFAULT_CHUNK_BYTES, engine: str = "numba") -> np.ndarray:
+def regime_table(inputs: RegimeInputs, chunk_bytes: int = DEFAULT_CHUNK_BYTES, engine: str = "auto") -> np.ndarray:
     """``E(t; t_1..t_K)`` per draw: ``(S, 2, ..., 2)`` indexed ``[s, t, t_1, ..., t_K]`` (see :func:`regimes`)."""
     return regimes(inputs, chunk_bytes, engine).table
 

@@ -213,7 +213,7 @@ def _check_decomposable(a: Analysis) -> list[SpecError]:
     """What the decomposition can handle: it says so itself."""
     return [
         SpecError(reason, **a.spec.at(a.graph.nodes[node]["loc"]))
-        for node, reason in decomposable.unsupported(a.graph, a.mediators, a.outcome)
+        for node, reason in decomposable.unsupported(a.graph, a.mediators, a.outcome, a.spec.products)
     ]
 
 

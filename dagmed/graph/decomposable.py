@@ -24,15 +24,20 @@ def mediator_parents(g, mediators) -> dict[str, tuple[str, ...]]:
     return {m: tuple(p for p in meds if g.has_edge(p, m)) for m in meds}
 
 
-def unsupported(g, mediators, outcome) -> list[tuple[str, str]]:
+def unsupported(g, mediators, outcome, products=()) -> list[tuple[str, str]]:
     """What the exact decomposition cannot handle: ``(node, reason)`` pairs, empty if nothing.
 
     The checker asks this instead of holding the decomposition's limits itself. Exact are:
-    binary mediators with any outcome (enumeration over their ``2^K`` values, dependent or
-    not); any mediator when the outcome's link is affine (the outcome is then affine in each
-    mediator, MATH.md section 6), provided that a mediator with mediator parents is binary
-    among binary mediators or has an affine link itself (its interventional mean is then its
-    mean at its parents' interventional means).
+    binary mediators with any outcome and any product terms (enumeration over their ``2^K``
+    values, every term evaluated at every corner, dependent or not); any mediator when the
+    outcome's link is affine (the outcome is then affine in each mediator, MATH.md section
+    6, product terms included: a product multiplies distinct nodes), provided that a mediator
+    with mediator parents has an affine link itself and no product of two mediators in its
+    equation (its interventional mean is then its mean at its parents' interventional
+    means), and that the outcome multiplies no two mediators when the mediators depend on
+    each other (the mean of a product of dependent mediators is not the product of their means).
+
+    ``products`` are the spec's :class:`~dagmed.lang.ir.ProductTerm` entries.
 
     Examples
     --------
@@ -62,6 +67,31 @@ def unsupported(g, mediators, outcome) -> list[tuple[str, str]]:
         return out
     if all(binary.values()):
         return out
+    meds = set(mediators)
+    multiplied = {}  # node -> its first product term of two or more mediators
+    for pt in products:
+        if len(meds.intersection(pt.factors)) >= 2:
+            multiplied.setdefault(pt.child, pt.name)
+    dependent = any(mediator_parents(g, mediators).values())
+    if dependent and outcome in multiplied:
+        out.append(
+            (
+                outcome,
+                f"product term {multiplied[outcome]} -> {outcome} multiplies mediators that depend on each other, "
+                f"among mediators that are not all binary: the mean of their product is not the product of their "
+                f"means; make those mediators bernoulli, or leave the product out",
+            )
+        )
+    for m in mediators:
+        if m in multiplied:
+            out.append(
+                (
+                    m,
+                    f"product term {multiplied[m]} -> {m} multiplies two mediators among mediators that are not "
+                    f"all binary: {m}'s interventional mean is not exact; make every mediator bernoulli, or "
+                    f"leave the product out",
+                )
+            )
     for m, parents in mediator_parents(g, mediators).items():
         mfam = FAMILIES[fam[m]]
         if parents and not mfam.link.affine:

@@ -23,7 +23,7 @@ def _label(text: str) -> str:
 
 
 def _names(nodes) -> str:
-    return ", ".join(nodes)
+    return ", ".join(map(str, nodes))  # a name, or a product term (t:m)
 
 
 def _edge(st: ir.EdgeStmt) -> str:

@@ -63,10 +63,29 @@ def format_number(x: float) -> str:
 
 
 @dataclass(frozen=True)
-class EdgeStmt:
-    """``a, b -> c -> d [~ family]``: every parent group points to the next group."""
+class Product:
+    """``a:b``: the product of two or more parents, one more term of their children's equations.
 
-    groups: tuple[tuple[str, ...], ...]
+    Examples
+    --------
+    >>> str(Product(("t", "m")))
+    't:m'
+    """
+
+    factors: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return ":".join(self.factors)
+
+
+@dataclass(frozen=True)
+class EdgeStmt:
+    """``a, b -> c -> d [~ family]``: every parent group points to the next group.
+
+    The first group may hold :class:`Product` terms (``t:m -> y``); the others are names.
+    """
+
+    groups: tuple[tuple[str | Product, ...], ...]
     family: str | None
     loc: Loc
     family_loc: Loc | None = None
@@ -113,7 +132,7 @@ class PriorStmt:
     kind: str
     param: str | None  # intercept / beta / sigma for default and node targets
     node: str | None  # the node (node target) or the child (edge target)
-    parent: str | None  # edge target only
+    parent: str | Product | None  # edge target only: a parent, or a product term
     dist: Dist
     loc: Loc
 
@@ -208,6 +227,24 @@ class Edge:
 
 
 @dataclass(frozen=True)
+class ProductTerm:
+    """A product of parents in ``child``'s equation (``t:m -> y``), with its coefficient's prior.
+
+    ``factors`` are sorted by name: ``t:m`` and ``m:t`` are one term (the model IR orders
+    them as the child's design does).
+    """
+
+    factors: tuple[str, ...]
+    child: str
+    prior: Dist
+    loc: Loc = field(compare=False)
+
+    @property
+    def name(self) -> str:
+        return ":".join(self.factors)
+
+
+@dataclass(frozen=True)
 class NodePriors:
     """A node's intercept prior and the priors of its family's extra parameters (e.g. sigma)."""
 
@@ -237,6 +274,7 @@ class Spec:
     data: str | None = None
     codes: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()
     missing: str = "drop"
+    products: tuple[ProductTerm, ...] = ()  # product terms, in the order written
     role_locs: tuple[tuple[str, Loc], ...] = field(default=(), compare=False)
     source: str = field(default="<string>", compare=False)
     text: str = field(default="", compare=False, repr=False)

@@ -58,6 +58,12 @@ class _ToIR(Transformer):
     def node_list(self, meta, names):
         return tuple(str(n) for n in names)
 
+    def term(self, meta, names):
+        return str(names[0]) if len(names) == 1 else ir.Product(tuple(str(n) for n in names))
+
+    def term_list(self, meta, terms):
+        return tuple(terms)
+
     def family(self, meta, children):
         (name,) = children
         return _Family(str(name), _loc(name))
@@ -109,7 +115,7 @@ class _ToIR(Transformer):
 
     def prior_edge(self, meta, children):
         parent, child = children
-        return ("edge", None, str(child), str(parent))
+        return ("edge", None, str(child), parent)
 
     def prior(self, meta, children):
         (kind, param, node, parent), dist = children

@@ -28,6 +28,7 @@ class _Declarations:
         self.text = spec_ir.text
         self.first_seen: dict[str, ir.Loc] = {}  # node order of the spec
         self.edges: dict[tuple[str, str], ir.Loc] = {}
+        self.products: dict[tuple[str, tuple[str, ...]], ir.Loc] = {}  # (child, sorted factors)
         self.families: dict[str, tuple[str, ir.Loc]] = {}
         self.roles: dict[str, tuple[str, ir.Loc]] = {}
         self.latent: dict[str, ir.Loc] = {}
@@ -47,6 +48,16 @@ class _Declarations:
         self.see(parent, loc)
         self.see(child, loc)
         self.edges.setdefault((parent, child), loc)
+
+    def add_product(self, product: ir.Product, child: str, loc: ir.Loc) -> None:
+        """A product term in ``child``'s equation; its factors become parents of ``child`` (main effects)."""
+        if len(set(product.factors)) < len(product.factors):
+            raise SpecError(
+                f"product term {product} repeats a factor; a product term multiplies distinct parents", **self.at(loc)
+            )
+        for f in sorted(product.factors):  # t:m and m:t add the same edges in the same order
+            self.add_edge(f, child, loc)
+        self.products.setdefault((child, tuple(sorted(product.factors))), loc)
 
     def add_family(self, node: str, fam: str, loc: ir.Loc) -> None:
         family(fam, **self.at(loc))
@@ -100,7 +111,10 @@ def _check_dist(dist: ir.Dist, d: _Declarations, *, scale: bool) -> ir.Dist:
 def _edge(st: ir.EdgeStmt, d: _Declarations) -> None:
     for parents, children in zip(st.groups, st.groups[1:]):
         for p, c in itertools.product(parents, children):
-            d.add_edge(p, c, st.loc)
+            if isinstance(p, ir.Product):
+                d.add_product(p, c, st.loc)
+            else:
+                d.add_edge(p, c, st.loc)
     if st.family is not None:
         for c in st.groups[-1]:
             d.add_family(c, st.family, st.family_loc or st.loc)
@@ -108,6 +122,12 @@ def _edge(st: ir.EdgeStmt, d: _Declarations) -> None:
 
 def _family(st: ir.FamilyStmt, d: _Declarations) -> None:
     for n in st.nodes:
+        if isinstance(n, ir.Product):
+            raise SpecError(
+                f"product term {n} has no family: it is a term of a node's equation; "
+                f"write it with an arrow to that node, e.g. '{n} -> y'",
+                **d.at(st.loc),
+            )
         d.see(n, st.loc)
         d.add_family(n, st.family, st.family_loc or st.loc)
 
@@ -141,7 +161,8 @@ def _prior(st: ir.PriorStmt, d: _Declarations) -> None:
         lookup(PARAMS, st.param, "prior target", **d.at(st.loc))
     scale = st.param is not None and any(f.extra(st.param) for f in FAMILIES.values())
     dist = _check_dist(st.dist, d, scale=scale)
-    d.set_once(d.priors, (st.kind, st.param, st.node, st.parent), dist, st.loc, "priors for the same parameter")
+    parent = tuple(sorted(st.parent.factors)) if isinstance(st.parent, ir.Product) else st.parent
+    d.set_once(d.priors, (st.kind, st.param, st.node, parent), dist, st.loc, "priors for the same parameter")
 
 
 def _data(st: ir.DataStmt, d: _Declarations) -> None:
@@ -206,12 +227,26 @@ def _check_nodes(d: _Declarations) -> None:
     for column, (_, loc) in d.codes.items():
         if column not in d.first_seen:
             raise SpecError(f"code for {column}, which is not a node of the graph", **d.at(loc))
+    for (child, factors), loc in d.products.items():
+        hidden = [f for f in factors if f in d.latent]
+        if hidden:
+            raise SpecError(
+                f"product term {':'.join(factors)} -> {child}: {hidden[0]} is latent; a product term "
+                f"multiplies observed parents",
+                **d.at(loc),
+            )
 
 
 def _check_prior_targets(d: _Declarations) -> None:
     """Every per-edge and per-node prior has a parameter to go to."""
     for (kind, param, node, parent), (_, loc) in d.priors.items():
-        if kind == "edge" and (parent, node) not in d.edges:
+        if kind == "edge" and isinstance(parent, tuple) and (node, parent) not in d.products:
+            term = ":".join(parent)
+            raise SpecError(
+                f"prior for product term {term} -> {node}, which no edge statement adds; add '{term} -> {node}'",
+                **d.at(loc),
+            )
+        if kind == "edge" and not isinstance(parent, tuple) and (parent, node) not in d.edges:
             raise SpecError(f"prior for edge {parent} -> {node}, which is not in the graph", **d.at(loc))
         if kind != "node":
             continue
@@ -223,8 +258,11 @@ def _check_prior_targets(d: _Declarations) -> None:
             raise SpecError(f"prior for {node}.{param}, but family {fam.name} has {what}", **d.at(loc))
 
 
-def _prior_of(d: _Declarations, param: str, node: str, parent: str | None = None) -> ir.Dist:
-    """The prior of one parameter: edge > node > spec default > family default."""
+def _prior_of(d: _Declarations, param: str, node: str, parent: str | tuple | None = None) -> ir.Dist:
+    """The prior of one parameter: edge > node > spec default > family default.
+
+    ``parent`` is the coefficient's parent, or a product term's sorted factors.
+    """
     for key in (("edge", None, node, parent), ("node", param, node, None), ("default", param, None, None)):
         if key in d.priors:
             return d.priors[key][0]
@@ -233,20 +271,21 @@ def _prior_of(d: _Declarations, param: str, node: str, parent: str | None = None
     return ir.Dist(name, (), tuple(zip(PRIORS[name].params, args)))
 
 
-def _refuse_mixed_coefficient_priors(d: _Declarations, edges) -> None:
-    """A node's coefficients are one vector with one prior distribution (its parameters may differ per edge)."""
-    first: dict[str, ir.Edge] = {}
-    for e in edges:
-        if e.latent:
-            continue
-        f = first.setdefault(e.child, e)
-        if e.prior.name != f.prior.name:
-            stated = d.priors.get(("edge", None, e.child, e.parent)) or d.priors.get(("edge", None, f.child, f.parent))
+def _refuse_mixed_coefficient_priors(d: _Declarations, spec_edges, products) -> None:
+    """A node's coefficients are one vector with one prior distribution (its parameters may differ per term)."""
+    coefficients = [(e.child, e.parent, e.prior, e.loc) for e in spec_edges if not e.latent]
+    coefficients += [(p.child, p.factors, p.prior, p.loc) for p in products]
+    first: dict[str, tuple] = {}
+    for child, key, prior, loc in coefficients:
+        f_child, f_key, f_prior, _ = first.setdefault(child, (child, key, prior, loc))
+        if prior.name != f_prior.name:
+            stated = d.priors.get(("edge", None, child, key)) or d.priors.get(("edge", None, f_child, f_key))
+            label = lambda k: ":".join(k) if isinstance(k, tuple) else k  # noqa: E731
             raise SpecError(
-                f"the coefficients of {e.child} have priors of different distributions ({f.prior.name} for "
-                f"{f.parent}, {e.prior.name} for {e.parent}); per-edge priors of one node must share a "
+                f"the coefficients of {child} have priors of different distributions ({f_prior.name} for "
+                f"{label(f_key)}, {prior.name} for {label(key)}); per-edge priors of one node must share a "
                 f"distribution (their parameters may differ)",
-                **d.at(stated[1] if stated else e.loc),
+                **d.at(stated[1] if stated else loc),
             )
 
 
@@ -265,7 +304,11 @@ def _spec(d: _Declarations, treatment: tuple[str, ir.Loc], outcome: tuple[str, i
     edges = tuple(
         ir.Edge(p, c, _prior_of(d, "beta", c, p), loc, latent=p in d.latent) for (p, c), loc in d.edges.items()
     )
-    _refuse_mixed_coefficient_priors(d, edges)
+    products = tuple(
+        ir.ProductTerm(factors, child, _prior_of(d, "beta", child, factors), loc)
+        for (child, factors), loc in d.products.items()
+    )
+    _refuse_mixed_coefficient_priors(d, edges, products)
     return ir.Spec(
         nodes=nodes,
         edges=edges,
@@ -275,6 +318,7 @@ def _spec(d: _Declarations, treatment: tuple[str, ir.Loc], outcome: tuple[str, i
         data=d.settings.get("data", (None,))[0],
         codes=tuple((c, lv) for c, (lv, _) in d.codes.items()),
         missing=d.settings.get("missing", ("drop",))[0],
+        products=products,
         role_locs=(("treatment", treatment[1]), ("outcome", outcome[1])),
         source=d.source,
         text=d.text,

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..lang.families import Family
 from . import names
+from .ir import Term
 
 SAMPLE_DIMS = ("chain", "draw")
 
@@ -69,6 +70,16 @@ class NodeDraws:
     @property
     def n_draws(self) -> int:
         return self.intercept.size
+
+    @property
+    def factors(self) -> tuple[tuple[str, ...], ...]:
+        """Each term's factors: ``("t",)`` for a main effect, ``("t", "m")`` for ``t:m``."""
+        return tuple(Term.parse(t).factors for t in self.terms)
+
+    @property
+    def parents(self) -> tuple[str, ...]:
+        """The nodes the design reads, each once, in the order of the terms."""
+        return tuple(dict.fromkeys(f for fs in self.factors for f in fs))
 
     def coef(self, term: str) -> np.ndarray:
         """Draws of the coefficient of ``term`` (zeros when the node has no such term)."""

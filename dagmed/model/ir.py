@@ -64,6 +64,17 @@ class Term:
         """As a coordinate of ``<node>_parents`` and in messages: the factors joined by ``:``."""
         return ":".join(self.factors)
 
+    @classmethod
+    def parse(cls, name: str) -> Term:
+        """The term called ``name`` (a node's name cannot hold ``:``, so the factors are unambiguous).
+
+        Examples
+        --------
+        >>> Term.parse("t:m") == Term(("t", "m")), Term.parse("x").factors
+        (True, ('x',))
+        """
+        return cls(tuple(name.split(":")))
+
     def values(self, columns):
         """The column's values: the product of its factors' values in ``columns`` (any broadcastable arrays)."""
         out = columns[self.factors[0]]
@@ -278,14 +289,22 @@ def _node_model(analysis: Analysis, node: str, edge_priors: dict) -> NodeModel:
     g, spec = analysis.graph, analysis.spec
     fam = FAMILIES[g.nodes[node]["family"]]
     node_priors = spec.node_priors(node)
-    terms = tuple(Term((p,)) for p in dag.observed_parents(g, node))
+    parents = dag.observed_parents(g, node)
+    rank = {p: i for i, p in enumerate(parents)}
+    # main effects in the order of the parents, then the product terms as written, each with
+    # its factors in that order too (t:m, never m:t)
+    coefficients = [(Term((p,)), edge_priors[(p, node)]) for p in parents]
+    coefficients += [
+        (Term(tuple(sorted(pt.factors, key=rank.__getitem__))), pt.prior) for pt in spec.products if pt.child == node
+    ]
+    terms = tuple(t for t, _ in coefficients)
     params = [Param(names.intercept(node), "intercept", (node_priors.intercept,))]
     if terms:
         params.append(
             Param(
                 names.beta(node),
                 "beta",
-                tuple(edge_priors[(t.factors[0], node)] for t in terms),
+                tuple(prior for _, prior in coefficients),
                 names.parents_dim(node),
                 tuple(t.name for t in terms),
             )

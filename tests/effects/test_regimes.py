@@ -88,7 +88,7 @@ def test_refuses_tables_that_cannot_fit():
 
 
 def test_refuses_an_unknown_engine():
-    with pytest.raises(ValueError, match="unknown engine 'cuda'; valid options are numba, numpy"):
+    with pytest.raises(ValueError, match="unknown engine 'cuda'; valid options are auto, numba, numpy"):
         R.regimes(make_inputs(1), engine="cuda")
 
 

@@ -37,6 +37,8 @@ CASES = {
         "prior y.sigma = lognormal(0, 1)\nprior m.beta = uniform(-3, 4)\n"
     ),
     "poisson": "t, m ~ bernoulli\ny ~ poisson\nprior y.beta = normal(0, 0.5)\n",
+    # product terms: one more design column each, the product of the parents' values
+    "products": "t, m, y ~ bernoulli\nt:m, x:t -> y\nx:t -> m\nprior t:m -> y = normal(0, 0.5)\n",
 }
 
 

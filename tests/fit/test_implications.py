@@ -289,3 +289,21 @@ def test_rows_with_a_missing_value_are_left_out_of_that_test_only(spec):
     with_x1 = [i for i, t in enumerate(holed) if "x1" in (t.candidate, *t.given)]
     assert with_x1 and all(holed[i].n_obs == 260 and holed[i].p == pytest.approx(complete[i].p) for i in with_x1)
     assert all(t.n_obs == 300 for i, t in enumerate(holed) if i not in with_x1)
+
+
+def test_a_node_with_product_terms_is_tested_in_its_own_design():
+    """y's model holds t:m, so an implication of y is tested with the product in the nested model too."""
+    spec = dagmed.parse(
+        "treatment t\noutcome y\nx -> t\nz -> y\nt -> m ~ bernoulli\nt:m -> y ~ bernoulli\nt ~ bernoulli\n"
+    )
+    rng = np.random.default_rng(4)
+    n = 2000
+    x, z = rng.normal(size=n), rng.normal(size=n)
+    t = rng.binomial(1, 1 / (1 + np.exp(-x)))
+    m = rng.binomial(1, 0.3 + 0.4 * t)
+    y = rng.binomial(1, 1 / (1 + np.exp(-(-1 + 0.5 * t + 0.5 * m + 1.5 * t * m + 0.3 * z))))
+    dataset = dagmed.load_data(spec, pd.DataFrame({"x": x, "z": z, "t": t, "m": m, "y": y}))
+    tests = {str(r.implication): r for r in imp.test_implications(dataset)}
+    assert "y ⟂ x | t, m, z" in tests
+    r = tests["y ⟂ x | t, m, z"]
+    assert r.tested and not r.rejected  # true: x acts on y only through t
