@@ -176,3 +176,27 @@ def test_equation_line():
         ModelIR.from_analysis(a).node("sub_disorder").equation()
         == "sub_disorder ~ bernoulli(logit: fam_int, dev_peer, sub_exp, gender, conflict)"
     )
+
+
+def test_product_terms_are_refused_only_where_the_decomposition_is_not_exact():
+    base = "treatment t\noutcome y\nt -> m1, m2 -> y ~ normal\nm1 ~ normal\nm2 ~ bernoulli\n"
+    # the outcome is affine in each mediator: t:m1 and m1:m2 keep it so, independent mediators
+    assert dagmed.analyse(dagmed.parse(base + "t:m1, m1:m2 -> y\n")).ok
+    # with m1 -> m2 the mediators depend on each other: E[m1 m2] is not E[m1] E[m2]
+    dep = "treatment t\noutcome y\nt -> m1, m2 -> y ~ normal\nm1, m2 ~ normal\nm1 -> m2\n"
+    assert dagmed.analyse(dagmed.parse(dep + "t:m1 -> y\n")).ok
+    a = dagmed.analyse(dagmed.parse(dep + "m1:m2 -> y\n"))
+    assert [p.message for p in a.problems] == [
+        "product term m1:m2 -> y multiplies mediators that depend on each other, among mediators that are not "
+        "all binary: the mean of their product is not the product of their means; make those mediators "
+        "bernoulli, or leave the product out"
+    ]
+    # a non-binary mediator's mean at its parents' means needs no product of two mediators
+    c = "treatment t\noutcome y\nt -> m1, m2, m3 -> y ~ normal\nm1, m2, m3 ~ normal\nm1:m2 -> m3\n"
+    assert any(
+        "product term m1:m2 -> m3 multiplies two mediators" in p.message
+        for p in dagmed.analyse(dagmed.parse(c)).problems
+    )
+    # every mediator binary: exact whatever the products
+    b = "treatment t\noutcome y\nt -> m1, m2 -> y ~ bernoulli\nm1, m2 ~ bernoulli\nm1 -> m2\nm1:m2, t:m1 -> y\nt:m1 -> m2\n"
+    assert dagmed.analyse(dagmed.parse(b)).ok

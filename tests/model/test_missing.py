@@ -41,6 +41,10 @@ z ~ normal
 missing {policy}
 """
 
+# The same with product terms: a summed-out value times another (t:m), a latent value times a
+# summed-out one (z:m), and a product in a mediator's equation (x:t).
+PRODUCT_SPEC = SPEC.replace("t -> y\n", "t -> y\nt:m, z:m -> y\nx:t -> m\n")
+
 TINY = pd.DataFrame(
     {  # every kind of row: complete, binary covariate missing, several binary values, latent z
         "x": [1, None, 0, None, 1, 0, 1, None, 0],
@@ -53,8 +57,8 @@ TINY = pd.DataFrame(
 )
 
 
-def tiny(policy="model", df=TINY):
-    ir = ModelIR.from_analysis(dagmed.check(dagmed.parse(SPEC.format(policy=policy))))
+def tiny(policy="model", df=TINY, spec=SPEC):
+    ir = ModelIR.from_analysis(dagmed.check(dagmed.parse(spec.format(policy=policy))))
     return ir, data.load(ir, df)
 
 
@@ -114,10 +118,11 @@ def complete_data_logp(generative, dataset):
 # ---- the likelihood ------------------------------------------------------------------------
 
 
-def test_summed_out_likelihood_equals_the_explicit_sum_over_combinations():
+@pytest.mark.parametrize("spec", [SPEC, PRODUCT_SPEC], ids=["main effects", "product terms"])
+def test_summed_out_likelihood_equals_the_explicit_sum_over_combinations(spec):
     """log p(observed, latent z) = log sum over every combination of every missing binary value of
     the complete-data model's log density with the values filled in (the model built today)."""
-    ir, d = tiny()
+    ir, d = tiny(spec=spec)
     generative = compiler.build(ir, n_obs=3)
     model = compiler.attach(generative, d)
     cells, latent = missing_cells(d)
