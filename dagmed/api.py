@@ -221,8 +221,12 @@ def run(
     ir = ModelIR.from_analysis(check(spec))
     regimes_mod.check_size(len(ir.mediators), settings.chains * settings.draws)
     dataset = data_mod.load(ir, data)
+    data_mod.refuse_unstated_contrast(dataset)  # before sampling: the effects need it
     tests = implications.verdict(dataset, strict, log)
     log(f"data: {dataset.source}: {dataset.summary()}")
+    outside = data_mod.contrast_outside(dataset)
+    if outside:
+        log(f"dagmed: warning: {outside}")
     model = compiler.attach(compiler.build(ir, dataset.n_obs), dataset)
     fast = sampling.fast_plan(model, settings, ir)
     how = " (dagmed's compiled GLM density)" if fast is not None else ""

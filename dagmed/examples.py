@@ -21,7 +21,7 @@ from .lang import parse
 from .study.simulate import simulate
 
 # The graph and families of specs/linear.dag: all a simulation at given parameter values needs.
-LINEAR_SPEC = "treatment x\noutcome y\nx -> m ~ normal\nx, m -> y ~ normal\n"
+LINEAR_SPEC = "treatment x\noutcome y\nx -> m ~ normal\nx, m -> y ~ normal\ncontrast 1 vs 0\n"
 LINEAR_PARAMS = {
     "m_intercept": 2.0,
     "m_beta": {"x": 0.5},

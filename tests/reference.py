@@ -36,19 +36,21 @@ def regimes_naive(inputs, s=slice(None)):
     names = inputs.mediator_names
     x = dict(inputs.covariates)
     corners = list(itertools.product((0, 1), repeat=k))
+    active, reference = inputs.contrast
+    tv = {0: reference, 1: active}  # the treatment's value at regime index t (a contrast "active vs reference")
     # P(M = m | do(T = t*)) for every corner m: a product of each mediator's conditional
     joint = {}
     for ts in (0, 1):
         for m in corners:
             w = 1.0
             for j, glm in enumerate(inputs.mediators):
-                p = INVERSE[glm.link.name](_eta(glm, {**x, inputs.treatment: ts, **dict(zip(names, m))}, s))
+                p = INVERSE[glm.link.name](_eta(glm, {**x, inputs.treatment: tv[ts], **dict(zip(names, m))}, s))
                 w = w * (p if m[j] else 1.0 - p)
             joint[ts, m] = w
     marg = {(j, ts): sum(joint[ts, m] for m in corners if m[j]) for j in range(k) for ts in (0, 1)}
     mu = {
         (t, m): INVERSE[inputs.outcome.link.name](
-            _eta(inputs.outcome, {**x, inputs.treatment: t, **dict(zip(names, m))}, s)
+            _eta(inputs.outcome, {**x, inputs.treatment: tv[t], **dict(zip(names, m))}, s)
         )
         for t in (0, 1)
         for m in corners

@@ -22,7 +22,7 @@ import itertools
 import numpy as np
 
 from ..errors import UsageError
-from ..model import missing
+from ..model import data, missing
 from ..model.draws import Draws
 from . import regimes as reg
 from . import rows
@@ -97,8 +97,11 @@ def inputs_from(posterior, dataset) -> reg.RegimeInputs:
     UsageError
         The posterior lacks a parameter or latent variable of the model (it was fitted to
         another model or other data).
+    DataError
+        The treatment is not 0/1 and the spec states no ``contrast``.
     """
     ir = dataset.ir
+    data.refuse_unstated_contrast(dataset)
     lay = missing.layout(dataset) if any(c in dataset.missing for c in ir.covariates) else None
     try:
         draws = Draws.from_posterior(posterior, ir, latent=lay.latent_rows if lay else ())
@@ -116,6 +119,7 @@ def inputs_from(posterior, dataset) -> reg.RegimeInputs:
         covariates=covariates,
         n_obs=n_obs,
         weights=weights,
+        contrast=ir.contrast,
     )
 
 

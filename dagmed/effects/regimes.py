@@ -70,6 +70,13 @@ class RegimeInputs:
     covariates: dict  # name -> (N,) array, or (S, N): one value per draw (a missing value's draws)
     n_obs: int
     weights: np.ndarray | None = None  # (S, N) weight of each observation per draw; None: all equal
+    contrast: tuple[float, float] = (1.0, 0.0)  # the treatment's (active, reference) values: t = 1 and t = 0
+
+    @property
+    def treatment_values(self) -> np.ndarray:
+        """``[reference, active]``: the treatment's value at regime index ``t = 0`` and ``t = 1``."""
+        active, reference = self.contrast
+        return np.array([reference, active], dtype=float)
 
     @property
     def n_draws(self) -> int:
@@ -128,6 +135,7 @@ class RegimeInputs:
             covariates,
             self.n_obs,
             weights,
+            self.contrast,
         )
 
 
@@ -198,7 +206,7 @@ def mediator_joint(inputs: RegimeInputs, s: slice, i: slice) -> np.ndarray:
     """
     k = len(inputs.mediators)
     bits = _corner_bits(k)  # (2^K, K)
-    values = {inputs.treatment: np.array([0.0, 1.0]).reshape(1, 1, 2, 1)}  # t* along the first corner axis
+    values = {inputs.treatment: inputs.treatment_values.reshape(1, 1, 2, 1)}  # t* along the first corner axis
     values.update({name: bits[:, j].reshape(1, 1, 1, -1) for j, name in enumerate(inputs.mediator_names)})
     joint = 1.0
     for j, m in enumerate(inputs.mediators):
@@ -215,7 +223,7 @@ def mediator_marginals(inputs: RegimeInputs, s: slice, i: slice, joint: np.ndarr
     parents' interventional means (exact: the mean is affine in each parent, and no product
     term multiplies two mediators: :func:`dagmed.graph.decomposable.unsupported` refuses it).
     """
-    t = {inputs.treatment: np.array([0.0, 1.0]).reshape(1, 1, 2)}
+    t = {inputs.treatment: inputs.treatment_values.reshape(1, 1, 2)}
     parents = inputs.mediator_parents
     bits = _corner_bits(len(inputs.mediators))
     out: dict[int, np.ndarray] = {}
@@ -232,9 +240,11 @@ def mediator_marginals(inputs: RegimeInputs, s: slice, i: slice, joint: np.ndarr
 def outcome_corners(inputs: RegimeInputs, s: slice, i: slice) -> np.ndarray:
     """``mu_Y(t, m, x_i)`` at every corner: ``(s, n, 2, 2, ..., 2)`` with K+1 binary axes."""
     k = len(inputs.mediators)
-    corner = np.array([0.0, 1.0])
+    corners = (inputs.treatment_values, *([np.array([0.0, 1.0])] * k))  # the treatment's two values, each mediator's
     names = (inputs.treatment, *inputs.mediator_names)
-    values = {name: corner.reshape((1, 1) + (1,) * a + (2,) + (1,) * (k - a)) for a, name in enumerate(names)}
+    values = {
+        name: c.reshape((1, 1) + (1,) * a + (2,) + (1,) * (k - a)) for a, (name, c) in enumerate(zip(names, corners))
+    }
     y = inputs.outcome
     return y.link.inverse(predictor(y, inputs, s, i, values))
 
@@ -369,14 +379,27 @@ def _chunk_numpy(inputs: RegimeInputs, joint_needed: bool, chunk_bytes: int):
     return table / total[:, None], joint / total[:, None, None]
 
 
+def _treatment_part(glm: NodeDraws, inputs: RegimeInputs) -> tuple[np.ndarray, np.ndarray]:
+    """``(base, slope)`` with ``eta = base + slope * t`` at the kernels' ``t`` = 0, 1: the contrast's two values.
+
+    The kernels take the treatment as 0 and 1; a contrast ``a vs b`` is the same line through
+    ``b`` and ``a``: ``base + c b`` and ``c (a - b)`` for the coefficient ``c``.
+    """
+    every = slice(None)
+    base, slope = exogenous_predictor(glm, inputs, every, every), glm.coef(inputs.treatment)
+    if inputs.contrast != (1.0, 0.0):  # the default leaves the arithmetic as it was, bit for bit
+        active, reference = inputs.contrast
+        base, slope = base + slope[:, None] * reference, slope * (active - reference)
+    return base, np.ascontiguousarray(slope)
+
+
 def _chunk_numba(inputs: RegimeInputs, joint_needed: bool, chunk_bytes: int):
     k = len(inputs.mediators)
     n = inputs.n_obs
     every = slice(None)
     w = np.zeros((0, 0)) if inputs.weights is None else np.ascontiguousarray(inputs.weights, dtype=float)
     y = inputs.outcome
-    y_base = exogenous_predictor(y, inputs, every, every)
-    y_t = np.ascontiguousarray(y.coef(inputs.treatment))
+    y_base, y_t = _treatment_part(y, inputs)
     y_m = np.ascontiguousarray(np.array([y.coef(m) for m in inputs.mediator_names]).T.reshape(inputs.n_draws, k))
     if not joint_needed:
         q = mediator_marginals(inputs, every, every)
@@ -384,8 +407,7 @@ def _chunk_numba(inputs: RegimeInputs, joint_needed: bool, chunk_bytes: int):
         table = kernel.regime_kernel(y_base, y_t, y_m, y.link.code, np.ascontiguousarray(q_all), w)
         return table, np.zeros((inputs.n_draws, 2, 2))
     meds, names_ = inputs.mediators, inputs.mediator_names
-    m_base = np.stack([exogenous_predictor(m, inputs, every, every) for m in meds])
-    m_t = np.stack([m.coef(inputs.treatment) for m in meds])
+    m_base, m_t = (np.stack(parts) for parts in zip(*(_treatment_part(m, inputs) for m in meds)))
     m_m = np.stack([np.stack([m.coef(p) for p in names_]) for m in meds])  # (K, K, S)
     m_link = np.array([m.link.code for m in meds], dtype=np.int64)
     order = np.array(inputs.topological_order(), dtype=np.int64)

@@ -158,8 +158,28 @@ class MissingStmt:
     loc: Loc
 
 
+@dataclass(frozen=True)
+class ContrastStmt:
+    """``contrast 2 vs 0``: the treatment's active value, then its reference value."""
+
+    active: float
+    reference: float
+    loc: Loc
+
+
 # Every statement type; the resolver and the formatter each hold one handler per type.
-STATEMENTS = (EdgeStmt, FamilyStmt, RoleStmt, LatentStmt, BidirectedStmt, PriorStmt, DataStmt, CodeStmt, MissingStmt)
+STATEMENTS = (
+    EdgeStmt,
+    FamilyStmt,
+    RoleStmt,
+    LatentStmt,
+    BidirectedStmt,
+    PriorStmt,
+    DataStmt,
+    CodeStmt,
+    MissingStmt,
+    ContrastStmt,
+)
 
 
 def handler(table: dict, statement):
@@ -275,6 +295,7 @@ class Spec:
     codes: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()
     missing: str = "drop"
     products: tuple[ProductTerm, ...] = ()  # product terms, in the order written
+    contrast: tuple[float, float] | None = None  # the treatment's (active, reference) values; None: not stated
     role_locs: tuple[tuple[str, Loc], ...] = field(default=(), compare=False)
     source: str = field(default="<string>", compare=False)
     text: str = field(default="", compare=False, repr=False)

@@ -136,6 +136,10 @@ class _ToIR(Transformer):
     def missing(self, meta, children):
         return ir.MissingStmt(str(children[0]), _loc(meta))
 
+    def contrast(self, meta, children):
+        active, reference = children
+        return ir.ContrastStmt(active, reference, _loc(meta))
+
 
 def _unquote(token) -> str:
     """A quoted string's text; escapes as in JSON (``\\"``, ``\\\\``, ``\\n``, ``\\u00e9``)."""

@@ -185,6 +185,16 @@ def _missing(st: ir.MissingStmt, d: _Declarations) -> None:
     d.set_once(d.settings, "missing", st.policy, st.loc, "missing-value policies")
 
 
+def _contrast(st: ir.ContrastStmt, d: _Declarations) -> None:
+    if st.active == st.reference:
+        raise SpecError(
+            f"contrast {ir.format_number(st.active)} vs {ir.format_number(st.reference)}: the active and the "
+            f"reference value must differ",
+            **d.at(st.loc),
+        )
+    d.set_once(d.settings, "contrast", (st.active, st.reference), st.loc, "contrasts")
+
+
 # Statement class -> the handler that records its declarations.
 HANDLERS = {
     ir.EdgeStmt: _edge,
@@ -196,6 +206,7 @@ HANDLERS = {
     ir.DataStmt: _data,
     ir.CodeStmt: _code,
     ir.MissingStmt: _missing,
+    ir.ContrastStmt: _contrast,
 }
 
 
@@ -319,6 +330,7 @@ def _spec(d: _Declarations, treatment: tuple[str, ir.Loc], outcome: tuple[str, i
         codes=tuple((c, lv) for c, (lv, _) in d.codes.items()),
         missing=d.settings.get("missing", ("drop",))[0],
         products=products,
+        contrast=d.settings.get("contrast", (None,))[0],
         role_locs=(("treatment", treatment[1]), ("outcome", outcome[1])),
         source=d.source,
         text=d.text,

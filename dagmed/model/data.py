@@ -44,9 +44,14 @@ class Dataset:
     missing: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     method: dict[str, str] = field(default_factory=dict)
     policy: str = "drop"
+    positions: np.ndarray | None = field(default=None, repr=False)  # each row's position in the file; None: 0..n-1
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.columns[name]
+
+    def row_number(self, i: int) -> int:
+        """The file's row number (1 = the line after the header) of the dataset's row ``i``."""
+        return int(i if self.positions is None else self.positions[i]) + 1
 
     @property
     def n_missing(self) -> dict[str, int]:
@@ -73,6 +78,7 @@ class Dataset:
             int(keep.sum()),
             self.n_rows - int(keep.sum()),
             self.n_rows,
+            positions=np.flatnonzero(keep) if self.positions is None else self.positions[keep],
         )
 
     def n_terms(self) -> int:
@@ -279,6 +285,7 @@ def load(ir: ModelIR, data=None) -> Dataset:
         n_obs=len(kept),
         n_dropped=int(has_na.sum()),
         n_rows=len(frame),
+        positions=np.flatnonzero(~has_na.to_numpy()),
     )
 
 
@@ -324,6 +331,7 @@ def _modelled(ir: ModelIR, frame: pd.DataFrame, source: str) -> Dataset:
             if len(seen)
             else f"{source}: the treatment {t} is missing in every row"
         )
+
     return Dataset(
         columns={c: frame[c].to_numpy(dtype=float) for c in frame.columns},
         ir=ir,
@@ -334,6 +342,67 @@ def _modelled(ir: ModelIR, frame: pd.DataFrame, source: str) -> Dataset:
         missing=missing,
         method=method,
         policy="model",
+    )
+
+
+def refuse_unstated_contrast(dataset) -> None:
+    """A treatment other than 0/1 needs a ``contrast`` statement: which two of its values the effects compare.
+
+    Asked before the effects are computed (``dagmed run`` asks before sampling); fitting the
+    model alone needs no contrast.
+
+    Raises
+    ------
+    DataError
+        The treatment takes a value other than 0 and 1 and the spec states no contrast
+        (column, row and value named, and the line to add).
+
+    Examples
+    --------
+    >>> import dagmed, pandas as pd
+    >>> spec = dagmed.parse("treatment t\\noutcome y\\nt -> y ~ normal\\n")
+    >>> refuse_unstated_contrast(dagmed.load_data(spec, pd.DataFrame({"t": [0, 1, 2.5], "y": [1.0, 2.0, 2.5]})))
+    Traceback (most recent call last):
+    dagmed.errors.DataError: <DataFrame>: column t, row 3: value 2.5: the treatment is not 0/1 (it ranges from 0 to 2.5), ...
+    """
+    ir = dataset.ir
+    if ir.spec.contrast is not None:
+        return
+    t = dataset[ir.treatment]
+    bad = np.flatnonzero(np.isfinite(t) & ~np.isin(t, (0.0, 1.0)))
+    if len(bad):
+        low, high = float(np.nanmin(t)), float(np.nanmax(t))
+        raise DataError(
+            f"{dataset.source}: column {ir.treatment}, row {dataset.row_number(bad[0])}: value {t[bad[0]]:g}: the "
+            f"treatment is not 0/1 (it ranges from {low:g} to {high:g}), so the effects need the two values they "
+            f"compare: add a line 'contrast ACTIVE vs REFERENCE' to the spec, e.g. 'contrast {high:g} vs {low:g}'"
+        )
+
+
+def contrast_outside(dataset) -> str | None:
+    """A warning when a value of the spec's contrast lies outside the treatment's observed range, else None.
+
+    Effects at such a value extrapolate the treatment's coefficients beyond the data.
+
+    Examples
+    --------
+    >>> import dagmed, pandas as pd
+    >>> spec = dagmed.parse("treatment t\\noutcome y\\nt -> y ~ normal\\ncontrast 5 vs 0\\n")
+    >>> print(contrast_outside(dagmed.load_data(spec, pd.DataFrame({"t": [0.0, 1.5, 3.0], "y": [1.0, 2.0, 2.5]}))))
+    contrast 5 vs 0 of t: 5 lies outside the observed range of t (0 to 3); its effects extrapolate the model
+    """
+    t = dataset.ir.treatment
+    values = dataset[t][np.isfinite(dataset[t])]
+    low, high = float(values.min()), float(values.max())
+    active, reference = dataset.ir.contrast
+    outside = [v for v in (active, reference) if not low <= v <= high]
+    if not outside:
+        return None
+    shown = " and ".join(f"{v:g}" for v in outside)
+    verb = "lies" if len(outside) == 1 else "lie"
+    return (
+        f"contrast {active:g} vs {reference:g} of {t}: {shown} {verb} outside the observed range of {t} "
+        f"({low:g} to {high:g}); its effects extrapolate the model"
     )
 
 

@@ -280,6 +280,11 @@ class ModelIR:
         """Every parameter, in the model's creation order."""
         return tuple(p for node in self.nodes for p in node.params)
 
+    @property
+    def contrast(self) -> tuple[float, float]:
+        """The treatment's ``(active, reference)`` values: the spec's ``contrast``, else ``(1, 0)``."""
+        return self.spec.contrast or (1.0, 0.0)
+
     def loc_of(self, node: str) -> dict:
         """Keyword arguments locating an error at ``node``'s first mention in the spec."""
         return self.spec.loc_of(node)

@@ -24,7 +24,8 @@ def effects_document(result) -> dict:
     -------
     dict
         ``schema_version`` (:data:`SCHEMA_VERSION`), ``spec``, ``treatment``, ``outcome``, ``mediators``, ``covariates``, ``n_obs``,
-        ``n_dropped``, ``n_missing`` (missing values modelled, per column), ``missing`` (the
+        ``n_dropped``, ``n_missing`` (missing values modelled, per column), ``contrast`` (the
+        treatment's ``active`` and ``reference`` values: ``t = 1`` and ``t = 0`` of the regimes), ``missing`` (the
         policy; with ``missing model`` also ``incomplete_rows``, each column's ``method``,
         ``likelihood_terms`` and a ``summary``), ``data``, ``convention``, ``convention_description``, ``hdi_prob``,
         ``sampler``, ``effects`` (one entry per effect, with its ``name``), ``regimes`` (one
@@ -57,6 +58,7 @@ def effects_document(result) -> dict:
         "n_missing": result.dataset.n_missing,
         "missing": result.dataset.missing_document(),
         "data": result.dataset.source,
+        "contrast": dict(zip(("treatment", "active", "reference"), (a.treatment, *result.ir.contrast))),
         "convention": result.convention,
         "convention_description": CONVENTIONS[result.convention].description,
         "hdi_prob": result.hdi_prob,

@@ -96,6 +96,9 @@ def describe(ir) -> str:
     lines += _independence(a)
     joint = "" if a.independent else " marginal, and 4 joint Ej(t; t*)"
     lines.append(f"regimes:      {a.n_regimes} = 2^({len(a.mediators)}+1){joint}")
+    if spec.contrast is not None:
+        active, reference = spec.contrast
+        lines.append(f"contrast:     {a.treatment} = {active:g} (active, t = 1) vs {reference:g} (reference, t = 0)")
     if spec.data:
         lines.append(f"data:         {spec.data}")
     lines.append(f"missing:      {MISSING[spec.missing]}")
@@ -205,7 +208,7 @@ def format_table(result) -> str:
         f"{a.treatment} -> {a.outcome} through {', '.join(a.mediators) or '(no mediator)'}; "
         f"{result.dataset.n_obs} observations"
         f"{f' ({sum(result.dataset.n_missing.values())} missing values modelled)' if result.dataset.missing else ''}"
-        f"; convention: {result.convention}"
+        f"{_contrast(result.ir)}; convention: {result.convention}"
     )
     lines = [head, header, *_rows(eff, width)]
     if not a.independent:
@@ -221,6 +224,12 @@ def format_table(result) -> str:
     if any(centre(name) == "median" for name in eff.index):
         lines.append(PM_NOTE)
     return "\n".join(lines)
+
+
+def _contrast(ir) -> str:
+    """``; t = 2 vs 0`` when the spec states a contrast other than 1 vs 0, else nothing (the default)."""
+    active, reference = ir.contrast
+    return "" if (active, reference) == (1.0, 0.0) else f"; {ir.treatment} = {active:g} vs {reference:g}"
 
 
 def _rows(table, width: int) -> list[str]:

@@ -96,7 +96,7 @@ class Simulation:
         Examples
         --------
         >>> import dagmed, tempfile
-        >>> spec = dagmed.parse("treatment t\\noutcome y\\nt -> y ~ bernoulli\\n")
+        >>> spec = dagmed.parse("treatment t\\noutcome y\\nt, y ~ bernoulli\\nt -> y\\n")
         >>> sim = simulate(spec, 20, seed=3)
         >>> d = Path(tempfile.mkdtemp())
         >>> [p.name for p in sim.write(d / "data.csv", d / "truth.json")]
@@ -175,7 +175,7 @@ def simulate(spec: Spec, n: int, params=None, seed: int | None = None) -> Simula
     Examples
     --------
     >>> import dagmed
-    >>> spec = dagmed.parse("treatment x\noutcome y\nx -> m ~ normal\nx, m -> y ~ normal\n")
+    >>> spec = dagmed.parse("treatment x\noutcome y\nx -> m ~ normal\nx, m -> y ~ normal\ncontrast 1 vs 0\n")
     >>> params = {"m_intercept": 2.0, "m_beta": {"x": 0.5}, "m_sigma": 0.5,
     ...           "y_intercept": 0.0, "y_beta": {"x": 0.3, "m": 0.6}, "y_sigma": 0.5}
     >>> sim = simulate(spec, 75, params=params, seed=42)

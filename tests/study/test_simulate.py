@@ -389,3 +389,25 @@ def test_a_fit_recovers_the_effects_of_a_model_with_product_terms():
         assert s["hdi_low"] < sim.truth["effects"][name] < s["hdi_high"], (name, sim.truth["effects"][name], s)
     coefficient = res.idata.posterior["y_beta"].sel(y_parents="t:m").values
     assert abs(coefficient.mean() - 0.9) < 4 * coefficient.std()  # the product's own coefficient, recovered
+
+
+@pytest.mark.slow
+def test_a_fit_recovers_the_effects_of_a_continuous_exposure_at_its_contrast():
+    # x is drawn from Normal(0, 1); the effects compare x = 1 with x = -1
+    spec = dagmed.parse(
+        "treatment x\noutcome y\nx -> m ~ bernoulli\nx, m -> y ~ bernoulli\nx:m -> y\ncontrast 1 vs -1\n"
+    )
+    params = {
+        "m_intercept": -0.2,
+        "m_beta": {"x": 0.8},
+        "y_intercept": -0.5,
+        "y_beta": {"x": 0.5, "m": 0.7, "x:m": 0.4},
+    }
+    sim = simulate(spec, 4000, params=params, seed=12)
+    res = dagmed.run(spec, sim.data, draws=500, tune=500, chains=2, seed=4, progressbar=False, log=lambda m: None)
+    names = ["TE", "DE", "IIE[m]", "DEP"]
+    level = 1 - 0.05 / len(names)  # Bonferroni: about 95% simultaneous coverage
+    for name in names:
+        s = summarize(res.effect_draws[name], level)
+        assert s["hdi_low"] < sim.truth["effects"][name] < s["hdi_high"], (name, sim.truth["effects"][name], s)
+    assert res.to_dict()["contrast"] == {"treatment": "x", "active": 1.0, "reference": -1.0}
