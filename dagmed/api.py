@@ -21,6 +21,7 @@ from .errors import UsageError
 from .fit import diagnostics, implications, sampling, sensitivity
 from .graph.analysis import Analysis, check
 from .lang.ir import Spec
+from .lang.vocabulary import SCALES
 from .model import compiler, names
 from .model import data as data_mod
 from .model.ir import ModelIR
@@ -58,6 +59,7 @@ class Result:
     other_effect_draws: dict = field(default_factory=dict, repr=False)  # the other convention's
     implications: list = field(default_factory=list, repr=False)  # implications.ImplicationTest
     sensitivity: list = field(default_factory=list, repr=False)  # sensitivity.Sensitivity
+    scale: str = "diff"  # the effects' scale: diff, rr or or
 
     @property
     def analysis(self) -> Analysis:
@@ -72,7 +74,7 @@ class Result:
 
     @property
     def effects(self) -> pd.DataFrame:
-        return summary.effects_table(self.effect_draws, self.hdi_prob)
+        return summary.effects_table(self.effect_draws, self.hdi_prob, SCALES[self.scale].null)
 
     @property
     def regimes(self) -> pd.DataFrame:
@@ -151,7 +153,9 @@ def compile(spec: Spec, data=None):  # noqa: A001 - the documented API name
     return compiler.attach(compiler.build(dataset.ir, dataset.n_obs), dataset)
 
 
-def decompose_idata(dataset, idata, convention="control", chunk_bytes=regimes_mod.DEFAULT_CHUNK_BYTES, progress=None):
+def decompose_idata(
+    dataset, idata, convention="control", chunk_bytes=regimes_mod.DEFAULT_CHUNK_BYTES, progress=None, scale="diff"
+):
     """Marginal regimes, joint regimes and effect draws from a fitted posterior.
 
     ``dataset`` is the data the posterior was fitted to (:func:`load_data`; it carries the
@@ -161,7 +165,7 @@ def decompose_idata(dataset, idata, convention="control", chunk_bytes=regimes_mo
     dict of effect draws (:func:`dagmed.effects.decomposition.effects`). Any InferenceData
     with a ``posterior`` group holding the model's parameters works (prior draws too).
     """
-    return decomposition.decompose(idata.posterior, dataset, convention, chunk_bytes, progress)
+    return decomposition.decompose(idata.posterior, dataset, convention, chunk_bytes, progress, scale)
 
 
 def run(
@@ -172,6 +176,7 @@ def run(
     hdi_prob: float = summary.HDI_PROB,
     strict: bool = False,
     log=None,
+    scale: str | None = None,
     **sampler,
 ) -> Result:
     """Check, load the data, compile, sample, decompose.
@@ -191,6 +196,9 @@ def run(
     strict : bool
         A contradiction between the data and an independence the graph implies is an error
         (before sampling) instead of a warning.
+    scale : {"diff", "rr", "or"}, optional
+        The effects' scale (docs/effects.md); the spec's ``scale`` statement when not given,
+        else ``diff``. ``or`` needs a binary outcome, ``rr`` one with a positive mean.
     **sampler
         :class:`dagmed.fit.sampling.SamplerSettings` fields: draws, tune, chains, cores, seed,
         target_accept, sampler, progressbar.
@@ -219,6 +227,7 @@ def run(
     _check_convention(convention)  # before sampling, not after
     settings = sampling.SamplerSettings(**sampler)
     ir = ModelIR.from_analysis(check(spec))
+    scale = _scale(ir, scale)
     regimes_mod.check_size(len(ir.mediators), settings.chains * settings.draws)
     dataset = data_mod.load(ir, data)
     data_mod.refuse_unstated_contrast(dataset)  # before sampling: the effects need it
@@ -243,7 +252,7 @@ def run(
     )
     n_draws = idata.posterior.sizes["chain"] * idata.posterior.sizes["draw"]
     with progress.progress("regimes", n_draws, settings.progressbar) as advance:
-        table, joint, effect_draws = decompose_idata(dataset, idata, convention, progress=advance)
+        table, joint, effect_draws = decompose_idata(dataset, idata, convention, progress=advance, scale=scale)
     group = _mediation_group(
         ir.mediators, effect_draws, table, joint, idata.posterior.sizes["chain"], idata.posterior.sizes["draw"]
     )
@@ -251,7 +260,7 @@ def run(
         warnings.simplefilter("ignore", UserWarning)  # "mediation" is not an ArviZ schema group
         idata.add_groups({"mediation": group})
     other = next(c for c in CONVENTIONS if c != convention)
-    other_draws = decomposition.effects(table, ir.mediators, other, joint=joint)
+    other_draws = decomposition.effects(table, ir.mediators, other, joint=joint, scale=scale)
     sens = _prior_sensitivity(idata, effect_draws, model, ir, log)
     return Result(
         ir,
@@ -268,7 +277,20 @@ def run(
         other_draws,
         tests,
         sens,
+        scale,
     )
+
+
+def _scale(ir: ModelIR, scale: str | None) -> str:
+    """The scale of the effects: the one given, else the spec's, else ``diff``; refused when it does not suit the outcome."""
+    if scale is None:
+        return ir.spec.scale or "diff"
+    if scale not in SCALES:
+        raise UsageError(f"unknown scale {scale!r}; valid options are {', '.join(SCALES)}")
+    why = SCALES[scale].refusal(ir.outcome, ir.node(ir.outcome).family)
+    if why:
+        raise UsageError(why)
+    return scale
 
 
 def _prior_sensitivity(idata, effect_draws, model, ir, log) -> list:

@@ -12,6 +12,7 @@ import sys
 from .. import __version__
 from ..effects.kinds import CONVENTIONS
 from ..errors import DagmedError, UsageError
+from ..lang.vocabulary import SCALES
 from ..report.text import format_error
 from . import commands
 
@@ -75,6 +76,12 @@ def make_parser() -> argparse.ArgumentParser:
     r.add_argument("--sampler", choices=["auto", "nutpie", "pymc"], help="auto: nutpie when installed (default)")
     r.add_argument("--convention", choices=sorted(CONVENTIONS), help="effect convention (default control)")
     r.add_argument("--hdi", type=float, dest="hdi_prob", help="HDI probability (default 0.95)")
+    r.add_argument(
+        "--scale",
+        choices=list(SCALES),
+        help="effects as differences (diff, the default), mean or risk "
+        "ratios (rr) or odds ratios (or, binary outcome); overrides the spec's scale statement",
+    )
     r.add_argument(
         "--strict",
         action="store_true",

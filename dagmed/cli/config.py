@@ -18,6 +18,7 @@ CONFIG_KEYS = {
     "target_accept": float,
     "sampler": str,
     "convention": str,
+    "scale": str,
     "hdi_prob": float,
     "out": str,
     "quiet": bool,

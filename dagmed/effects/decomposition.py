@@ -22,6 +22,7 @@ import itertools
 import numpy as np
 
 from ..errors import UsageError
+from ..lang.vocabulary import SCALES
 from ..model import data, missing
 from ..model.draws import Draws
 from . import regimes as reg
@@ -30,7 +31,11 @@ from .kinds import CONVENTIONS, DE, DEP, IIE, INT, PM, TE, Effect, interaction_s
 
 
 def effects(
-    table: np.ndarray, mediators, convention: str = "control", joint: np.ndarray | None = None
+    table: np.ndarray,
+    mediators,
+    convention: str = "control",
+    joint: np.ndarray | None = None,
+    scale: str = "diff",
 ) -> dict[str, np.ndarray]:
     """Effect draws from the regime draws, names as in ``effects.json``.
 
@@ -40,15 +45,28 @@ def effects(
     ``DEP = [Ej(1;1) - E(1;1..1)] - [Ej(1;0) - E(1;0..0)]``. In both, TE equals the sum of
     DE, IIE, INT and DEP in every draw.
 
+    On a ratio ``scale`` (``rr``, ``or``: :data:`dagmed.lang.vocabulary.SCALES`) the same
+    formulas are taken of the log means (``rr``) or log odds (``or``) and exponentiated:
+    TE = Ej(1;1) / Ej(0;0), IIE = E(0;e_k) / E(0;0), an interaction is a ratio of ratios,
+    and TE = DE x IIEs x INTs x DEP in every draw. PM is then the share of the log TE,
+    log IIE / log TE.
+
     Examples
     --------
     >>> table = np.array([0.1, 0.2, 0.3, 0.5, 0.4, 0.5, 0.6, 0.9]).reshape(1, 2, 2, 2)
     >>> eff = effects(table, ("m1", "m2"))
     >>> [round(float(eff[n][0]), 3) for n in ("TE", "DE", "IIE[m1]", "IIE[m2]", "INT[m1,m2]", "DEP")]
     [0.8, 0.3, 0.2, 0.1, 0.1, 0.1]
+    >>> rr = effects(table, ("m1", "m2"), scale="rr")
+    >>> [round(float(rr[n][0]), 3) for n in ("TE", "DE", "IIE[m1]", "IIE[m2]", "INT[m1,m2]")]  # 0.9 / 0.1, ...
+    [9.0, 4.0, 3.0, 2.0, 0.833]
     """
+    sc = SCALES[scale]
     if joint is None:
         joint = reg.independent_joint(table)
+    if sc.ratio:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            table, joint = sc.transform(table), sc.transform(joint)
 
     def E(t, on=()):
         ts = tuple(1 if m in on else 0 for m in mediators)
@@ -76,6 +94,8 @@ def effects(
     with np.errstate(divide="ignore", invalid="ignore"):
         for m in mediators:
             out[Effect(PM, (m,)).name] = out[Effect(IIE, (m,)).name] / te
+    if sc.ratio:
+        out = {name: v if kind_of(name).ratio else np.exp(v) for name, v in out.items()}
     return out
 
 
@@ -124,7 +144,12 @@ def inputs_from(posterior, dataset) -> reg.RegimeInputs:
 
 
 def decompose(
-    posterior, dataset, convention: str = "control", chunk_bytes: int = reg.DEFAULT_CHUNK_BYTES, progress=None
+    posterior,
+    dataset,
+    convention: str = "control",
+    chunk_bytes: int = reg.DEFAULT_CHUNK_BYTES,
+    progress=None,
+    scale: str = "diff",
 ):
     """Marginal regimes, joint regimes and effect draws from a posterior.
 
@@ -140,6 +165,8 @@ def decompose(
         Memory for the temporaries of one chunk (:func:`dagmed.effects.regimes.regimes`).
     progress : callable, optional
         Called with the number of draws done after each chunk.
+    scale : {"diff", "rr", "or"}
+        The effects' scale (:func:`effects`).
 
     Returns
     -------
@@ -156,4 +183,4 @@ def decompose(
         raise UsageError(f"unknown convention {convention!r}; valid options are {', '.join(CONVENTIONS)}")
     inputs = inputs_from(posterior, dataset)
     r = reg.regimes(inputs, chunk_bytes=chunk_bytes, progress=progress)
-    return r.table, r.joint, effects(r.table, dataset.ir.mediators, convention, joint=r.joint)
+    return r.table, r.joint, effects(r.table, dataset.ir.mediators, convention, joint=r.joint, scale=scale)

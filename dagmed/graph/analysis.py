@@ -15,6 +15,7 @@ import networkx as nx
 from ..errors import SpecError
 from ..lang import ir
 from ..lang.families import FAMILIES
+from ..lang.vocabulary import SCALES
 from . import dag, decomposable
 
 
@@ -217,7 +218,16 @@ def _check_decomposable(a: Analysis) -> list[SpecError]:
     ]
 
 
-CHECKS = (_check_families, _check_latents, _check_mediator_dependence, _check_decomposable)
+def _check_scale(a: Analysis) -> list[SpecError]:
+    """The spec's ``scale`` suits the outcome (``or`` a binary one, ``rr`` one with a positive mean)."""
+    family = a.graph.nodes[a.outcome]["family"]
+    if a.spec.scale is None or family is None:
+        return []
+    why = SCALES[a.spec.scale].refusal(a.outcome, FAMILIES[family])
+    return [SpecError(why, **a.spec.at(dict(a.spec.setting_locs).get("scale")))] if why else []
+
+
+CHECKS = (_check_families, _check_latents, _check_mediator_dependence, _check_decomposable, _check_scale)
 
 
 def _dependent_pairs(g: nx.DiGraph, mediators: list[str], given: list[str]) -> tuple[tuple[str, str, str], ...]:

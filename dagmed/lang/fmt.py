@@ -13,7 +13,19 @@ import re
 from . import ir
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_KEYWORDS = {"treatment", "exposure", "outcome", "response", "latent", "prior", "data", "code", "missing", "contrast"}
+_KEYWORDS = {
+    "treatment",
+    "exposure",
+    "outcome",
+    "response",
+    "latent",
+    "prior",
+    "data",
+    "code",
+    "missing",
+    "contrast",
+    "scale",
+}
 
 
 def _label(text: str) -> str:
@@ -52,6 +64,7 @@ FORMATTERS = {
     ir.DataStmt: lambda st: f"data {json.dumps(st.source, ensure_ascii=False)}",
     ir.CodeStmt: _code,
     ir.MissingStmt: lambda st: f"missing {st.policy}",
+    ir.ScaleStmt: lambda st: f"scale {st.scale}",
     ir.ContrastStmt: lambda st: f"contrast {ir.format_number(st.active)} vs {ir.format_number(st.reference)}",
 }
 

@@ -159,6 +159,14 @@ class MissingStmt:
 
 
 @dataclass(frozen=True)
+class ScaleStmt:
+    """``scale rr``: the scale the effects are reported on."""
+
+    scale: str
+    loc: Loc
+
+
+@dataclass(frozen=True)
 class ContrastStmt:
     """``contrast 2 vs 0``: the treatment's active value, then its reference value."""
 
@@ -179,6 +187,7 @@ STATEMENTS = (
     CodeStmt,
     MissingStmt,
     ContrastStmt,
+    ScaleStmt,
 )
 
 
@@ -296,7 +305,9 @@ class Spec:
     missing: str = "drop"
     products: tuple[ProductTerm, ...] = ()  # product terms, in the order written
     contrast: tuple[float, float] | None = None  # the treatment's (active, reference) values; None: not stated
+    scale: str | None = None  # the effects' scale (diff, rr, or); None: not stated (diff)
     role_locs: tuple[tuple[str, Loc], ...] = field(default=(), compare=False)
+    setting_locs: tuple[tuple[str, Loc], ...] = field(default=(), compare=False)  # where data, scale, ... were set
     source: str = field(default="<string>", compare=False)
     text: str = field(default="", compare=False, repr=False)
 

@@ -136,6 +136,9 @@ class _ToIR(Transformer):
     def missing(self, meta, children):
         return ir.MissingStmt(str(children[0]), _loc(meta))
 
+    def scale(self, meta, children):
+        return ir.ScaleStmt(str(children[0]), _loc(meta))
+
     def contrast(self, meta, children):
         active, reference = children
         return ir.ContrastStmt(active, reference, _loc(meta))

@@ -13,7 +13,7 @@ from ..errors import SpecError
 from . import ir
 from .families import FAMILIES, PARAMS, family
 from .priors import PRIORS
-from .vocabulary import MISSING, ROLES, lookup
+from .vocabulary import MISSING, ROLES, SCALES, lookup
 
 
 class _Declarations:
@@ -185,6 +185,11 @@ def _missing(st: ir.MissingStmt, d: _Declarations) -> None:
     d.set_once(d.settings, "missing", st.policy, st.loc, "missing-value policies")
 
 
+def _scale(st: ir.ScaleStmt, d: _Declarations) -> None:
+    lookup(SCALES, st.scale, "scale", **d.at(st.loc))
+    d.set_once(d.settings, "scale", st.scale, st.loc, "scales")
+
+
 def _contrast(st: ir.ContrastStmt, d: _Declarations) -> None:
     if st.active == st.reference:
         raise SpecError(
@@ -207,6 +212,7 @@ HANDLERS = {
     ir.CodeStmt: _code,
     ir.MissingStmt: _missing,
     ir.ContrastStmt: _contrast,
+    ir.ScaleStmt: _scale,
 }
 
 
@@ -331,7 +337,9 @@ def _spec(d: _Declarations, treatment: tuple[str, ir.Loc], outcome: tuple[str, i
         missing=d.settings.get("missing", ("drop",))[0],
         products=products,
         contrast=d.settings.get("contrast", (None,))[0],
+        scale=d.settings.get("scale", (None,))[0],
         role_locs=(("treatment", treatment[1]), ("outcome", outcome[1])),
+        setting_locs=tuple((key, loc) for key, (_, loc) in d.settings.items()),
         source=d.source,
         text=d.text,
     )

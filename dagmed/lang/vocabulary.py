@@ -1,4 +1,4 @@
-"""The spec language's small tables: roles and missing-value policies, and one lookup.
+"""The spec language's small tables: roles, missing-value policies, effect scales, and one lookup.
 
 Families are rows of :mod:`dagmed.lang.families`, prior distributions rows of
 :mod:`dagmed.lang.priors`. Every lookup by a name the user wrote goes through
@@ -8,6 +8,10 @@ Families are rows of :mod:`dagmed.lang.families`, prior distributions rows of
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
 
 from ..errors import SpecError
 
@@ -20,6 +24,66 @@ MISSING = {
     "error": "a missing value in a modelled column is an error",
     "model": "every row is used: missing values are unknowns of the model, binary ones summed out per row, "
     "continuous ones sampled (docs/missing.md)",
+}
+
+
+@dataclass(frozen=True)
+class Scale:
+    """The scale effects are reported on: differences of regimes, or ratios of their means or odds.
+
+    On a ratio scale every effect is ``exp`` of its difference-scale formula applied to
+    ``transform(regime)`` (``log`` for ``rr``, ``logit`` for ``or``): TE = Ej(1;1) / Ej(0;0),
+    an interaction is a ratio of ratios, and TE = DE x IIEs x INTs x DEP in every draw
+    (docs/effects.md).
+
+    Attributes
+    ----------
+    name : str
+    description : str
+    null : float
+        The value of no effect: 0 for a difference, 1 for a ratio.
+    transform : callable
+        Regime values -> the scale on which the effects are differences.
+    needs : str or None
+        What the outcome must be for this scale, in words (None: any outcome).
+    """
+
+    name: str
+    description: str
+    null: float
+    transform: Callable[[np.ndarray], np.ndarray]
+    needs: str | None = None
+
+    @property
+    def ratio(self) -> bool:
+        return self.null == 1.0
+
+    def refusal(self, outcome, family) -> str | None:
+        """Why this scale cannot report effects on ``outcome`` of ``family`` (a family row), or None."""
+        if self.name == "or" and not family.support.binary:
+            other = "rr or diff" if family.link.mean_range[0] >= 0.0 else "diff"
+            return f"scale or needs a binary outcome; {outcome} is {family.name} (use {other})"
+        if self.name == "rr" and not family.link.mean_range[0] >= 0.0:
+            return f"scale rr needs an outcome whose mean is positive (bernoulli, poisson); {outcome} is {family.name} (use diff)"
+        return None
+
+
+def _logit(p):
+    return np.log(p) - np.log1p(-p)
+
+
+SCALES = {
+    s.name: s
+    for s in (
+        Scale("diff", "differences of the outcome's mean: a risk difference for a binary outcome", 0.0, lambda x: x),
+        Scale(
+            "rr",
+            "ratios of the outcome's mean: a risk ratio for a binary outcome, a mean ratio for a count",
+            1.0,
+            np.log,
+        ),
+        Scale("or", "ratios of the outcome's odds (a binary outcome)", 1.0, _logit),
+    )
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..effects.kinds import CONVENTIONS
 from ..fit import implications
+from ..lang.vocabulary import SCALES
 from .summary import effects_table, json_number, summarize
 
 SCHEMA_VERSION = 1
@@ -25,7 +26,9 @@ def effects_document(result) -> dict:
     dict
         ``schema_version`` (:data:`SCHEMA_VERSION`), ``spec``, ``treatment``, ``outcome``, ``mediators``, ``covariates``, ``n_obs``,
         ``n_dropped``, ``n_missing`` (missing values modelled, per column), ``contrast`` (the
-        treatment's ``active`` and ``reference`` values: ``t = 1`` and ``t = 0`` of the regimes), ``missing`` (the
+        treatment's ``active`` and ``reference`` values: ``t = 1`` and ``t = 0`` of the regimes),
+        ``scale`` and ``scale_description`` (``diff``, ``rr`` or ``or``: on a ratio scale each
+        effect has ``p_lt_1`` instead of ``p_lt_0``), ``missing`` (the
         policy; with ``missing model`` also ``incomplete_rows``, each column's ``method``,
         ``likelihood_terms`` and a ``summary``), ``data``, ``convention``, ``convention_description``, ``hdi_prob``,
         ``sampler``, ``effects`` (one entry per effect, with its ``name``), ``regimes`` (one
@@ -59,6 +62,8 @@ def effects_document(result) -> dict:
         "missing": result.dataset.missing_document(),
         "data": result.dataset.source,
         "contrast": dict(zip(("treatment", "active", "reference"), (a.treatment, *result.ir.contrast))),
+        "scale": result.scale,
+        "scale_description": SCALES[result.scale].description,
         "convention": result.convention,
         "convention_description": CONVENTIONS[result.convention].description,
         "hdi_prob": result.hdi_prob,
@@ -89,7 +94,7 @@ def effects_document(result) -> dict:
         "mediator_parents": {m: list(p) for m, p in a.mediator_parents.items()},
         "dependent": not a.independent,
         "effects_by_convention": {
-            conv: _effect_rows(effects_table(draws, result.hdi_prob))
+            conv: _effect_rows(effects_table(draws, result.hdi_prob, SCALES[result.scale].null))
             for conv, draws in result.effects_by_convention.items()
         },
         "diagnostics": {k: v if isinstance(v, int) else json_number(v) for k, v in result.diagnostics.items()},

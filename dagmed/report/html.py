@@ -10,6 +10,7 @@ import html
 from pathlib import Path
 
 from ..effects.kinds import KINDS, kind_of
+from ..lang.vocabulary import SCALES
 from .text import PM_NOTE, centre
 
 CAPTIONS = {
@@ -39,8 +40,13 @@ def _effect_row(x: dict) -> str:
     sd = _fmt(x["sd"]) if c == "mean" else "-"
     return (
         f"<tr><td>{html.escape(x['name'])}</td><td>{c}</td><td>{_fmt(x[c])}</td><td>{sd}</td>"
-        f"<td>[{_fmt(x['hdi_low'])}, {_fmt(x['hdi_high'])}]</td><td>{_fmt(x['p_lt_0'])}</td></tr>"
+        f"<td>[{_fmt(x['hdi_low'])}, {_fmt(x['hdi_high'])}]</td><td>{_fmt(x.get('p_lt_0', x.get('p_lt_1')))}</td></tr>"
     )
+
+
+def _null(doc: dict) -> float:
+    """The value of no effect on the run's scale (a run written before scales: differences)."""
+    return SCALES[doc.get("scale", "diff")].null
 
 
 def _glossary(doc: dict) -> str:
@@ -142,9 +148,10 @@ figure {{ margin: 2em 0; }} img {{ max-width: 100%; }}
 <h2>Spec and assumptions</h2>
 <pre>{e(check_text)}</pre>
 <p>{doc["n_obs"]} observations used; {doc["n_dropped"]} rows dropped with a missing value.{e(" " + doc.get("missing", {}).get("summary", "") + "." if doc.get("missing", {}).get("summary") else "")} Data: {e(str(doc.get("data", "")))}.
-Convention: {e(doc.get("convention_description", doc["convention"]))}.</p>
+Convention: {e(doc.get("convention_description", doc["convention"]))}.
+Scale: {e(doc.get("scale_description", "differences of the outcome's mean"))}.</p>
 <h2>Effects</h2>
-<table><tr><th>effect</th><th>centre</th><th>value</th><th>sd</th><th>{doc["hdi_prob"]:.0%} HDI</th><th>P(&lt;0)</th></tr>
+<table><tr><th>effect</th><th>centre</th><th>value</th><th>sd</th><th>{doc["hdi_prob"]:.0%} HDI</th><th>P(&lt;{_null(doc):g})</th></tr>
 {rows}
 </table>
 {_glossary(doc)}

@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from ..effects.kinds import IIE, TE, Effect, kind_of
+from ..lang.vocabulary import SCALES
 from ..model.compiler import build, data_nodes
 from ..model.draws import Draws
 from .layout import FONT_SIZE, Layout, draw_layout, layered_layout, layers
@@ -295,7 +296,8 @@ def _divergences(idata):
 
 
 def effect_posteriors(idata, doc, path: Path) -> Path:
-    """Posterior of each effect with its HDI and a reference line at 0."""
+    """Posterior of each effect with its HDI and a reference line at no effect (0, or 1 for a ratio)."""
+    scale = SCALES[doc.get("scale", "diff")]
     import arviz as az
 
     shown = [e["name"] for e in doc["effects"] if not kind_of(e["name"]).ratio]
@@ -306,18 +308,23 @@ def effect_posteriors(idata, doc, path: Path) -> Path:
     axes = fig.subplots(nrow, ncol, squeeze=False)
     for ax, name in zip(axes.flat, shown):
         az.plot_posterior(
-            eff.sel(effect=name).values.reshape(-1), ax=ax, hdi_prob=doc["hdi_prob"], ref_val=0, point_estimate="mean"
+            eff.sel(effect=name).values.reshape(-1),
+            ax=ax,
+            hdi_prob=doc["hdi_prob"],
+            ref_val=scale.null,
+            point_estimate="mean",
         )
         ax.set_title(name)
-        ax.set_xlabel("effect on the outcome mean")
+        ax.set_xlabel(f"effect on the outcome: {scale.description.split(':')[0]}")
     for ax in list(axes.flat)[len(shown) :]:
         ax.axis("off")
-    fig.suptitle(f"Posterior of each effect, {doc['hdi_prob']:.0%} HDI, reference line at 0")
+    fig.suptitle(f"Posterior of each effect, {doc['hdi_prob']:.0%} HDI, reference line at {scale.null:g}")
     return _save(fig, path)
 
 
 def forest(doc, path: Path) -> Path:
     """The key picture: TE and its components with their HDIs."""
+    scale = SCALES[doc.get("scale", "diff")]
     rows = [e for e in doc["effects"] if not kind_of(e["name"]).ratio]
     fig = _figure(figsize=(7, 0.5 * len(rows) + 1.5))
     ax = fig.subplots()
@@ -326,9 +333,16 @@ def forest(doc, path: Path) -> Path:
         colour = "#d95f02" if e["name"] == "TE" else "#1b9e77"
         ax.plot([e["hdi_low"], e["hdi_high"]], [yi, yi], color=colour, lw=3)
         ax.plot(e["mean"], yi, "o", color="black")
-    ax.axvline(0, color="grey", ls="--")
+    ax.axvline(scale.null, color="grey", ls="--")
+    if scale.ratio:
+        from matplotlib.ticker import FormatStrFormatter
+
+        ax.set_xscale("log")  # a ratio and its inverse equally far from 1
+        for axis in (ax.xaxis.set_major_formatter, ax.xaxis.set_minor_formatter):
+            axis(FormatStrFormatter("%g"))
     ax.set_yticks(y, [e["name"] for e in rows])
-    ax.set_xlabel(f"effect of {doc['treatment']} on {doc['outcome']} (mean, {doc['hdi_prob']:.0%} HDI)")
+    what = "" if not scale.ratio else f", {scale.name}"
+    ax.set_xlabel(f"effect of {doc['treatment']} on {doc['outcome']}{what} (mean, {doc['hdi_prob']:.0%} HDI)")
     ax.set_title("Total effect and its components")
     return _save(fig, path)
 

@@ -13,6 +13,17 @@ HDI_PROB = 0.95
 SUMMARY = ("mean", "median", "sd", "hdi_low", "hdi_high", "p_lt_0")
 
 
+def below(null: float = 0.0) -> str:
+    """The name of ``P(effect < null)``: ``p_lt_0`` for differences, ``p_lt_1`` for ratios.
+
+    Examples
+    --------
+    >>> below(0.0), below(1.0)
+    ('p_lt_0', 'p_lt_1')
+    """
+    return f"p_lt_{null:g}"
+
+
 def json_number(v):
     """A JSON number: NaN and infinities become None (JSON has no NaN).
 
@@ -25,7 +36,7 @@ def json_number(v):
     return None if not np.isfinite(v) else v
 
 
-def summarize(draws, hdi_prob: float = HDI_PROB) -> dict:
+def summarize(draws, hdi_prob: float = HDI_PROB, null: float = 0.0) -> dict:
     """Mean, median, sd, HDI and P(< 0) of one quantity's draws.
 
     Non-finite draws (e.g. a proportion mediated where TE = 0) are dropped first.
@@ -36,6 +47,9 @@ def summarize(draws, hdi_prob: float = HDI_PROB) -> dict:
         The posterior draws of one quantity, any shape.
     hdi_prob : float
         Probability mass of the highest-density interval.
+    null : float
+        The value of no effect: 0 for a difference, 1 for a ratio; ``P(< null)`` is reported
+        as ``p_lt_0`` or ``p_lt_1`` (:func:`below`).
 
     Returns
     -------
@@ -56,7 +70,7 @@ def summarize(draws, hdi_prob: float = HDI_PROB) -> dict:
     x = np.asarray(draws, dtype=float).reshape(-1)
     x = x[np.isfinite(x)]
     if x.size == 0:
-        return dict.fromkeys(SUMMARY, float("nan"))
+        return dict.fromkeys((*SUMMARY[:-1], below(null)), float("nan"))
     lo, hi = az.hdi(x, hdi_prob=hdi_prob)
     return {
         "mean": float(x.mean()),
@@ -64,11 +78,11 @@ def summarize(draws, hdi_prob: float = HDI_PROB) -> dict:
         "sd": float(x.std(ddof=1)) if x.size > 1 else 0.0,
         "hdi_low": float(lo),
         "hdi_high": float(hi),
-        "p_lt_0": float((x < 0).mean()),
+        below(null): float((x < null).mean()),
     }
 
 
-def effects_table(effect_draws: dict, hdi_prob: float = HDI_PROB):
+def effects_table(effect_draws: dict, hdi_prob: float = HDI_PROB, null: float = 0.0):
     """One row per effect: mean, median, sd, hdi_low, hdi_high, p_lt_0 (what ``Result.effects`` is).
 
     Parameters
@@ -77,6 +91,8 @@ def effects_table(effect_draws: dict, hdi_prob: float = HDI_PROB):
         Draws of each effect, in the order of the rows.
     hdi_prob : float
         Probability mass of the HDIs.
+    null : float
+        The value of no effect (:func:`summarize`).
 
     Returns
     -------
@@ -94,8 +110,8 @@ def effects_table(effect_draws: dict, hdi_prob: float = HDI_PROB):
     """
     import pandas as pd
 
-    rows = {name: summarize(d, hdi_prob) for name, d in effect_draws.items()}
-    return pd.DataFrame.from_dict(rows, orient="index", columns=list(SUMMARY))
+    rows = {name: summarize(d, hdi_prob, null) for name, d in effect_draws.items()}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=[*SUMMARY[:-1], below(null)])
 
 
 def regimes_table(mediators, regime_draws: np.ndarray, hdi_prob: float = HDI_PROB):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import networkx as nx
 
 from ..effects.kinds import CONVENTIONS, IIE, Effect, kind_of
-from ..lang.vocabulary import MISSING
+from ..lang.vocabulary import MISSING, SCALES
 from .summary import effects_table
 
 # A proportion mediated PM = IIE / TE is a ratio of draws: where TE is near 0 its draws explode,
@@ -200,22 +200,24 @@ def format_table(result) -> str:
     PM = IIE / TE per draw is shown by its median: ...
     """
     eff = result.effects
+    null = SCALES[result.scale].null
     pct = f"{result.hdi_prob:.0%} HDI"
     width = max(12, *(len(n) for n in eff.index))
-    header = f"{'effect':<{width}}  {'centre':<6}  {'value':>8}  {'sd':>7}  {pct:^21}  {'P(<0)':>6}"
+    header = f"{'effect':<{width}}  {'centre':<6}  {'value':>8}  {'sd':>7}  {pct:^21}  {f'P(<{null:g})':>6}"
     a = result.analysis
     head = (
         f"{a.treatment} -> {a.outcome} through {', '.join(a.mediators) or '(no mediator)'}; "
         f"{result.dataset.n_obs} observations"
         f"{f' ({sum(result.dataset.n_missing.values())} missing values modelled)' if result.dataset.missing else ''}"
         f"{_contrast(result.ir)}; convention: {result.convention}"
+        f"{'' if result.scale == 'diff' else f'; scale: {result.scale} ({SCALES[result.scale].description})'}"
     )
     lines = [head, header, *_rows(eff, width)]
     if not a.independent:
         # dependent mediators: the conventions differ in more than the level of the indirect
         # effects, so the other one is shown too (TE and DE are the same in both)
         other, draws = list(result.effects_by_convention.items())[1]
-        table = effects_table(draws, result.hdi_prob)
+        table = effects_table(draws, result.hdi_prob, null)
         lines += [
             "",
             f"convention: {other} ({CONVENTIONS[other].description})",
@@ -234,9 +236,10 @@ def _contrast(ir) -> str:
 
 def _rows(table, width: int) -> list[str]:
     out = []
+    p_below = table.columns[-1]  # P(< 0) for differences, P(< 1) for ratios
     for name, r in table.iterrows():
         hdi = f"[{r.hdi_low:8.3f}, {r.hdi_high:8.3f}]"
         c = centre(name)
         sd = f"{r.sd:7.3f}" if c == "mean" else "-"
-        out.append(f"{name:<{width}}  {c:<6}  {r[c]:8.3f}  {sd:>7}  {hdi:^21}  {r.p_lt_0:6.3f}")
+        out.append(f"{name:<{width}}  {c:<6}  {r[c]:8.3f}  {sd:>7}  {hdi:^21}  {r[p_below]:6.3f}")
     return out

@@ -379,8 +379,9 @@ def _truth(ir: ModelIR, data: pd.DataFrame, values: dict, seed, drawn, exogenous
         coords={p.dim: list(p.coords) for p in ir.params if p.dim},
     )
     dataset = data_mod.load(ir, data)
-    table, joint, control = decompose(posterior, dataset)
-    by_convention = {"control": control, "treated": effects(table, ir.mediators, "treated", joint=joint)}
+    scale = ir.spec.scale or "diff"
+    table, joint, control = decompose(posterior, dataset, scale=scale)
+    by_convention = {"control": control, "treated": effects(table, ir.mediators, "treated", joint=joint, scale=scale)}
 
     def scalars(effect_draws):
         return {k: json_number(v[0]) for k, v in effect_draws.items()}
@@ -395,6 +396,7 @@ def _truth(ir: ModelIR, data: pd.DataFrame, values: dict, seed, drawn, exogenous
         "n_obs": dataset.n_obs,
         "seed": seed,
         "convention": "control",
+        "scale": scale,
         "effects": scalars(control),
         "effects_by_convention": {c: scalars(e) for c, e in by_convention.items()},
         "regimes": [

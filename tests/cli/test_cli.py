@@ -437,3 +437,32 @@ def test_simulate_refuses_one_file_for_both_outputs(dagmed_cli, tiny):
     r = dagmed_cli("simulate", spec, "--n", "10", "--out", "d2.csv", "--truth", "./d2.csv")
     assert r.code == 2 and "given twice as an output" in r.err
     assert not (spec.parent / "d2.csv").exists()
+
+
+def test_run_on_the_odds_ratio_scale_reports_ratios(dagmed_cli, tmp_path):
+    import json
+
+    spec = tmp_path / "s.dag"
+    spec.write_text(CHAIN)
+    rng = np.random.default_rng(3)
+    t = rng.binomial(1, 0.5, 300)
+    m = rng.binomial(1, 0.3 + 0.4 * t)
+    y = rng.binomial(1, 0.2 + 0.2 * t + 0.3 * m)
+    (tmp_path / "d.csv").write_text("t,m,y\n" + "".join(f"{a},{b},{c}\n" for a, b, c in zip(t, m, y)))
+    r = dagmed_cli("run", spec, "--data", "d.csv", "--scale", "or", "--draws", "200", "--tune", "200",
+                   "--chains", "1", "--seed", "1", "--out", "out", "--no-plots", "--quiet")  # fmt: skip
+    assert r.code == 0, r.err
+    assert "scale: or (ratios of the outcome's odds" in r.out and "P(<1)" in r.out
+    doc = json.loads((tmp_path / "out" / "effects.json").read_text())
+    assert doc["scale"] == "or"
+    te = next(e for e in doc["effects"] if e["name"] == "TE")
+    assert te["mean"] > 1 and "p_lt_1" in te and "p_lt_0" not in te  # the data's true odds ratio is above 1
+
+
+def test_a_scale_that_does_not_suit_the_outcome_is_refused_before_sampling(dagmed_cli, tmp_path):
+    spec = tmp_path / "s.dag"
+    spec.write_text("treatment t\noutcome y\nt -> y ~ normal\n")
+    (tmp_path / "d.csv").write_text("t,y\n0,1.5\n1,0.2\n1,1.1\n0,0.3\n")
+    r = dagmed_cli("run", spec, "--data", "d.csv", "--scale", "rr", "--out", "out")
+    assert r.code == 2 and "scale rr needs an outcome whose mean is positive" in r.err and "sampling" not in r.err
+    assert not (tmp_path / "out").exists()
