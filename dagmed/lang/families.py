@@ -153,6 +153,20 @@ def _logp_normal(v, eta, extras):
     return -0.5 * ((v - eta) / sigma) ** 2 - np.log(sigma) - 0.5 * np.log(2 * np.pi)
 
 
+def _logp_studentt(v, eta, extras):
+    from scipy.special import gammaln  # scipy only when a Student-t node is evaluated: ``import dagmed`` stays light
+
+    sigma, nu = extras["sigma"], extras["nu"]
+    z = (v - eta) / sigma
+    return (
+        gammaln(0.5 * (nu + 1.0))
+        - gammaln(0.5 * nu)
+        - 0.5 * np.log(nu * np.pi)
+        - np.log(sigma)
+        - 0.5 * (nu + 1.0) * np.log1p(z * z / nu)
+    )
+
+
 def _logp_poisson(v, eta, extras):
     return v * eta - np.exp(eta) + _log_factorial_term(v)
 
@@ -258,6 +272,20 @@ FAMILIES = {
             1,
             _no_term,
             "Gaussian",
+        ),
+        # heavy tails: identity link, scale sigma and degrees of freedom nu, nu's prior Gamma(2, 0.1)
+        # (Juarez & Steel 2010). No branch of the fast density (a run compiles the PyMC model with
+        # nutpie instead) and no statsmodels family (its implications are reported untested).
+        Family(
+            "studentt",
+            "StudentT",
+            "mu",
+            LINKS["identity"],
+            (Param("sigma", ("halfcauchy", (1.0,))), Param("nu", ("gamma", (2.0, 0.1)))),
+            SUPPORTS["real"],
+            ("normal", (0.0, 10.0)),
+            ("normal", (0.0, 10.0)),
+            _logp_studentt,
         ),
         Family(
             "poisson",

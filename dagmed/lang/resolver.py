@@ -71,7 +71,7 @@ class _Declarations:
         store.setdefault(key, (value, loc))
 
 
-def _check_dist(dist: ir.Dist, d: _Declarations, *, scale: bool) -> ir.Dist:
+def _check_dist(dist: ir.Dist, d: _Declarations, *, scale: bool, param: str | None = None) -> ir.Dist:
     """Validate a prior's name and arguments; return it with keyword arguments only."""
     at = d.at(dist.loc)
     spec = lookup(PRIORS, dist.name, "prior distribution", **at)
@@ -101,7 +101,8 @@ def _check_dist(dist: ir.Dist, d: _Declarations, *, scale: bool) -> ir.Dist:
         raise SpecError(f"prior {dist}: lower must be below upper", **at)
     if scale and not spec.scale:
         valid = ", ".join(sorted(k for k, v in PRIORS.items() if v.scale))
-        raise SpecError(f"a scale (sigma) needs a positive prior, not {dist.name}; valid options are {valid}", **at)
+        what = "a scale (sigma)" if param in (None, "sigma") else f"{param} (> 0)"
+        raise SpecError(f"{what} needs a positive prior, not {dist.name}; valid options are {valid}", **at)
     return ir.Dist(dist.name, (), tuple((p, float(values[p])) for p in spec.params), dist.loc)
 
 
@@ -160,7 +161,7 @@ def _prior(st: ir.PriorStmt, d: _Declarations) -> None:
     if st.param is not None:
         lookup(PARAMS, st.param, "prior target", **d.at(st.loc))
     scale = st.param is not None and any(f.extra(st.param) for f in FAMILIES.values())
-    dist = _check_dist(st.dist, d, scale=scale)
+    dist = _check_dist(st.dist, d, scale=scale, param=st.param)
     parent = tuple(sorted(st.parent.factors)) if isinstance(st.parent, ir.Product) else st.parent
     d.set_once(d.priors, (st.kind, st.param, st.node, parent), dist, st.loc, "priors for the same parameter")
 
@@ -376,7 +377,7 @@ def resolve(spec_ir: ir.SpecIR) -> ir.Spec:
     >>> resolve(parser.parse("treatment t\noutcome y\nt -> y ~ bernouli\n", "s.dag"))
     Traceback (most recent call last):
     ...
-    dagmed.errors.SpecError: s.dag:3:10: unknown family 'bernouli' (did you mean 'bernoulli'?); valid options are bernoulli, normal, poisson
+    dagmed.errors.SpecError: s.dag:3:10: unknown family 'bernouli' (did you mean 'bernoulli'?); valid options are bernoulli, normal, poisson, studentt
     """
     d = _Declarations(spec_ir)
     for st in spec_ir.statements:

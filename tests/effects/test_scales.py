@@ -82,5 +82,6 @@ def test_which_outcome_each_scale_takes():
         ("diff", "bernoulli"): True, ("diff", "normal"): True, ("diff", "poisson"): True,
         ("rr", "bernoulli"): True, ("rr", "normal"): False, ("rr", "poisson"): True,
         ("or", "bernoulli"): True, ("or", "normal"): False, ("or", "poisson"): False,
+        ("diff", "studentt"): True, ("rr", "studentt"): False, ("or", "studentt"): False,
     }  # fmt: skip
     assert "use rr or diff" in SCALES["or"].refusal("y", FAMILIES["poisson"])
