@@ -128,7 +128,7 @@ SUPPORTS = {
     "count": Support(
         "count",
         lambda v: (v < 0) | (v != np.round(v)) | ~np.isfinite(v),
-        "a non-negative integer (poisson)",
+        "a non-negative integer (a count)",
         integer=True,
     ),
     "real": Support("real", lambda v: ~np.isfinite(v), "a finite number", missing=SAMPLED),
@@ -164,6 +164,20 @@ def _logp_studentt(v, eta, extras):
         - 0.5 * np.log(nu * np.pi)
         - np.log(sigma)
         - 0.5 * (nu + 1.0) * np.log1p(z * z / nu)
+    )
+
+
+def _logp_negbinomial(v, eta, extras):
+    from scipy.special import gammaln  # scipy only when a count is evaluated: ``import dagmed`` stays light
+
+    alpha = extras["alpha"]  # PyMC's: the variance is mu + mu^2 / alpha
+    log_mu = eta
+    return (
+        gammaln(v + alpha)
+        - gammaln(alpha)
+        - gammaln(v + 1.0)
+        + alpha * (np.log(alpha) - np.logaddexp(np.log(alpha), log_mu))
+        + v * (log_mu - np.logaddexp(np.log(alpha), log_mu))
     )
 
 
@@ -286,6 +300,20 @@ FAMILIES = {
             ("normal", (0.0, 10.0)),
             ("normal", (0.0, 10.0)),
             _logp_studentt,
+        ),
+        # overdispersed counts: log link, the variance mu + mu^2 / alpha (PyMC's and bambi's alpha;
+        # NB2's dispersion is 1 / alpha), alpha's prior HalfCauchy(1) as bambi's. No branch of the
+        # fast density and no statsmodels family (its GLM fixes the dispersion): the fallbacks of studentt.
+        Family(
+            "negbinomial",
+            "NegativeBinomial",
+            "mu",
+            LINKS["log"],
+            (Param("alpha", ("halfcauchy", (1.0,))),),
+            SUPPORTS["count"],
+            ("normal", (0.0, 1.0)),
+            ("normal", (0.0, 1.0)),
+            _logp_negbinomial,
         ),
         Family(
             "poisson",

@@ -83,5 +83,6 @@ def test_which_outcome_each_scale_takes():
         ("rr", "bernoulli"): True, ("rr", "normal"): False, ("rr", "poisson"): True,
         ("or", "bernoulli"): True, ("or", "normal"): False, ("or", "poisson"): False,
         ("diff", "studentt"): True, ("rr", "studentt"): False, ("or", "studentt"): False,
+        ("diff", "negbinomial"): True, ("rr", "negbinomial"): True, ("or", "negbinomial"): False,
     }  # fmt: skip
     assert "use rr or diff" in SCALES["or"].refusal("y", FAMILIES["poisson"])

@@ -450,3 +450,44 @@ def test_a_fit_recovers_a_student_t_outcome():
         assert s["hdi_low"] < sim.truth["effects"][name] < s["hdi_high"], (name, sim.truth["effects"][name], s)
     nu = summarize(res.idata.posterior["y_nu"].values, level)
     assert nu["hdi_low"] < 3.0 < nu["hdi_high"], nu
+
+
+NEGBIN_SPEC = "treatment t\noutcome y\nt -> m ~ bernoulli\nt, m -> y ~ negbinomial\nt ~ bernoulli\nscale rr\n"
+NEGBIN_PARAMS = {
+    "t_intercept": 0.0,
+    "m_intercept": -0.5,
+    "m_beta": {"t": 1.0},
+    "y_intercept": 0.8,
+    "y_beta": {"t": 0.3, "m": 0.6},
+    "y_alpha": 2.0,
+}
+
+
+def test_an_overdispersed_count_outcome_and_its_mean_ratios_in_closed_form():
+    sim = simulate(dagmed.parse(NEGBIN_SPEC), 3000, params=NEGBIN_PARAMS, seed=3)
+    assert sim.truth["scale"] == "rr"
+    y = sim.data["y"].to_numpy(float)
+    assert y.var() > 1.5 * y.mean()  # overdispersed: the variance is mu + mu^2 / alpha
+
+    def E(t, t1):  # no covariate: every row alike
+        q = 1 / (1 + np.exp(-(-0.5 + 1.0 * t1)))
+        return (1 - q) * np.exp(0.8 + 0.3 * t) + q * np.exp(0.8 + 0.3 * t + 0.6)
+
+    want = {"TE": E(1, 1) / E(0, 0), "DE": E(1, 0) / E(0, 0), "IIE[m]": E(0, 1) / E(0, 0)}
+    for name, value in want.items():
+        assert sim.truth["effects"][name] == pytest.approx(value, rel=1e-12), name  # a few roundings
+
+
+@pytest.mark.slow
+def test_a_fit_recovers_the_mean_ratios_of_a_negative_binomial_outcome():
+    spec = dagmed.parse(NEGBIN_SPEC)
+    sim = simulate(spec, 3000, params=NEGBIN_PARAMS, seed=9)
+    res = dagmed.run(spec, sim.data, draws=400, tune=400, chains=2, seed=5, progressbar=False, log=lambda m: None)
+    assert res.scale == "rr"
+    names = ["TE", "DE", "IIE[m]"]
+    level = 1 - 0.05 / (len(names) + 1)  # Bonferroni over the effects and alpha
+    for name in names:
+        s = summarize(res.effect_draws[name], level, null=1.0)
+        assert s["hdi_low"] < sim.truth["effects"][name] < s["hdi_high"], (name, sim.truth["effects"][name], s)
+    alpha = summarize(res.idata.posterior["y_alpha"].values, level)
+    assert alpha["hdi_low"] < 2.0 < alpha["hdi_high"], alpha
