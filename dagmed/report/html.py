@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..effects.kinds import KINDS, kind_of
 from ..lang.vocabulary import SCALES
-from .text import PM_NOTE, centre
+from .text import centre, pm_note
 
 CAPTIONS = {
     "forest.png": "Total effect and its components (the key picture)",
@@ -53,7 +53,11 @@ def _glossary(doc: dict) -> str:
     """What the effects mean, and where the definitions are."""
     e = html.escape
     items = "".join(f"<li><code>{e(k.label)}</code>: {e(k.meaning)}</li>" for k in KINDS.values())
-    note = f"<p>{e(PM_NOTE)}.</p>" if any(kind_of(x["name"]).ratio for x in doc["effects"]) else ""
+    note = (
+        f"<p>{e(pm_note(doc.get('scale', 'diff')))}.</p>"
+        if any(kind_of(x["name"]).ratio for x in doc["effects"])
+        else ""
+    )
     return (
         f"{note}<p>Every draw: TE = DE + the IIEs + the INTs + DEP.</p><ul>{items}</ul>"
         f"<p>Definitions: {e(DOCS)}, in dagmed's repository.</p>"

@@ -14,6 +14,22 @@ PM_NOTE = (
     "PM = IIE / TE per draw is shown by its median: a ratio of draws has no stable mean or sd "
     "where TE is near 0 (both are in effects.json)"
 )
+# On a ratio scale a proportion mediated is the share of the total on the log scale.
+PM_NOTE_RATIO = (
+    "PM = log IIE / log TE per draw on a ratio scale, shown by its median: a ratio of draws has no stable "
+    "mean or sd where TE is near 1 (both are in effects.json)"
+)
+
+
+def pm_note(scale: str) -> str:
+    """The note under a table with proportions mediated, for the run's scale.
+
+    Examples
+    --------
+    >>> pm_note("rr").startswith("PM = log IIE / log TE")
+    True
+    """
+    return PM_NOTE_RATIO if SCALES[scale].ratio else PM_NOTE
 
 
 def centre(name: str) -> str:
@@ -224,7 +240,7 @@ def format_table(result) -> str:
             *_rows(table.drop(index=["TE", "DE"]), width),
         ]
     if any(centre(name) == "median" for name in eff.index):
-        lines.append(PM_NOTE)
+        lines.append(pm_note(result.scale))
     return "\n".join(lines)
 
 

@@ -135,13 +135,19 @@ class Simulation:
             drawn = f"; drawn from the priors: {', '.join(self.drawn)}" if self.drawn else ""
         lines = [
             f"simulated {t['n_obs']} rows of {', '.join(self.data.columns)} from {t['spec']} (seed {t['seed']}){drawn}",
-            f"true effects ({t['convention']} convention) at these parameter values, for these rows:",
+            f"true effects ({t['convention']} convention{_scale_words(t)}) at these parameter values, for these rows:",
         ]
         width = max(len(name) for name in t["effects"])
         for name, value in t["effects"].items():
             shown = "n/a" if value is None else f"{value:7.4f}"
             lines.append(f"  {name:<{width}}  {shown}")
         return "\n".join(lines)
+
+
+def _scale_words(truth: dict) -> str:
+    """``, rr scale`` for a truth on a ratio scale; nothing on the default (differences)."""
+    scale = truth.get("scale", "diff")
+    return "" if scale == "diff" else f", {scale} scale"
 
 
 def simulate(spec: Spec, n: int, params=None, seed: int | None = None) -> Simulation:

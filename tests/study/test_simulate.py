@@ -255,6 +255,23 @@ def test_the_shipped_example_is_what_simulate_makes():
     ) in command
 
 
+def test_the_shipped_interaction_example_is_what_simulate_makes():
+    """examples/interaction/: product terms and risk ratios, as the command in examples/README.md writes them."""
+    here = REPO / "examples" / "interaction"
+    sim = simulate(dagmed.load(SPECS / "interaction.dag"), 2000, params=here / "params.yaml", seed=1)
+    assert (here / "data.csv").read_text() == sim.data.to_csv(index=False)
+    shipped = json.loads((here / "truth.json").read_text())
+    assert shipped["scale"] == "rr"
+    # ratios of means over 2000 rows (values near 1, so absolute is about relative): each mean
+    # within 8 (N + K) eps, a ratio of two within twice that, a product of a few ratios a few times more
+    _assert_close(shipped, {**sim.truth, "spec": "specs/interaction.dag"}, 64 * (2000 + 2) * np.finfo(float).eps)
+    command = (REPO / "examples" / "README.md").read_text()
+    assert (
+        "dagmed simulate specs/interaction.dag --n 2000 --seed 1 --params examples/interaction/params.yaml "
+        "--out examples/interaction/data.csv --truth examples/interaction/truth.json"
+    ) in command
+
+
 def test_example_linear_params_file_is_examples_linear_params():
     assert read_params(REPO / "examples" / "linear" / "params.yaml") == examples.LINEAR_PARAMS
 
