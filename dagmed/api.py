@@ -60,6 +60,7 @@ class Result:
     implications: list = field(default_factory=list, repr=False)  # implications.ImplicationTest
     sensitivity: list = field(default_factory=list, repr=False)  # sensitivity.Sensitivity
     scale: str = "diff"  # the effects' scale: diff, rr or or
+    integration: dict = field(default_factory=lambda: {"method": "enumeration", "error": 0.0, "tail": 0.0, "nodes": {}})
 
     @property
     def analysis(self) -> Analysis:
@@ -252,7 +253,11 @@ def run(
     )
     n_draws = idata.posterior.sizes["chain"] * idata.posterior.sizes["draw"]
     with progress.progress("regimes", n_draws, settings.progressbar) as advance:
-        table, joint, effect_draws = decompose_idata(dataset, idata, convention, progress=advance, scale=scale)
+        table, joint, effect_draws, accuracy = decomposition.decompose_reporting(
+            idata.posterior, dataset, convention, progress=advance, scale=scale
+        )
+    if accuracy["method"] == "grid":
+        log(f"integration: {_integration_line(accuracy)}")
     group = _mediation_group(
         ir.mediators, effect_draws, table, joint, idata.posterior.sizes["chain"], idata.posterior.sizes["draw"]
     )
@@ -278,6 +283,16 @@ def run(
         tests,
         sens,
         scale,
+        accuracy,
+    )
+
+
+def _integration_line(accuracy: dict) -> str:
+    """One line on how the non-binary mediators were integrated and how accurately."""
+    nodes = ", ".join(f"{m} {n} nodes" for m, n in accuracy["nodes"].items())
+    return (
+        f"non-binary mediators on grids ({nodes}); largest change of a regime when the Gauss-Hermite nodes are "
+        f"doubled {accuracy['error']:.1e}; count probability left out at most {accuracy['tail']:.1e}"
     )
 
 

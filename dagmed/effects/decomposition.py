@@ -25,8 +25,8 @@ from ..errors import UsageError
 from ..lang.vocabulary import SCALES
 from ..model import data, missing
 from ..model.draws import Draws
+from . import quadrature, rows
 from . import regimes as reg
-from . import rows
 from .kinds import CONVENTIONS, DE, DEP, IIE, INT, PM, TE, Effect, interaction_sets, kind_of
 
 
@@ -179,8 +179,34 @@ def decompose(
     UsageError
         An unknown convention, or a posterior of another model.
     """
+    table, joint, eff, _ = decompose_reporting(posterior, dataset, convention, chunk_bytes, progress, scale)
+    return table, joint, eff
+
+
+def decompose_reporting(
+    posterior,
+    dataset,
+    convention: str = "control",
+    chunk_bytes: int = reg.DEFAULT_CHUNK_BYTES,
+    progress=None,
+    scale: str = "diff",
+):
+    """:func:`decompose`, and how the regimes were computed: ``(table, joint, effects, accuracy)``.
+
+    ``accuracy`` is what ``effects.json`` reports as ``integration``: the ``method``
+    (``"enumeration"``: exact, every mediator binary or an affine outcome; ``"grid"``:
+    :func:`dagmed.effects.quadrature.integrate`), the estimated ``error`` of any regime (the
+    change when the Gauss--Hermite nodes are doubled), the count mediators' ``tail`` left
+    out, and each integrated mediator's number of ``nodes``.
+    """
     if convention not in CONVENTIONS:
         raise UsageError(f"unknown convention {convention!r}; valid options are {', '.join(CONVENTIONS)}")
     inputs = inputs_from(posterior, dataset)
-    r = reg.regimes(inputs, chunk_bytes=chunk_bytes, progress=progress)
-    return r.table, r.joint, effects(r.table, dataset.ir.mediators, convention, joint=r.joint, scale=scale)
+    if quadrature.needed(inputs):
+        r = quadrature.integrate(inputs, chunk_bytes=chunk_bytes, progress=progress)
+        accuracy = {"method": "grid", "error": r.error, "tail": r.tail, "nodes": r.nodes}
+    else:
+        r = reg.regimes(inputs, chunk_bytes=chunk_bytes, progress=progress)
+        accuracy = {"method": "enumeration", "error": 0.0, "tail": 0.0, "nodes": {}}
+    eff = effects(r.table, dataset.ir.mediators, convention, joint=r.joint, scale=scale)
+    return r.table, r.joint, eff, accuracy

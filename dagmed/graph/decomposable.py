@@ -7,6 +7,8 @@ enumeration walks down.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..lang.families import FAMILIES
 
 
@@ -43,9 +45,9 @@ def unsupported(g, mediators, outcome, products=()) -> list[tuple[str, str]]:
     --------
     >>> import networkx as nx
     >>> g = nx.DiGraph([("t", "m"), ("m", "y"), ("t", "y")])
-    >>> nx.set_node_attributes(g, {"t": None, "m": "poisson", "y": "bernoulli"}, "family")
+    >>> nx.set_node_attributes(g, {"t": None, "m": "studentt", "y": "bernoulli"}, "family")
     >>> unsupported(g, ("m",), "y")[0][1][:60]
-    'mediator m has family poisson; with a bernoulli outcome only'
+    'mediator m has family studentt under a bernoulli outcome: it'
     """
     fam = {n: g.nodes[n]["family"] for n in (*mediators, outcome)}
     if fam[outcome] is None or any(fam[m] is None for m in mediators):
@@ -54,16 +56,32 @@ def unsupported(g, mediators, outcome, products=()) -> list[tuple[str, str]]:
     out = []
     yfam = FAMILIES[fam[outcome]]
     if not yfam.link.affine:
+        # non-binary mediators on grids (dagmed.effects.quadrature): independent mediators only,
+        # normal ones by Gauss-Hermite, counts summed while the outcome's mean is bounded
+        dependent = any(mediator_parents(g, mediators).values())
+        bounded = np.isfinite(yfam.link.mean_range[1])
         for m in mediators:
-            if not binary[m]:
-                out.append(
-                    (
-                        m,
-                        f"mediator {m} has family {fam[m]}; with a {yfam.name} outcome only bernoulli "
-                        f"mediators can be decomposed exactly (a {fam[m]} mediator needs an outcome with an "
-                        f"identity link, e.g. normal)",
-                    )
+            mfam = FAMILIES[fam[m]]
+            if binary[m]:
+                continue
+            if dependent:
+                why = "depends on other mediators or they on it, and only binary mediators are enumerated jointly"
+            elif mfam.name == "normal" or (mfam.support.name == "count" and bounded):
+                continue
+            elif mfam.support.name == "count":
+                why = (
+                    f"is a count, and a {yfam.name} outcome's mean grows exponentially in it: the "
+                    f"expectation may not exist"
                 )
+            else:
+                why = f"has no grid under a {yfam.name} outcome (normal, counts and binary mediators have one)"
+            out.append(
+                (
+                    m,
+                    f"mediator {m} has family {fam[m]} under a {yfam.name} outcome: it {why}; make it bernoulli, "
+                    f"or give the outcome an identity link (e.g. normal)",
+                )
+            )
         return out
     if all(binary.values()):
         return out

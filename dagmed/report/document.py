@@ -28,7 +28,8 @@ def effects_document(result) -> dict:
         ``n_dropped``, ``n_missing`` (missing values modelled, per column), ``contrast`` (the
         treatment's ``active`` and ``reference`` values: ``t = 1`` and ``t = 0`` of the regimes),
         ``scale`` and ``scale_description`` (``diff``, ``rr`` or ``or``: on a ratio scale each
-        effect has ``p_lt_1`` instead of ``p_lt_0``), ``missing`` (the
+        effect has ``p_lt_1`` instead of ``p_lt_0``), ``integration`` (how the regimes were
+        computed and how accurately: :func:`dagmed.effects.decomposition.decompose_reporting`), ``missing`` (the
         policy; with ``missing model`` also ``incomplete_rows``, each column's ``method``,
         ``likelihood_terms`` and a ``summary``), ``data``, ``convention``, ``convention_description``, ``hdi_prob``,
         ``sampler``, ``effects`` (one entry per effect, with its ``name``), ``regimes`` (one
@@ -63,6 +64,7 @@ def effects_document(result) -> dict:
         "data": result.dataset.source,
         "contrast": dict(zip(("treatment", "active", "reference"), (a.treatment, *result.ir.contrast))),
         "scale": result.scale,
+        "integration": result.integration,
         "scale_description": SCALES[result.scale].description,
         "convention": result.convention,
         "convention_description": CONVENTIONS[result.convention].description,

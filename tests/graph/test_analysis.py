@@ -153,10 +153,20 @@ def test_treatment_without_family_is_allowed():
     assert a.ok and [n.name for n in ModelIR.from_analysis(a).nodes] == ["y"]
 
 
-def test_non_binary_mediator_needs_identity_outcome():
-    a = analyse("treatment t\noutcome y\nt -> m ~ poisson\nt, m -> y ~ bernoulli\n")
-    assert any("mediator m has family poisson" in p.message for p in a.problems)
-    assert analyse("treatment t\noutcome y\nt -> m ~ poisson\nt, m -> y ~ normal\n").ok
+def test_which_non_binary_mediators_a_non_linear_outcome_takes():
+    """Independent normal and count mediators are integrated on grids under a logit outcome
+    (dagmed.effects.quadrature); what has no exact or error-bounded grid is refused by name."""
+    assert analyse("treatment t\noutcome y\nt -> m ~ poisson\nt, m -> y ~ bernoulli\n").ok
+    assert analyse("treatment t\noutcome y\nt -> m ~ normal\nt, m, t:m -> y ~ bernoulli\n").ok
+    assert analyse("treatment t\noutcome y\nt -> m ~ poisson\nt, m -> y ~ normal\n").ok  # affine: exact
+    refused = {
+        "t -> m ~ poisson\nt, m -> y ~ poisson\n": "is a count, and a poisson outcome's mean grows exponentially",
+        "t -> m ~ studentt\nt, m -> y ~ bernoulli\n": "has no grid under a bernoulli outcome",
+        "t -> m1 -> m2 -> y\nt -> m2\nm1 ~ normal\nm2 ~ bernoulli\nt, m2 -> y ~ bernoulli\n": "depends on other mediators",
+    }
+    for text, message in refused.items():
+        problems = analyse("treatment t\noutcome y\n" + text).problems
+        assert any(message in p.message for p in problems), (text, [p.message for p in problems])
 
 
 def test_graph_attributes_and_parent_order():
