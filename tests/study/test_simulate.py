@@ -238,38 +238,31 @@ def _assert_close(a, b, tol):
         assert a == b
 
 
-def test_the_shipped_example_is_what_simulate_makes():
-    """examples/three_mediators/: data.csv and truth.json as the command in examples/README.md writes them."""
-    sim = simulate(dagmed.load(SPECS / "three_mediators.dag"), 500, params=EXAMPLE / "params.yaml", seed=1)
-    assert (EXAMPLE / "data.csv").read_text() == sim.data.to_csv(index=False)
-    shipped = json.loads((EXAMPLE / "truth.json").read_text())
-    # the data are bit-exact (same generator, same seed); the truth is a sum over 500 rows whose
-    # order of additions may differ between kernels and CPUs: values in [0, 1] (and effects as
-    # differences of a few of them) agree to 8 (N + K) eps, structure exactly
-    _assert_close(shipped, {**sim.truth, "spec": "specs/three_mediators.dag"}, 8 * (500 + 3) * np.finfo(float).eps)
-    assert (EXAMPLE / "data.csv").stat().st_size < 50_000
-    command = (REPO / "examples" / "README.md").read_text()
+def _shipped(name: str, n: int, tol: float) -> dict:
+    """examples/NAME/: data.csv and truth.json are what the command in examples/README.md writes; the truth."""
+    here = REPO / "examples" / name
+    sim = simulate(dagmed.load(SPECS / f"{name}.dag"), n, params=here / "params.yaml", seed=1)
+    assert (here / "data.csv").read_text() == sim.data.to_csv(index=False)  # the same generator and seed: bit-exact
+    shipped = json.loads((here / "truth.json").read_text())
+    _assert_close(shipped, {**sim.truth, "spec": f"specs/{name}.dag"}, tol)
+    assert (here / "data.csv").stat().st_size < 50_000
     assert (
-        "dagmed simulate specs/three_mediators.dag --n 500 --seed 1 --params examples/three_mediators/params.yaml "
-        "--out examples/three_mediators/data.csv --truth examples/three_mediators/truth.json"
-    ) in command
+        f"dagmed simulate specs/{name}.dag --n {n} --seed 1 --params examples/{name}/params.yaml "
+        f"--out examples/{name}/data.csv --truth examples/{name}/truth.json"
+    ) in (REPO / "examples" / "README.md").read_text()
+    return shipped
+
+
+def test_the_shipped_example_is_what_simulate_makes():
+    # the truth is a sum over 500 rows whose order of additions may differ between kernels and
+    # CPUs: values in [0, 1] (and effects as differences of a few of them) agree to 8 (N + K) eps
+    _shipped("three_mediators", 500, 8 * (500 + 3) * np.finfo(float).eps)
 
 
 def test_the_shipped_interaction_example_is_what_simulate_makes():
-    """examples/interaction/: product terms and risk ratios, as the command in examples/README.md writes them."""
-    here = REPO / "examples" / "interaction"
-    sim = simulate(dagmed.load(SPECS / "interaction.dag"), 2000, params=here / "params.yaml", seed=1)
-    assert (here / "data.csv").read_text() == sim.data.to_csv(index=False)
-    shipped = json.loads((here / "truth.json").read_text())
-    assert shipped["scale"] == "rr"
     # ratios of means over 2000 rows (values near 1, so absolute is about relative): each mean
     # within 8 (N + K) eps, a ratio of two within twice that, a product of a few ratios a few times more
-    _assert_close(shipped, {**sim.truth, "spec": "specs/interaction.dag"}, 64 * (2000 + 2) * np.finfo(float).eps)
-    command = (REPO / "examples" / "README.md").read_text()
-    assert (
-        "dagmed simulate specs/interaction.dag --n 2000 --seed 1 --params examples/interaction/params.yaml "
-        "--out examples/interaction/data.csv --truth examples/interaction/truth.json"
-    ) in command
+    assert _shipped("interaction", 2000, 64 * (2000 + 2) * np.finfo(float).eps)["scale"] == "rr"
 
 
 def test_example_linear_params_file_is_examples_linear_params():
