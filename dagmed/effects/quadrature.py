@@ -115,7 +115,7 @@ def _count_nodes(m, inputs: RegimeInputs) -> int:
     return int(top)
 
 
-def _table(inputs: RegimeInputs, s: slice, i: slice, hermite: int, counts: dict) -> np.ndarray:
+def _table(inputs: RegimeInputs, s: slice, i: slice, hermite: int, counts: dict) -> tuple[np.ndarray, float]:
     """``E(t; t_1..t_K)`` per draw and observation, before the mean: ``(s, n, 2, ..., 2)``; and the tail left out."""
     k = len(inputs.mediators)
     grids = [_grid(m, n, inputs, s, i, hermite, counts) for n, m in zip(inputs.mediator_names, inputs.mediators)]

@@ -46,6 +46,8 @@ class Scale:
         Regime values -> the scale on which the effects are differences.
     needs : str or None
         What the outcome must be for this scale, in words (None: any outcome).
+    takes : callable
+        ``family row -> bool``: whether an outcome of that family has effects on this scale.
     """
 
     name: str
@@ -53,6 +55,7 @@ class Scale:
     null: float
     transform: Callable[[np.ndarray], np.ndarray]
     needs: str | None = None
+    takes: Callable = lambda family: True
 
     @property
     def ratio(self) -> bool:
@@ -60,12 +63,10 @@ class Scale:
 
     def refusal(self, outcome, family) -> str | None:
         """Why this scale cannot report effects on ``outcome`` of ``family`` (a family row), or None."""
-        if self.name == "or" and not family.support.binary:
-            other = "rr or diff" if family.link.mean_range[0] >= 0.0 else "diff"
-            return f"scale or needs a binary outcome; {outcome} is {family.name} (use {other})"
-        if self.name == "rr" and not family.link.mean_range[0] >= 0.0:
-            return f"scale rr needs an outcome whose mean is positive (bernoulli, poisson); {outcome} is {family.name} (use diff)"
-        return None
+        if self.takes(family):
+            return None
+        others = " or ".join(s.name for s in reversed(SCALES.values()) if s is not self and s.takes(family))
+        return f"scale {self.name} needs {self.needs}; {outcome} is {family.name} (use {others})"
 
 
 def _logit(p):
@@ -81,8 +82,17 @@ SCALES = {
             "ratios of the outcome's mean: a risk ratio for a binary outcome, a mean ratio for a count",
             1.0,
             np.log,
+            "an outcome whose mean is positive (a binary outcome, or a count)",
+            lambda family: family.link.mean_range[0] >= 0.0,
         ),
-        Scale("or", "ratios of the outcome's odds (a binary outcome)", 1.0, _logit),
+        Scale(
+            "or",
+            "ratios of the outcome's odds (a binary outcome)",
+            1.0,
+            _logit,
+            "a binary outcome",
+            lambda family: family.support.binary,
+        ),
     )
 }
 
