@@ -60,7 +60,9 @@ class Result:
     implications: list = field(default_factory=list, repr=False)  # implications.ImplicationTest
     sensitivity: list = field(default_factory=list, repr=False)  # sensitivity.Sensitivity
     scale: str = "diff"  # the effects' scale: diff, rr or or
-    integration: dict = field(default_factory=lambda: {"method": "enumeration", "error": 0.0, "tail": 0.0, "nodes": {}})
+    integration: dict = field(
+        default_factory=lambda: {"method": "enumeration", "error": 0.0, "regime_error": 0.0, "tail": 0.0, "nodes": {}}
+    )
 
     @property
     def analysis(self) -> Analysis:
@@ -289,10 +291,10 @@ def run(
 
 def _integration_line(accuracy: dict) -> str:
     """One line on how the non-binary mediators were integrated and how accurately."""
-    nodes = ", ".join(f"{m} {n} nodes" for m, n in accuracy["nodes"].items())
+    nodes = ", ".join(f"{m} {n}" for m, n in accuracy["nodes"].items())
     return (
-        f"non-binary mediators on grids ({nodes}); largest change of a regime when the Gauss-Hermite nodes are "
-        f"doubled {accuracy['error']:.1e}; count probability left out at most {accuracy['tail']:.1e}"
+        f"mediators on grids (levels or quadrature nodes: {nodes or 'none'}); largest change of an effect when the quadrature "
+        f"nodes are doubled {accuracy['error']:.1e}; count probability left out at most {accuracy['tail']:.1e}"
     )
 
 

@@ -195,18 +195,26 @@ def decompose_reporting(
 
     ``accuracy`` is what ``effects.json`` reports as ``integration``: the ``method``
     (``"enumeration"``: exact, every mediator binary or an affine outcome; ``"grid"``:
-    :func:`dagmed.effects.quadrature.integrate`), the estimated ``error`` of any regime (the
-    change when the Gauss--Hermite nodes are doubled), the count mediators' ``tail`` left
-    out, and each integrated mediator's number of ``nodes``.
+    :func:`dagmed.effects.quadrature.integrate`), the estimated ``error`` of any effect (on
+    the run's scale, PM aside: the largest change when the continuous grids' nodes are
+    doubled, on up to 100 draws) and of any regime (``regime_error``), the count mediators'
+    ``tail`` left out, and each integrated mediator's grid size (``nodes``).
     """
     if convention not in CONVENTIONS:
         raise UsageError(f"unknown convention {convention!r}; valid options are {', '.join(CONVENTIONS)}")
     inputs = inputs_from(posterior, dataset)
     if quadrature.needed(inputs):
-        r = quadrature.integrate(inputs, chunk_bytes=chunk_bytes, progress=progress)
-        accuracy = {"method": "grid", "error": r.error, "tail": r.tail, "nodes": r.nodes}
+        r = quadrature.integrate(inputs.distinct(), chunk_bytes=chunk_bytes, progress=progress)
+        error = 0.0
+        if r.check is not None:  # the effects at the nodes used against twice as many, on the same draws
+            coarse = effects(r.check[0], dataset.ir.mediators, convention, joint=r.check[1], scale=scale)
+            fine = effects(r.check[2], dataset.ir.mediators, convention, joint=r.check[3], scale=scale)
+            with np.errstate(invalid="ignore"):
+                gaps = [np.nanmax(np.abs(fine[n] - coarse[n]), initial=0.0) for n in fine if not n.startswith("PM[")]
+            error = float(max(gaps, default=0.0))
+        accuracy = {"method": "grid", "error": error, "regime_error": r.error, "tail": r.tail, "nodes": r.nodes}
     else:
         r = reg.regimes(inputs, chunk_bytes=chunk_bytes, progress=progress)
-        accuracy = {"method": "enumeration", "error": 0.0, "tail": 0.0, "nodes": {}}
+        accuracy = {"method": "enumeration", "error": 0.0, "regime_error": 0.0, "tail": 0.0, "nodes": {}}
     eff = effects(r.table, dataset.ir.mediators, convention, joint=r.joint, scale=scale)
     return r.table, r.joint, eff, accuracy

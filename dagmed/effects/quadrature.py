@@ -1,28 +1,40 @@
-r"""Regimes with non-binary mediators and a non-linear outcome: each mediator's distribution on a grid.
+r"""Regimes over the mediators' grids: any families, dependent or not (MATH.md section 6).
 
-Under a regime ``E(t; t_1..t_K)`` the mediators are drawn independently, mediator ``k`` from
-its distribution under ``do(T = t_k)``, so
+When the mediators are not all binary and the contraction with their means is not exact
+(an outcome whose link is not affine, a mediator with levels, or dependent mediators whose
+mean is not affine in their parents), every regime is the sum over each mediator's
+distribution on a grid of values with weights (per draw, observation and treatment level):
 
-    E(t; t_1..t_K) = mean_i  sum over the grid  prod_k w_k(node_k | t_k, x_i)  mu_Y(t, node_1..node_K, x_i)
-
-with, per mediator (its family's support):
-
-* **binary**: nodes 0 and 1, weights ``1 - p`` and ``p``: exact;
-* **counts** (``poisson``, ``negbinomial``): nodes ``0..n`` with ``n`` the smallest count whose
-  upper tail is below :data:`TAIL` at every draw, observation and treatment level; the tail
-  mass left out is reported (:attr:`Integrated.tail`);
+* **finite** supports (bernoulli, ordinal with ``L`` levels): the levels themselves, with the
+  family's level probabilities -- exact (the mixed-radix enumeration of section 6);
+* **counts** (poisson, negbinomial): ``0, 1, ..., n`` with ``n`` the smallest count whose
+  upper tail is below :data:`TAIL` at every draw, observation and treatment level of the
+  chunk; the tail mass left out is reported (:attr:`Integrated.tail`);
 * **normal**: Gauss--Hermite nodes ``mu + sqrt(2) sigma z_j`` with weights ``w_j / sqrt(pi)``;
-  the error is estimated by doubling the nodes (:attr:`Integrated.error`).
+* **studentt**: Gauss--Legendre nodes ``u_j`` on (0, 1) through the quantile function,
+  ``mu + sigma F_nu^{-1}(u_j)`` with weights ``w_j / 2`` (the outcome's mean is bounded
+  under its link, so the integrand is bounded and flat in both tails).
 
-The outcome's mean is evaluated at every node with every term of its equation, product
-terms included: nothing is linearised and no mediator's mean is plugged into a non-linear
-outcome. Mediators with mediator parents are not integrated here (the checks refuse them).
+The continuous grids' error is estimated by doubling their nodes on up to
+:data:`ERROR_DRAWS` draws, and the nodes are doubled until the estimate is below
+:data:`TARGET` (:attr:`Integrated.error`; the effects' own error is computed from the same two
+tables by :func:`dagmed.effects.decomposition.decompose_reporting`).
+
+**Dependent mediators** (section 3b): the joint ``P(M = m | do(T = t*), x)`` is walked down the
+mediator sub-DAG in topological order, each mediator's conditional grid taken at every
+combination of its mediator parents' grid values; ``Ej(t; t*)`` is the outcome's mean summed
+over that joint. A mediator's marginal under ``do(T = t)`` sums over its mediator ancestors:
+for a finite or count support the probabilities of each value add up (the grid keeps its
+size), a continuous mediator's marginal is the mixture of its conditional grids (a grid of
+the product of the sizes). The outcome's mean is evaluated at every node with every term of
+its equation, product terms included: nothing is linearised and no mediator's mean is
+plugged into a non-linear outcome. A grid larger than :data:`MAX_CELLS` per draw and
+observation is refused before anything is computed.
 
 Examples
 --------
 >>> from dagmed.lang.families import FAMILIES
 >>> from dagmed.model.draws import NodeDraws
->>> from dagmed.effects.regimes import RegimeInputs
 >>> m = NodeDraws(FAMILIES["normal"], np.array([0.5]), np.array([[1.0]]), ("t",), {"sigma": np.array([0.8])})
 >>> y = NodeDraws(FAMILIES["bernoulli"], np.array([-1.0]), np.array([[0.5, 0.7]]), ("t", "m"))
 >>> out = integrate(RegimeInputs(y, (m,), ("m",), "t", {}, n_obs=1))
@@ -37,32 +49,39 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import SpecError
+from ..model.ir import split_factor
 from .regimes import DEFAULT_CHUNK_BYTES, RegimeInputs, independent_joint, predictor
 
 TAIL = 1e-10  # a count mediator's upper tail left out, at most, per draw, observation and treatment level
-GAUSS_HERMITE = 20  # nodes per normal mediator; doubled once to estimate the error
+NODES = 20  # nodes per continuous mediator to begin with; doubled to estimate the error
+MAX_NODES = 160  # the continuous grids are doubled up to this many nodes while the error is above TARGET
+TARGET = 1e-5  # the estimated error of any regime the nodes are doubled to reach (effects: at most a few times it)
 ERROR_DRAWS = 100  # the error is estimated on at most this many draws, spread over the chains
 MAX_COUNT = 10_000  # a count mediator whose tail needs more nodes is refused
+MAX_CELLS = 2**21  # outcome evaluations per draw and observation, at most
 
 
 @dataclass(frozen=True, eq=False)
 class Integrated:
-    """The regimes by integration over the mediators' grids.
+    """The regimes by summation over the mediators' grids.
 
     Attributes
     ----------
     table : numpy.ndarray
         ``E(t; t_1..t_K)`` per draw: ``(S, 2, ..., 2)``.
     joint : numpy.ndarray
-        ``Ej(t; t*)`` per draw: ``(S, 2, 2)`` (independent mediators: ``E(t; t*..t*)``).
+        ``Ej(t; t*)`` per draw: ``(S, 2, 2)``.
     error : float
-        The largest change of any regime when the Gauss--Hermite nodes are doubled, on up to
-        :data:`ERROR_DRAWS` draws evenly spaced (0 without a normal mediator): the estimated
-        error of the quadrature.
+        The largest change of any regime when the continuous grids' nodes are doubled, on up
+        to :data:`ERROR_DRAWS` draws evenly spaced (0 without a continuous mediator): the
+        estimated error of the quadrature.
     tail : float
         The largest probability a count mediator's grid leaves out (0 without one).
     nodes : dict
-        Each non-binary mediator's number of nodes.
+        Each mediator's grid size that is not binary (a continuous one: its nodes).
+    check : tuple or None
+        ``(table, joint)`` at the nodes used and at twice as many, on the draws the error was
+        estimated on: the effects' error is computed from them.
     """
 
     table: np.ndarray
@@ -70,41 +89,57 @@ class Integrated:
     error: float
     tail: float
     nodes: dict
+    check: tuple | None = None
+
+
+def continuous(fam) -> bool:
+    """A family integrated by quadrature nodes (normal, studentt), not by its values."""
+    return fam.support.name == "real"
 
 
 def needed(inputs: RegimeInputs) -> bool:
-    """Whether the regimes need this integration: a non-binary mediator and an outcome whose link is not affine."""
-    return not inputs.binary and not inputs.outcome.link.affine
+    """Whether the regimes need grids: the contraction with the mediators' means is not exact.
+
+    That contraction (:func:`dagmed.effects.regimes.regimes`) is exact for binary mediators,
+    and for mediators of one value each (no levels) under an affine outcome, as long as a
+    mediator with mediator parents has an affine link and no product of two mediators enters
+    a dependent mediator's or the outcome's equation (MATH.md section 6).
+    """
+    if inputs.binary:
+        return False
+    if not inputs.outcome.link.affine or any(m.family.support.levels for m in inputs.mediators):
+        return True
+    if not inputs.dependent:
+        return False
+    names = set(inputs.mediator_names)
+    parents = inputs.mediator_parents
+    for name, m in zip(inputs.mediator_names, inputs.mediators):
+        if parents[name] and not m.link.affine:
+            return True
+    for glm in (inputs.outcome, *inputs.mediators):
+        if any(len(names.intersection(split_factor(f)[0] for f in fs)) >= 2 for fs in glm.factors):
+            return True
+    return False
 
 
-def _grid(m, name: str, inputs: RegimeInputs, s: slice, i: slice, hermite: int, counts: dict):
-    """``(values, weights)`` of mediator ``m`` on its grid: ``(s|1, n|1, 2, J)`` each, per treatment level."""
-    eta = predictor(m, inputs, s, i, {inputs.treatment: inputs.treatment_values.reshape(1, 1, 2)})  # (s, n, 2)
-    fam = m.family
-    if fam.support.binary:
-        p = m.link.inverse(eta)
-        return np.array([0.0, 1.0]).reshape(1, 1, 1, 2), np.stack([1.0 - p, p], axis=-1)
-    if fam.name == "normal":
-        z, w = np.polynomial.hermite.hermgauss(hermite)
-        sigma = m.extras["sigma"][s].reshape(-1, 1, 1, 1)
-        return eta[..., None] + np.sqrt(2.0) * sigma * z, np.broadcast_to(w / np.sqrt(np.pi), eta.shape + (hermite,))
-    if fam.support.name == "count":
-        values = np.arange(counts[name] + 1, dtype=float).reshape(1, 1, 1, -1)
-        extras = {k: v[s].reshape(-1, 1, 1, 1) for k, v in m.extras.items()}
-        return values, np.exp(fam.logp(values, eta[..., None], extras))
-    raise SpecError(f"a {fam.name} mediator cannot be integrated under a non-linear outcome")
+def _extras(m, s: slice, ndim: int) -> dict:
+    """``m``'s extra parameters for draws ``s``, shaped to broadcast against a ``ndim`` predictor (levels last)."""
+    out = {}
+    for k, v in m.extras.items():
+        v = v[s]
+        out[k] = v.reshape((v.shape[0],) + (1,) * (ndim - 1) + v.shape[1:])
+    return out
 
 
-def _count_nodes(m, inputs: RegimeInputs) -> int:
-    """The largest count ``n`` such that ``P(M > n) < TAIL`` at every draw, observation and treatment level."""
-    from scipy import stats
+def _count_size(m, eta: np.ndarray, extras: dict) -> int:
+    """The largest count ``n`` such that ``P(M > n) < TAIL`` at every cell of ``eta``."""
+    from scipy import stats  # scipy's distributions only when a count is integrated
 
-    every = slice(None)
-    mu = np.exp(predictor(m, inputs, every, every, {inputs.treatment: inputs.treatment_values.reshape(1, 1, 2)}))
+    mu = np.exp(eta)
     if m.family.name == "poisson":
         n = stats.poisson.isf(TAIL, mu)
     else:
-        alpha = m.extras["alpha"].reshape(-1, 1, 1)
+        alpha = extras["alpha"]
         n = stats.nbinom.isf(TAIL, alpha, alpha / (alpha + mu))
     top = float(np.nanmax(n))
     if not np.isfinite(top) or top > MAX_COUNT:
@@ -115,89 +150,264 @@ def _count_nodes(m, inputs: RegimeInputs) -> int:
     return int(top)
 
 
-def _table(inputs: RegimeInputs, s: slice, i: slice, hermite: int, counts: dict) -> tuple[np.ndarray, float]:
-    """``E(t; t_1..t_K)`` per draw and observation, before the mean: ``(s, n, 2, ..., 2)``; and the tail left out."""
-    k = len(inputs.mediators)
-    grids = [_grid(m, n, inputs, s, i, hermite, counts) for n, m in zip(inputs.mediator_names, inputs.mediators)]
-    values = {inputs.treatment: inputs.treatment_values.reshape((1, 1, 2) + (1,) * (2 * k))}
-    for j, (name, (v, _)) in enumerate(zip(inputs.mediator_names, grids)):
-        shape = v.shape[:2] + (1,) * (1 + 2 * j) + v.shape[2:] + (1,) * (2 * (k - 1 - j))
-        values[name] = v.reshape(shape)
-    r = inputs.outcome.link.inverse(predictor(inputs.outcome, inputs, s, i, values))
-    for j in reversed(range(k)):
-        w = grids[j][1]
-        w = w.reshape(w.shape[:2] + (1,) * (1 + 2 * j) + w.shape[2:] + (1,) * (k - 1 - j))
-        r = (r * w).sum(axis=4 + 2 * j)
-    tail = max([float(np.max(1.0 - g[1].sum(axis=-1))) for g, m in zip(grids, inputs.mediators)
-                if m.family.support.name == "count"] + [0.0])  # fmt: skip
-    return r, tail
+def _conditional(m, eta: np.ndarray, s: slice, nodes: int):
+    """``(values, weights)`` of mediator ``m`` given its linear predictor ``eta``: a new last axis each.
+
+    ``values`` broadcasts against ``weights``; a finite or count support's values are the
+    same at every cell (shape ``(1, ..., 1, J)``), a continuous one's move with ``eta``.
+    Returns the tail left out as a third item (counts; else 0).
+    """
+    fam = m.family
+    extras = _extras(m, s, eta.ndim)
+    if fam.support.finite:
+        p = fam.probs(eta, extras)
+        return np.arange(p.shape[-1], dtype=float).reshape((1,) * eta.ndim + (-1,)), p, 0.0
+    if fam.support.name == "count":
+        size = _count_size(m, eta, extras)
+        values = np.arange(size + 1, dtype=float).reshape((1,) * eta.ndim + (-1,))
+        w = np.exp(fam.logp(values, eta[..., None], {k: v[..., None] for k, v in extras.items()}))
+        return values, w, float(np.max(1.0 - w.sum(axis=-1)))
+    sigma = extras["sigma"][..., None]
+    if fam.name == "normal":
+        z, w = np.polynomial.hermite.hermgauss(nodes)
+        return eta[..., None] + np.sqrt(2.0) * sigma * z, np.broadcast_to(w / np.sqrt(np.pi), eta.shape + (nodes,)), 0.0
+    if fam.name == "studentt":
+        from scipy import stats  # the quantile function only when a Student-t mediator is integrated
+
+        x, w = np.polynomial.legendre.leggauss(nodes)
+        q = stats.t.ppf(0.5 * (x + 1.0), extras["nu"][..., None])
+        return eta[..., None] + sigma * q, np.broadcast_to(0.5 * w, eta.shape + (nodes,)), 0.0
+    raise SpecError(f"a {fam.name} mediator has no grid")
 
 
-def _mean(inputs: RegimeInputs, hermite: int, counts: dict, chunk_bytes: int, progress=None):
-    k = len(inputs.mediators)
-    cells = 2 * int(
-        np.prod([2 * _size(m, n, hermite, counts) for n, m in zip(inputs.mediator_names, inputs.mediators)])
+def _flatten(x: np.ndarray) -> np.ndarray:
+    """Merge the last two axes (configurations x grid values) into one."""
+    return x.reshape(x.shape[:-2] + (x.shape[-2] * x.shape[-1],))
+
+
+def _walk(inputs: RegimeInputs, s: slice, i: slice, members: list[int], nodes: int, tail: list):
+    """The joint of the mediators ``members`` (topological order) under ``do(T = t*)``, on a flat axis of configurations.
+
+    Returns ``(values, weights)``: per member, its value at each configuration
+    (``(s|1, n|1, 2, C)``), and each configuration's probability ``(s, n, 2, C)``; ``t*`` is the
+    third axis. The mediators' parents outside ``members`` must not be mediators.
+    """
+    t = {inputs.treatment: inputs.treatment_values.reshape(1, 1, 2, 1)}
+    values: dict = {}
+    weights = np.ones((1, 1, 2, 1))
+    for j in members:
+        m, name = inputs.mediators[j], inputs.mediator_names[j]
+        eta = predictor(m, inputs, s, i, {**t, **values})  # (s, n, 2, C)
+        v, w, left = _conditional(m, eta, s, nodes)
+        tail.append(left)
+        c, size = eta.shape[-1], v.shape[-1]
+        values = {k: _flatten(np.broadcast_to(x[..., None], x.shape + (size,))) for k, x in values.items()}
+        values[name] = _flatten(np.broadcast_to(v, v.shape[:-2] + (c, size)))
+        weights = _flatten(weights[..., None] * w)
+    return values, weights
+
+
+def _ancestors(inputs: RegimeInputs, j: int) -> list[int]:
+    """Mediator ``j``'s mediator ancestors and ``j`` itself, in topological order."""
+    parents = inputs.mediator_parents
+    names = inputs.mediator_names
+    keep, todo = {j}, [j]
+    while todo:
+        for p in parents[names[todo.pop()]]:
+            if names.index(p) not in keep:
+                keep.add(names.index(p))
+                todo.append(names.index(p))
+    return [k for k in inputs.topological_order() if k in keep]
+
+
+def _marginal(inputs: RegimeInputs, s: slice, i: slice, j: int, nodes: int, tail: list):
+    """Mediator ``j``'s marginal under ``do(T = t)`` on its union grid: ``(values (.., U), weights (.., 2, U))``.
+
+    The union grid holds the values under both treatment levels (a finite or count support's
+    values are the same under both; a continuous mediator's nodes move with the treatment,
+    so its union is twice as long, each half weighted zero under the other level: MATH.md
+    section 6). ``values`` is ``(s|1, n|1, U)``, ``weights`` ``(s, n, 2, U)`` indexed by ``t``.
+    """
+    m, name = inputs.mediators[j], inputs.mediator_names[j]
+    members = _ancestors(inputs, j)
+    vals, w = _walk(inputs, s, i, members, nodes, tail)
+    v = vals[name]  # (.., 2, C)
+    if m.family.support.name != "real":
+        # equal values in every configuration: the probabilities of each value add up
+        size = int(v.max()) + 1 if v.size else 1
+        onehot = v[..., None] == np.arange(size)  # (.., 2, C, size)
+        weights = (w[..., None] * onehot).sum(axis=-2)
+        return np.arange(size, dtype=float).reshape(1, 1, -1), weights
+    v = np.broadcast_to(v, w.shape)
+    zero = np.zeros_like(w)
+    values = np.concatenate([v[:, :, 0], v[:, :, 1]], axis=-1)  # (s, n, 2C)
+    weights = np.stack(
+        [np.concatenate([w[:, :, 0], zero[:, :, 1]], -1), np.concatenate([zero[:, :, 0], w[:, :, 1]], -1)], 2
     )
-    n_i = max(1, min(inputs.n_obs, chunk_bytes // (8 * cells * 4)))
-    n_s = max(1, min(inputs.n_draws, chunk_bytes // (8 * cells * 4 * n_i)))
+    return values, weights
+
+
+def _outcome(inputs: RegimeInputs, s: slice, i: slice, values: dict) -> np.ndarray:
+    """The outcome's mean at ``t`` = both treatment levels (a new third axis) and the mediators' ``values``."""
+    k = max([np.ndim(v) for v in values.values()] + [2])
+    t = inputs.treatment_values.reshape((1, 1, 2) + (1,) * (k - 2))
+    vals = {n: np.expand_dims(v, 2) for n, v in values.items()}
+    y = inputs.outcome
+    return y.link.inverse(predictor(y, inputs, s, i, {inputs.treatment: t, **vals}))
+
+
+def _chunk(inputs: RegimeInputs, s: slice, i: slice, nodes: int, tail: list):
+    """``E(t; t_1..t_K)`` ``(s, n, 2, ..., 2)`` and ``Ej(t; t*)`` ``(s, n, 2, 2)`` (None: independent) per observation."""
+    k = len(inputs.mediators)
+    grids = [_marginal(inputs, s, i, j, nodes, tail) for j in range(k)]
+    values = {}
+    for j, (name, (v, _)) in enumerate(zip(inputs.mediator_names, grids)):
+        values[name] = v.reshape(v.shape[:2] + (1,) * j + v.shape[2:] + (1,) * (k - 1 - j))
+    r = _outcome(inputs, s, i, values)  # (s, n, 2, U_1, ..., U_K)
+    for j in range(k):  # contract U_j (always axis 3) into t_j, which goes last
+        w = np.moveaxis(grids[j][1], 2, -1)  # (s, n, U_j, 2)
+        w = w.reshape(w.shape[:2] + (1, w.shape[2]) + (1,) * (k - 1) + (2,))
+        r = (r[..., None] * w).sum(axis=3)
+    joint = None
+    if inputs.dependent:
+        vals, w = _walk(inputs, s, i, inputs.topological_order(), nodes, tail)  # (.., 2 [t*], C)
+        mu = _outcome(inputs, s, i, vals)  # (s, n, 2 [t], 2 [t*], C)
+        joint = (mu * w[:, :, None]).sum(axis=-1)
+    return r, joint
+
+
+def _sizes(inputs: RegimeInputs, nodes: int) -> list[int]:
+    """Each mediator's conditional grid size: its levels, its nodes, or a count's values (estimated when it has mediator parents)."""
+    out = []
+    for m in inputs.mediators:
+        if m.family.support.finite:
+            out.append(_levels(m))
+        elif continuous(m.family):
+            out.append(nodes)
+        else:
+            out.append(_COUNT_GUESS)
+    return out
+
+
+_COUNT_GUESS = 32  # a count's grid size for sizing the chunks only (the real one is found per chunk)
+
+
+def cells(inputs: RegimeInputs, nodes: int = NODES) -> int:
+    """Outcome evaluations per draw and observation: what :data:`MAX_CELLS` bounds.
+
+    ``2 x prod_k U_k`` for the marginal regimes, ``U_k`` mediator ``k``'s union grid (its
+    levels or values; a continuous one's nodes times its mediator ancestors' grid sizes, under
+    both treatment levels), and ``4 x prod_k J_k`` for the joint when the mediators depend on
+    each other.
+    """
+    cond = _sizes(inputs, nodes)
+    union = []
+    for j, m in enumerate(inputs.mediators):
+        if continuous(m.family):
+            union.append(2 * int(np.prod([cond[a] for a in _ancestors(inputs, j)])))
+        else:
+            union.append(cond[j])
+    total = 2 * int(np.prod(union))
+    if inputs.dependent:
+        total += 4 * int(np.prod(cond))
+    return total
+
+
+def _levels(m) -> int:
+    if m.family.support.binary:
+        return 2
+    return m.extras["gaps"].shape[-1] + 2
+
+
+def _mean(inputs: RegimeInputs, nodes: int, chunk_bytes: int, progress=None):
+    k = len(inputs.mediators)
+    per_pair = 8 * 4 * max(cells(inputs, nodes), 2)
+    n_i = max(1, min(inputs.n_obs, chunk_bytes // per_pair))
+    n_s = max(1, min(inputs.n_draws, chunk_bytes // (per_pair * n_i)))
     table = np.zeros((inputs.n_draws,) + (2,) * (k + 1))
-    tail = 0.0
+    joint = np.zeros((inputs.n_draws, 2, 2))
+    tail: list = [0.0]
     for s0 in range(0, inputs.n_draws, n_s):
         s = slice(s0, min(s0 + n_s, inputs.n_draws))
         for i0 in range(0, inputs.n_obs, n_i):
             i = slice(i0, min(i0 + n_i, inputs.n_obs))
-            r, t = _table(inputs, s, i, hermite, counts)
-            tail = max(tail, t)
-            w = 1.0 if inputs.weights is None else inputs.weights[s, i].reshape(r.shape[:2] + (1,) * (k + 1))
-            table[s] += (r * w).sum(axis=1)
+            r, jt = _chunk(inputs, s, i, nodes, tail)
+            w = 1.0 if inputs.weights is None else inputs.weights[s, i]
+            table[s] += (r * np.reshape(w, np.shape(w) + (1,) * (k + 1))).sum(axis=1)
+            if jt is not None:
+                joint[s] += (jt * np.reshape(w, np.shape(w) + (1, 1))).sum(axis=1)
         if progress is not None:
             progress(s.stop - s.start)
-    total = inputs.n_obs if inputs.weights is None else inputs.weights.sum(axis=1).reshape((-1,) + (1,) * (k + 1))
-    return table / total, tail
+    total = inputs.n_obs if inputs.weights is None else inputs.weights.sum(axis=1)
+    total = np.reshape(total, np.shape(total) + (1,) * (k + 1)) if np.ndim(total) else total
+    table = table / total
+    joint = (
+        joint / (total.reshape(-1, 1, 1) if np.ndim(total) else total) if inputs.dependent else independent_joint(table)
+    )
+    return table, joint, max(tail)
 
 
-def _size(m, name: str, hermite: int, counts: dict) -> int:
-    if m.family.support.binary:
-        return 2
-    if m.family.name == "normal":
-        return hermite
-    return counts[name] + 1
+def refusal(inputs: RegimeInputs) -> str | None:
+    """Why the grids cannot give these regimes, or None: a count or Student-t mediator under an unbounded outcome mean.
+
+    Under a log link the outcome's mean grows exponentially in the mediator: a Student-t
+    mediator's expectation of it does not exist, and a count's truncated sum has no error
+    bound the tail alone gives.
+    """
+    if np.isfinite(inputs.outcome.link.mean_range[1]) or inputs.outcome.link.affine:
+        return None
+    for name, m in zip(inputs.mediator_names, inputs.mediators):
+        if m.family.support.name == "count" or m.family.name == "studentt":
+            return (
+                f"a {m.family.name} mediator ({name}) under a {inputs.outcome.link.name}-link outcome: the outcome's "
+                f"mean grows exponentially in it, so its expectation may not exist and no truncation bounds the error"
+            )
+    return None
 
 
 def integrate(inputs: RegimeInputs, chunk_bytes: int = DEFAULT_CHUNK_BYTES, progress=None,
-              hermite: int = GAUSS_HERMITE) -> Integrated:  # fmt: skip
-    """Every regime by integration over the mediators' grids, with the error estimated.
+              nodes: int = NODES, target: float = TARGET) -> Integrated:  # fmt: skip
+    """Every regime by summation over the mediators' grids, with the error estimated.
+
+    ``nodes`` continuous nodes to begin with, doubled while the estimated error is above
+    ``target`` (``numpy.inf``: never) and the grid stays within :data:`MAX_NODES` and
+    :data:`MAX_CELLS`.
 
     Raises
     ------
     SpecError
-        A mediator with mediator parents (refused by the checks before), a family that has no
-        grid, or a count whose tail needs more than :data:`MAX_COUNT` nodes.
+        A family that has no grid, a count or Student-t mediator under a log-link outcome, a
+        count whose tail needs more than :data:`MAX_COUNT` values, or a grid larger than
+        :data:`MAX_CELLS` per draw and observation.
     """
-    if inputs.dependent:
-        raise SpecError("dependent mediators are not integrated under a non-linear outcome (the checks refuse them)")
-    if any(m.family.support.name == "count" for m in inputs.mediators) and not np.isfinite(
-        inputs.outcome.link.mean_range[1]
-    ):
+    why = refusal(inputs)
+    if why:
+        raise SpecError(why)
+    size = cells(inputs, nodes)
+    if size > MAX_CELLS:
         raise SpecError(
-            "a count mediator under a log-link outcome: the outcome's mean grows exponentially in the count, so "
-            "its expectation may not exist and no truncation of the sum bounds its error"
+            f"the mediators' grids need {size:,} outcome evaluations per draw and observation (at most "
+            f"{MAX_CELLS:,}): too many; make a dependent continuous mediator bernoulli or break a mediator chain"
         )
-    counts = {
-        n: _count_nodes(m, inputs)
-        for n, m in zip(inputs.mediator_names, inputs.mediators)
-        if m.family.support.name == "count"
-    }
-    table, tail = _mean(inputs, hermite, counts, chunk_bytes, progress)
-    error = 0.0
-    if any(m.family.name == "normal" for m in inputs.mediators):
+    error, check = 0.0, None
+    if any(continuous(m.family) for m in inputs.mediators):
         # the change when the nodes are doubled, on up to ERROR_DRAWS draws evenly spaced: the
         # quadrature's error depends on the draw only through smooth changes of the integrand
         step = max(1, -(-inputs.n_draws // ERROR_DRAWS))
         some = inputs.draws(slice(None, None, step))
-        coarse, _ = _mean(some, hermite, counts, chunk_bytes)
-        finer, _ = _mean(some, 2 * hermite, counts, chunk_bytes)
-        error = float(np.max(np.abs(finer - coarse)))
-    nodes = {n: _size(m, n, hermite, counts) for n, m in zip(inputs.mediator_names, inputs.mediators)
-             if not m.family.support.binary}  # fmt: skip
-    return Integrated(table, independent_joint(table), error, tail, nodes)
+        coarse = _mean(some, nodes, chunk_bytes)
+        while True:
+            finer = _mean(some, 2 * nodes, chunk_bytes)
+            error = float(max(np.max(np.abs(finer[0] - coarse[0])), np.max(np.abs(finer[1] - coarse[1]))))
+            if error <= target or 2 * nodes > MAX_NODES or cells(inputs, 2 * nodes) > MAX_CELLS:
+                break
+            nodes, coarse = 2 * nodes, finer
+        check = (coarse[0], coarse[1], finer[0], finer[1])
+    table, joint, tail = _mean(inputs, nodes, chunk_bytes, progress)
+    sizes = {}
+    for name, m in zip(inputs.mediator_names, inputs.mediators):
+        if continuous(m.family):
+            sizes[name] = nodes
+        elif m.family.support.levels:
+            sizes[name] = _levels(m)
+    return Integrated(table, joint, error, tail, sizes, check)

@@ -35,6 +35,7 @@ import numpy as np
 
 from ..errors import SpecError
 from ..model.draws import NodeDraws
+from ..model.ir import factor_values, split_factor
 from . import kernel
 
 DEFAULT_CHUNK_BYTES = 256 * 2**20
@@ -100,6 +101,43 @@ class RegimeInputs:
         """Every mediator is binary: the joint of the mediators can be enumerated."""
         return all(m.family.support.binary for m in self.mediators)
 
+    def distinct(self) -> RegimeInputs:
+        """The same regimes over the distinct rows, each weighted by how often it occurs.
+
+        Rows with equal covariate values have equal regimes, so the mean over the rows is the
+        count-weighted mean over the distinct ones (no covariate: one row). Inputs whose rows
+        carry per-draw values or weights (missing covariates modelled) are returned as they are.
+
+        Examples
+        --------
+        >>> from dagmed.lang.families import FAMILIES
+        >>> m = NodeDraws(FAMILIES["bernoulli"], np.zeros(2), np.ones((2, 2)), ("t", "x"))
+        >>> y = NodeDraws(FAMILIES["bernoulli"], np.zeros(2), np.ones((2, 3)), ("t", "m", "x"))
+        >>> inputs = RegimeInputs(y, (m,), ("m",), "t", {"x": np.array([0.0, 1.0, 0.0, 0.0])}, n_obs=4)
+        >>> d = inputs.distinct()
+        >>> d.n_obs, d.weights[0].tolist()
+        (2, [3.0, 1.0])
+        """
+        if self.weights is not None or any(x.ndim != 1 for x in self.covariates.values()):
+            return self
+        if not self.covariates:
+            rows, counts = np.zeros((1, 0)), np.array([self.n_obs], dtype=float)
+        else:
+            table = np.column_stack(list(self.covariates.values()))
+            rows, counts = np.unique(table, axis=0, return_counts=True)
+        covariates = {c: rows[:, j].copy() for j, c in enumerate(self.covariates)}
+        weights = np.broadcast_to(counts.astype(float), (self.n_draws, len(counts)))
+        return RegimeInputs(
+            self.outcome,
+            self.mediators,
+            self.mediator_names,
+            self.treatment,
+            covariates,
+            len(counts),
+            weights,
+            self.contrast,
+        )
+
     @property
     def additive(self) -> bool:
         """No product term multiplies the treatment or a mediator: the compiled kernels' model.
@@ -110,7 +148,9 @@ class RegimeInputs:
         """
         active = {self.treatment, *self.mediator_names}
         return all(
-            len(fs) == 1 or not (set(fs) & active) for glm in (self.outcome, *self.mediators) for fs in glm.factors
+            len(fs) == 1 or not ({split_factor(f)[0] for f in fs} & active)
+            for glm in (self.outcome, *self.mediators)
+            for fs in glm.factors
         )
 
     def topological_order(self) -> list[int]:
@@ -147,11 +187,12 @@ def exogenous_predictor(glm: NodeDraws, inputs: RegimeInputs, s: slice, i: slice
     n = len(range(*i.indices(inputs.n_obs)))
     out = np.broadcast_to(glm.intercept[s, None], (glm.intercept[s].size, n)).copy()
     for j, factors in enumerate(glm.factors):
-        if all(f in inputs.covariates for f in factors):
+        if all(split_factor(f)[0] in inputs.covariates for f in factors):
             value = 1.0
             for f in factors:
-                x = inputs.covariates[f]
-                value = value * (x[s, i] if x.ndim == 2 else x[i][None, :])
+                x = inputs.covariates[split_factor(f)[0]]
+                x = x[s, i] if x.ndim == 2 else x[i][None, :]
+                value = value * factor_values(f, {split_factor(f)[0]: x})
             out += glm.beta[s, j, None] * value
     return out
 
@@ -174,15 +215,18 @@ def predictor(glm: NodeDraws, inputs: RegimeInputs, s: slice, i: slice, values: 
     ns, n = glm.intercept[s].size, len(range(*i.indices(inputs.n_obs)))
     pad = (1,) * (ndim - 2)
 
-    def column(name):
-        if name in values:
-            return values[name]
-        x = inputs.covariates[name]
-        return (x[s, i] if x.ndim == 2 else x[i][None, :]).reshape((-1, n) + pad)
+    def column(factor):
+        node = split_factor(factor)[0]
+        if node in values:
+            x = values[node]
+        else:
+            x = inputs.covariates[node]
+            x = (x[s, i] if x.ndim == 2 else x[i][None, :]).reshape((-1, n) + pad)
+        return factor_values(factor, {node: x})
 
     eta = exogenous_predictor(glm, inputs, s, i).reshape((ns, n) + pad)
     for j, factors in enumerate(glm.factors):
-        if all(f in inputs.covariates for f in factors):
+        if all(split_factor(f)[0] in inputs.covariates for f in factors):
             continue  # in the exogenous part already
         value = 1.0
         for f in factors:
@@ -221,7 +265,7 @@ def mediator_marginals(inputs: RegimeInputs, s: slice, i: slice, joint: np.ndarr
     A mediator without mediator parents: its own GLM at ``T = t``. With mediator parents:
     the margin of ``joint`` (binary mediators), or, for an affine link, its mean at its
     parents' interventional means (exact: the mean is affine in each parent, and no product
-    term multiplies two mediators: :func:`dagmed.graph.decomposable.unsupported` refuses it).
+    term multiplies two mediators: :func:`dagmed.effects.quadrature.needed` sends those to the grids).
     """
     t = {inputs.treatment: inputs.treatment_values.reshape(1, 1, 2)}
     parents = inputs.mediator_parents

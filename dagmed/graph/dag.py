@@ -1,7 +1,7 @@
 """A resolved spec -> a ``networkx.DiGraph`` with roles.
 
 Node attributes: ``role`` (treatment, mediator, outcome, covariate, latent, other),
-``family`` (a name or None), ``observed``, ``loc``. Edge attributes: ``prior``, ``loc``.
+``family`` (a name or None), ``levels`` (an ordinal node's number, else None), ``observed``, ``loc``. Edge attributes: ``prior``, ``loc``.
 Roles follow MATH.md: mediators are the observed nodes on a directed path from the
 treatment to the outcome; covariates are the other observed nodes that are not
 descendants of the treatment; "other" are observed descendants of the treatment that do
@@ -39,7 +39,7 @@ def build(spec: ir.Spec) -> nx.DiGraph:
     """
     g = nx.DiGraph()
     for n in spec.nodes:
-        g.add_node(n.name, family=n.family, observed=n.observed, loc=n.loc, role=None)
+        g.add_node(n.name, family=n.family, observed=n.observed, loc=n.loc, role=None, levels=n.levels)
     for e in spec.edges:
         g.add_edge(e.parent, e.child, prior=e.prior, loc=e.loc)
     _assign_roles(g, spec.treatment, spec.outcome)

@@ -83,6 +83,11 @@ def _logistic(eta):
 
 LINKS = {
     "logit": Link("logit", _logistic, "sigmoid", 0, False, "log-odds", (0.0, 1.0)),
+    # an ordinal node's, P(Y > l) = logistic(eta - c_l): the likelihood (OrderedLogistic) takes the
+    # linear predictor itself, and the decomposition the level probabilities (Family.probs)
+    "cumulative logit": Link(
+        "cumulative logit", lambda eta: eta, None, -1, False, "cumulative log-odds", (-np.inf, np.inf)
+    ),
     "identity": Link("identity", lambda eta: eta, None, 1, True, "slope", (-np.inf, np.inf)),
     "log": Link("log", np.exp, "exp", 2, False, "log rate ratio", (0.0, np.inf)),
 }
@@ -98,13 +103,18 @@ class Support:
     Attributes
     ----------
     name : str
-        ``"binary"``, ``"count"`` or ``"real"``.
+        ``"binary"``, ``"ordinal"`` (the integers ``0..L-1``, ``L`` given by the spec),
+        ``"count"`` or ``"real"``.
     bad : callable
         True where a value is outside the support.
     expected : str
         Completes "value 7 is not ...", e.g. ``"0 or 1 (bernoulli)"``.
     binary : bool
         Two values, 0 and 1: enumerated exactly by the decomposition.
+    levels : bool
+        Finitely many levels ``0..L-1``, their number a property of the node (``ordinal(5)``):
+        enumerated exactly, and a parent enters its children's equations by one indicator per
+        level but the first.
     integer : bool
         Integer values: written without a decimal point.
     missing : str or None
@@ -119,6 +129,12 @@ class Support:
     binary: bool = False
     integer: bool = False
     missing: str | None = None
+    levels: bool = False
+
+    @property
+    def finite(self) -> bool:
+        """Finitely many values: a mediator's distribution is enumerated exactly."""
+        return self.binary or self.levels
 
 
 SUPPORTS = {
@@ -132,16 +148,29 @@ SUPPORTS = {
         integer=True,
     ),
     "real": Support("real", lambda v: ~np.isfinite(v), "a finite number", missing=SAMPLED),
+    # the number of levels is the node's: the data loader checks the upper end
+    "ordinal": Support(
+        "ordinal",
+        lambda v: (v < 0) | (v != np.round(v)) | ~np.isfinite(v),
+        "an integer level 0, 1, ... (ordinal)",
+        integer=True,
+        levels=True,
+    ),
 }
 
 
 @dataclass(frozen=True)
 class Param:
-    """An extra parameter of a family's likelihood (beyond the mean), e.g. a normal's sigma."""
+    """An extra parameter of a family's likelihood (beyond the mean), e.g. a normal's sigma.
+
+    ``per_level``: one value per level above the second (an ordinal node's gaps between
+    its cutpoints), a vector along ``<node>_gaps``; else a scalar.
+    """
 
     name: str
     default_prior: tuple[str, tuple[float, ...]]
     positive: bool = True  # its prior must have positive support
+    per_level: bool = False
 
 
 def _logp_bernoulli(v, eta, extras):
@@ -191,6 +220,45 @@ def _log_factorial_term(v):
     return -gammaln(np.asarray(v, dtype=float) + 1.0)
 
 
+def _probs_bernoulli(eta, extras):
+    p = _logistic(eta)
+    return np.stack([1.0 - p, p], axis=-1)
+
+
+def _cutpoints(gaps):
+    """``[0, g_1, g_1 + g_2, ...]``: an ordinal node's cutpoints from its positive gaps (last axis)."""
+    zero = np.zeros(np.shape(gaps)[:-1] + (1,))
+    return np.concatenate([zero, np.cumsum(gaps, axis=-1)], axis=-1)
+
+
+def _probs_ordinal(eta, extras):
+    """``P(Y = l)``, ``l = 0..L-1``, on a new last axis: ``P(Y > l) = logistic(eta - c_l)``.
+
+    ``extras["gaps"]`` holds the ``L - 2`` positive gaps between the cutpoints on its last
+    axis (its other axes broadcast against ``eta``); the first cutpoint is 0, the intercept
+    in ``eta`` taking its place.
+    """
+    c = _cutpoints(np.asarray(extras["gaps"], dtype=float))
+    above = _logistic(np.asarray(eta)[..., None] - c)  # P(Y > l), l = 0..L-2
+    one = np.ones(above.shape[:-1] + (1,))
+    zero = np.zeros(above.shape[:-1] + (1,))
+    return np.concatenate([one, above], axis=-1) - np.concatenate([above, zero], axis=-1)
+
+
+def _logp_ordinal(v, eta, extras):
+    p = _probs_ordinal(eta, extras)
+    v = np.broadcast_to(np.asarray(v, dtype=np.int64), p.shape[:-1])
+    return np.log(np.take_along_axis(p, v[..., None], axis=-1)[..., 0])
+
+
+def _tensor_ordinal(extras):
+    """PyMC's ``OrderedLogistic`` arguments from the gaps: the cutpoints ``[0, cumsum(gaps)]``."""
+    import pytensor.tensor as pt  # only when a model is built: ``import dagmed`` stays light
+
+    gaps = extras["gaps"]
+    return {"cutpoints": pt.concatenate([pt.zeros(1), pt.cumsum(gaps)])}
+
+
 def _no_term(v):
     return np.zeros(np.shape(v))
 
@@ -222,6 +290,12 @@ class Family:
         (``-log y!`` for a count): the fast density adds it once per distinct row.
     statsmodels : str
         The class in ``statsmodels.genmod.families`` with this family's canonical link.
+    probs : callable or None
+        A finite support's level probabilities ``probs(eta, extras) -> (..., L)``: what the
+        decomposition enumerates (None for infinite supports).
+    tensor_extras : callable or None
+        The likelihood's arguments from the extra parameters' tensors, when they are not the
+        extras themselves (an ordinal node's cutpoints from its gaps).
     """
 
     name: str
@@ -236,6 +310,8 @@ class Family:
     fast: int = -1
     value_term: Callable = _no_term
     statsmodels: str | None = None
+    probs: Callable | None = None
+    tensor_extras: Callable | None = None
 
     def extra(self, name: str) -> Param | None:
         return next((p for p in self.extras if p.name == name), None)
@@ -272,6 +348,7 @@ FAMILIES = {
             0,
             _no_term,
             "Binomial",
+            _probs_bernoulli,
         ),
         Family(
             "normal",
@@ -314,6 +391,23 @@ FAMILIES = {
             ("normal", (0.0, 1.0)),
             ("normal", (0.0, 1.0)),
             _logp_negbinomial,
+        ),
+        # Likert items and other ordered levels 0..L-1: cumulative logit, P(Y > l) = logistic(eta - c_l)
+        # with c_0 = 0 (the intercept in eta sets the first threshold) and the positive gaps
+        # c_l - c_{l-1} as parameters (HalfNormal(2): thresholds a few log-odds apart). PyMC's
+        # OrderedLogistic; no fast branch, no statsmodels GLM (its implications are untested).
+        Family(
+            "ordinal",
+            "OrderedLogistic",
+            "eta",
+            LINKS["cumulative logit"],
+            (Param("gaps", ("halfnormal", (2.0,)), per_level=True),),
+            SUPPORTS["ordinal"],
+            ("normal", (0.0, 2.0)),
+            ("normal", (0.0, 1.0)),
+            _logp_ordinal,
+            probs=_probs_ordinal,
+            tensor_extras=_tensor_ordinal,
         ),
         Family(
             "poisson",

@@ -244,6 +244,7 @@ class Node:
     family: str | None  # None for latent nodes and for exogenous covariates
     observed: bool
     loc: Loc = field(compare=False)
+    levels: int | None = None  # an ordinal node's number of levels
 
 
 @dataclass(frozen=True)

@@ -65,8 +65,12 @@ class _ToIR(Transformer):
         return tuple(terms)
 
     def family(self, meta, children):
-        (name,) = children
-        return _Family(str(name), _loc(name))
+        name, *rest = children
+        levels = rest[0] if rest else None
+        if levels is None:
+            return _Family(str(name), _loc(name))
+        # ``ordinal(5)``: the statement carries the family as written; the resolver splits it
+        return _Family(f"{name}({ir.format_number(levels)})", _loc(name))
 
     def edge(self, meta, children):
         fam = children[-1] if isinstance(children[-1], _Family) else None

@@ -34,6 +34,7 @@ class _Declarations:
         self.latent: dict[str, ir.Loc] = {}
         self.priors: dict[tuple, tuple[ir.Dist, ir.Loc]] = {}
         self.codes: dict[str, tuple] = {}
+        self.levels: dict[str, tuple[int, ir.Loc]] = {}  # ordinal(5): the number of levels
         self.settings: dict[str, tuple] = {}  # data source and missing-value policy
 
     def at(self, loc: ir.Loc | None) -> dict:
@@ -60,8 +61,23 @@ class _Declarations:
         self.products.setdefault((child, tuple(sorted(product.factors))), loc)
 
     def add_family(self, node: str, fam: str, loc: ir.Loc) -> None:
-        family(fam, **self.at(loc))
-        self.set_once(self.families, node, fam, loc, f"families for {node}")
+        """``fam`` as written: a family's name, or ``ordinal(5)`` with its number of levels."""
+        name, _, levels = fam.partition("(")
+        row = family(name, **self.at(loc))
+        if levels:
+            count = levels.rstrip(")")
+            if not row.support.levels:
+                raise SpecError(
+                    f"family {name} takes no number of levels ({fam}); only a family with levels does (ordinal)",
+                    **self.at(loc),
+                )
+            if not count.isdigit() or int(count) < 3:
+                raise SpecError(
+                    f"{fam}: the number of levels must be an integer of at least 3 (two levels: bernoulli)",
+                    **self.at(loc),
+                )
+            self.set_once(self.levels, node, int(count), loc, f"numbers of levels for {node}")
+        self.set_once(self.families, node, name, loc, f"families for {node}")
 
     def set_once(self, store: dict, key, value, loc: ir.Loc, what: str) -> None:
         """Record a declaration; repeating it is fine, contradicting it is an error."""
@@ -173,8 +189,12 @@ def _data(st: ir.DataStmt, d: _Declarations) -> None:
 def _code(st: ir.CodeStmt, d: _Declarations) -> None:
     at = d.at(st.loc)
     for label, value in st.levels:
-        if value not in (0.0, 1.0):
-            raise SpecError(f"code {st.column}: {label} = {ir.format_number(value)}; a level can only be 0 or 1", **at)
+        if value < 0 or value != int(value):
+            raise SpecError(
+                f"code {st.column}: {label} = {ir.format_number(value)}; a level is coded by an integer "
+                f"(0 or 1; 0, 1, 2, ... for an ordinal node)",
+                **at,
+            )
     labels = [lv for lv, _ in st.levels]
     if len(set(labels)) != len(labels):
         raise SpecError(f"code {st.column}: a level is given twice", **at)
@@ -255,6 +275,49 @@ def _check_nodes(d: _Declarations) -> None:
             )
 
 
+def _levels(d: _Declarations) -> dict[str, int]:
+    """Each node with levels (ordinal): their number, from ``ordinal(L)`` or its ``code`` statement.
+
+    A code statement of a node with levels gives every level its integer ``0..L-1`` once; of
+    any other node, 0 or 1.
+    """
+    out = {}
+    for name, (levels, loc) in d.codes.items():
+        fam = d.families.get(name, (None,))[0]
+        wrong = [(lv, v) for lv, v in levels if v not in (0.0, 1.0)]
+        if wrong and not (fam and FAMILIES[fam].support.levels):
+            label, value = wrong[0]
+            raise SpecError(
+                f"code {name}: {label} = {ir.format_number(value)}; a level of a {fam or 'two-level'} node can only "
+                f"be 0 or 1 (an ordinal node's levels are 0, 1, 2, ...)",
+                **d.at(loc),
+            )
+    for name, (fam, loc) in d.families.items():
+        code = d.codes.get(name)
+        if not FAMILIES[fam].support.levels:
+            continue
+        stated = d.levels.get(name)
+        if stated is None and code is None:
+            raise SpecError(
+                f"{name} ~ {fam}: how many levels? write e.g. '{name} ~ {fam}(5)' (levels 0..4 in the data), "
+                f"or list them in order with 'code {name}: low = 0, mid = 1, high = 2'",
+                **d.at(loc),
+            )
+        count = stated[0] if stated else len(code[0])
+        if code is not None:
+            values = sorted(v for _, v in code[0])
+            if values != list(range(count)):
+                raise SpecError(
+                    f"code {name}: the levels of {fam} node {name} must be coded 0, 1, ..., {count - 1}, each once "
+                    f"(got {', '.join(ir.format_number(v) for v in values)})",
+                    **d.at(code[1]),
+                )
+        if count < 3:
+            raise SpecError(f"{name} ~ {fam} has {count} levels; two levels: bernoulli", **d.at(loc))
+        out[name] = count
+    return out
+
+
 def _check_prior_targets(d: _Declarations) -> None:
     """Every per-edge and per-node prior has a parameter to go to."""
     for (kind, param, node, parent), (_, loc) in d.priors.items():
@@ -309,7 +372,11 @@ def _refuse_mixed_coefficient_priors(d: _Declarations, spec_edges, products) -> 
 
 def _spec(d: _Declarations, treatment: tuple[str, ir.Loc], outcome: tuple[str, ir.Loc]) -> ir.Spec:
     """The resolved spec, every prior filled in."""
-    nodes = tuple(ir.Node(n, d.families.get(n, (None,))[0], n not in d.latent, loc) for n, loc in d.first_seen.items())
+    levels = _levels(d)
+    nodes = tuple(
+        ir.Node(n, d.families.get(n, (None,))[0], n not in d.latent, loc, levels.get(n))
+        for n, loc in d.first_seen.items()
+    )
     node_priors = tuple(
         (
             n,
@@ -377,7 +444,7 @@ def resolve(spec_ir: ir.SpecIR) -> ir.Spec:
     >>> resolve(parser.parse("treatment t\noutcome y\nt -> y ~ bernouli\n", "s.dag"))
     Traceback (most recent call last):
     ...
-    dagmed.errors.SpecError: s.dag:3:10: unknown family 'bernouli' (did you mean 'bernoulli'?); valid options are bernoulli, negbinomial, normal, poisson, studentt
+    dagmed.errors.SpecError: s.dag:3:10: unknown family 'bernouli' (did you mean 'bernoulli'?); valid options are bernoulli, negbinomial, normal, ordinal, poisson, studentt
     """
     d = _Declarations(spec_ir)
     for st in spec_ir.statements:

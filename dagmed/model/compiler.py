@@ -234,7 +234,12 @@ def _glm(model: pm.Model, node: NodeModel, tensors: dict):
         model.add_coord(node.beta.dim, node.beta.coords)
         design = pt.stack([t.values(tensors) for t in node.terms], axis=1)
         eta = eta + pt.dot(design, _prior(node.beta))
+    for p in node.extras:
+        if p.dim is not None:
+            model.add_coord(p.dim, p.coords)
     extras = {p.kind: _prior(p) for p in node.extras}
+    if fam.tensor_extras is not None:
+        extras = fam.tensor_extras(extras)
     likelihood = getattr(pm, fam.likelihood)
     return likelihood(node.name, **{fam.mean_param: fam.link.tensor(eta)}, **extras, dims=names.OBS_DIM)
 

@@ -274,7 +274,7 @@ def load(ir: ModelIR, data=None) -> Dataset:
     for c in needed:
         fam = ir.family(c)
         if fam is not None:
-            _check_support(kept[c], c, fam, name)
+            _check_support(kept[c], c, fam, name, ir)
     t = ir.treatment
     if kept[t].nunique() < 2:
         raise DataError(f"{name}: the treatment {t} is constant ({kept[t].iloc[0]:g}) in the {len(kept)} rows used")
@@ -309,13 +309,13 @@ def _modelled(ir: ModelIR, frame: pd.DataFrame, source: str) -> Dataset:
             row = int(np.flatnonzero(missing[c])[0]) + 1
             raise DataError(
                 f"{source}: column {c}, row {row}: {int(missing[c].sum())} missing values of a {fam.name} node cannot "
-                f"be modelled (a count can be neither summed over a finite set nor sampled by NUTS); "
+                f"be modelled (only binary ones are summed out, and only continuous ones sampled by NUTS); "
                 f"use 'missing drop', or model {c} as normal"
             )
     for c in frame.columns:
         fam = ir.family(c)
         if fam is not None:
-            _check_support(frame[c].dropna(), c, fam, source)
+            _check_support(frame[c].dropna(), c, fam, source, ir)
     summed = sum(missing[c].astype(np.int64) for c in method if method[c] == SUMMED) if method else 0
     if np.max(summed, initial=0) > MAX_SUMMED:
         row = int(np.argmax(summed))
@@ -412,10 +412,14 @@ def _suggest_family(col: pd.Series) -> str:
     return "bernoulli" if np.isin(seen, (0.0, 1.0)).all() else "normal"
 
 
-def _check_support(col: pd.Series, name: str, fam, source: str) -> None:
+def _check_support(col: pd.Series, name: str, fam, source: str, ir: ModelIR) -> None:
     v = col.to_numpy()
     bad = fam.support.bad(v)
     what = fam.support.expected
+    if fam.support.levels:
+        top = ir.node(name).levels - 1
+        bad = bad | (v > top)
+        what = f"one of the levels 0..{top} of {fam.name} node {name} (or a level named by 'code {name}: ...')"
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         row = int(col.index[i]) + 1

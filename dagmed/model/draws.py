@@ -28,7 +28,7 @@ import numpy as np
 
 from ..lang.families import Family
 from . import names
-from .ir import Term
+from .ir import Term, split_factor
 
 SAMPLE_DIMS = ("chain", "draw")
 
@@ -79,7 +79,7 @@ class NodeDraws:
     @property
     def parents(self) -> tuple[str, ...]:
         """The nodes the design reads, each once, in the order of the terms."""
-        return tuple(dict.fromkeys(f for fs in self.factors for f in fs))
+        return tuple(dict.fromkeys(split_factor(f)[0] for fs in self.factors for f in fs))
 
     def coef(self, term: str) -> np.ndarray:
         """Draws of the coefficient of ``term`` (zeros when the node has no such term)."""

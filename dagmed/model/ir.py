@@ -32,6 +32,7 @@ True
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -44,14 +45,56 @@ from ..lang.ir import Dist, Loc, Spec
 from . import names
 
 
-@dataclass(frozen=True)
-class Term:
-    """One design column of a node's GLM: the product of its factors (a single parent today).
+def split_factor(factor: str) -> tuple[str, int | None]:
+    """A factor's node and level: ``"m"`` -> ``("m", None)``; ``"m[2]"`` -> ``("m", 2)``.
+
+    A parent with more than two levels (``ordinal``, ``categorical``) enters its children's
+    equations as one indicator per level but the first, the factor ``m[l]``: 1 where ``m`` is
+    at level ``l``, else 0.
 
     Examples
     --------
-    >>> Term(("t",)).name, Term(("t", "m")).name
-    ('t', 't:m')
+    >>> split_factor("m"), split_factor("m[2]")
+    (('m', None), ('m', 2))
+    """
+    if factor.endswith("]") and "[" in factor:
+        node, level = factor[:-1].rsplit("[", 1)
+        if level.isdigit():
+            return node, int(level)
+    return factor, None
+
+
+def factor_values(factor: str, columns):
+    """A factor's values from its node's column in ``columns``: the column, or an indicator of its level.
+
+    Works on NumPy arrays and on pytensor tensors alike (operators only): for an integer
+    column ``v``, ``max(0, 1 - |v - l|)`` is 1 at ``v = l`` and 0 at every other integer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> factor_values("m[2]", {"m": np.array([0.0, 1.0, 2.0, 3.0])}).tolist()
+    [0.0, 0.0, 1.0, 0.0]
+    """
+    node, level = split_factor(factor)
+    v = columns[node]
+    if level is None:
+        return v
+    x = 1.0 - abs(v - level)
+    return 0.5 * (x + abs(x))
+
+
+@dataclass(frozen=True)
+class Term:
+    """One design column of a node's GLM: the product of its factors.
+
+    A factor is a parent's name, or ``m[l]`` for the indicator of level ``l`` of a parent
+    with more than two levels (:func:`split_factor`).
+
+    Examples
+    --------
+    >>> Term(("t",)).name, Term(("t", "m")).name, Term(("t", "m[2]")).nodes
+    ('t', 't:m', ('t', 'm'))
     >>> import numpy as np
     >>> Term(("t", "m")).values({"t": np.array([0.0, 1.0]), "m": np.array([2.0, 3.0])}).tolist()
     [0.0, 3.0]
@@ -63,6 +106,11 @@ class Term:
     def name(self) -> str:
         """As a coordinate of ``<node>_parents`` and in messages: the factors joined by ``:``."""
         return ":".join(self.factors)
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        """The nodes whose values the term reads (a level's indicator reads its node)."""
+        return tuple(split_factor(f)[0] for f in self.factors)
 
     @classmethod
     def parse(cls, name: str) -> Term:
@@ -77,9 +125,9 @@ class Term:
 
     def values(self, columns):
         """The column's values: the product of its factors' values in ``columns`` (any broadcastable arrays)."""
-        out = columns[self.factors[0]]
+        out = factor_values(self.factors[0], columns)
         for f in self.factors[1:]:
-            out = out * columns[f]
+            out = out * factor_values(f, columns)
         return out
 
 
@@ -147,6 +195,7 @@ class NodeModel:
     params: tuple[Param, ...]
     role: str
     loc: Loc | None = field(default=None, compare=False)
+    levels: int | None = None  # an ordinal node's number of levels
 
     @property
     def intercept(self) -> Param:
@@ -167,7 +216,7 @@ class NodeModel:
     @property
     def parents(self) -> tuple[str, ...]:
         """The nodes the design reads, each once, in the order of the terms."""
-        return tuple(dict.fromkeys(f for t in self.terms for f in t.factors))
+        return tuple(dict.fromkeys(n for t in self.terms for n in t.nodes))
 
     def equation(self) -> str:
         """The GLM as one line: family, link and design terms.
@@ -297,10 +346,14 @@ def _node_model(analysis: Analysis, node: str, edge_priors: dict) -> NodeModel:
     parents = dag.observed_parents(g, node)
     rank = {p: i for i, p in enumerate(parents)}
     # main effects in the order of the parents, then the product terms as written, each with
-    # its factors in that order too (t:m, never m:t)
-    coefficients = [(Term((p,)), edge_priors[(p, node)]) for p in parents]
+    # its factors in that order too (t:m, never m:t); a parent with levels (ordinal) is one
+    # indicator per level but the first, so a term of it is one term per level
+    coefficients = [(t, edge_priors[(p, node)]) for p in parents for t in _expand((p,), g)]
     coefficients += [
-        (Term(tuple(sorted(pt.factors, key=rank.__getitem__))), pt.prior) for pt in spec.products if pt.child == node
+        (t, pt.prior)
+        for pt in spec.products
+        if pt.child == node
+        for t in _expand(tuple(sorted(pt.factors, key=rank.__getitem__)), g)
     ]
     terms = tuple(t for t, _ in coefficients)
     params = [Param(names.intercept(node), "intercept", (node_priors.intercept,))]
@@ -314,7 +367,28 @@ def _node_model(analysis: Analysis, node: str, edge_priors: dict) -> NodeModel:
                 tuple(t.name for t in terms),
             )
         )
-    params += [
-        Param(names.extra(node, x.name), x.name, (node_priors.extra(x.name),), positive=x.positive) for x in fam.extras
-    ]
-    return NodeModel(node, fam, terms, tuple(params), g.nodes[node]["role"], g.nodes[node]["loc"])
+    levels = g.nodes[node].get("levels")
+    for x in fam.extras:
+        if x.per_level:  # one per level above the second: an ordinal node's gaps between cutpoints
+            params.append(
+                Param(
+                    names.extra(node, x.name),
+                    x.name,
+                    (node_priors.extra(x.name),) * (levels - 2),
+                    names.extra_dim(node, x.name),
+                    tuple(str(level) for level in range(2, levels)),
+                    positive=x.positive,
+                )
+            )
+        else:
+            params.append(Param(names.extra(node, x.name), x.name, (node_priors.extra(x.name),), positive=x.positive))
+    return NodeModel(node, fam, terms, tuple(params), g.nodes[node]["role"], g.nodes[node]["loc"], levels)
+
+
+def _expand(factors: tuple[str, ...], g) -> list[Term]:
+    """The terms of a product of ``factors``: a factor with levels becomes one indicator per level but the first."""
+    choices = []
+    for f in factors:
+        levels = g.nodes[f].get("levels")
+        choices.append([f] if not levels else [f"{f}[{level}]" for level in range(1, levels)])
+    return [Term(combo) for combo in itertools.product(*choices)]

@@ -235,6 +235,8 @@ def _params(model, node: NodeModel, values: dict) -> dict:
     if node.terms:
         eta = eta + pt.dot(pt.stack([t.values(values) for t in node.terms], axis=1), model[node.beta.name])
     extras = {p.kind: model[p.name] for p in node.extras}
+    if node.family.tensor_extras is not None:
+        extras = node.family.tensor_extras(extras)
     return {node.family.mean_param: node.family.link.tensor(eta), **extras}
 
 

@@ -34,6 +34,11 @@ def extra(node: str, param: str) -> str:
     return f"{node}_{param}"
 
 
+def extra_dim(node: str, param: str) -> str:
+    """The dimension of a per-level extra parameter (an ordinal node's ``m_gaps``): ``m_levels``."""
+    return f"{node}_levels"
+
+
 def missing(node: str) -> str:
     """The latent variable of ``node``'s missing continuous values (``missing model``)."""
     return f"{node}_missing"

@@ -141,13 +141,13 @@ def test_describe_shows_a_dependence_the_mediator_sub_dag_does_not_explain():
 
 def test_syntax_error_has_a_caret(dagmed_cli, tmp_path):
     spec = tmp_path / "s.dag"
-    spec.write_text("treatment t\noutcome y\nt -> y ~ bernoulli(\n")
+    spec.write_text("treatment t\noutcome y\nt -> y ~ bernoulli)\n")
     r = dagmed_cli("check", spec)
     lines = r.err.splitlines()
     assert r.code == 2
-    assert lines[0].startswith(f"dagmed: error: {spec}:3:19: unexpected '('")
-    assert lines[1].strip() == "t -> y ~ bernoulli("
-    assert lines[2].index("^") == lines[1].index("(")
+    assert lines[0].startswith(f"dagmed: error: {spec}:3:19: unexpected ')'")
+    assert lines[1].strip() == "t -> y ~ bernoulli)"
+    assert lines[2].index("^") == lines[1].index(")")
 
 
 def test_usage_errors_exit_2_without_traceback(dagmed_cli, tmp_path):

@@ -37,10 +37,27 @@ SCIPY = {
         lambda eta: RNG.poisson(np.exp(eta)).astype(float),
         lambda v, eta: stats.poisson.logpmf(v, np.exp(eta)),
     ),
+    # cumulative logit by the logistic distribution's cdf: P(Y <= l) = F(c_l - eta)
+    "ordinal": (
+        lambda eta: (
+            (RNG.uniform(size=(np.size(eta), 1)) > stats.logistic.cdf(CUTS - eta[:, None])).sum(1).astype(float)
+        ),
+        lambda v, eta: np.log(
+            stats.logistic.cdf(np.append(CUTS, np.inf)[v.astype(int)] - eta)
+            - stats.logistic.cdf(np.append(-np.inf, CUTS)[v.astype(int)] - eta)
+        ),
+    ),
 }
 NU = 3.5
 ALPHA = 1.7
-EXTRAS = {"normal": {"sigma": SIGMA}, "studentt": {"sigma": SIGMA, "nu": NU}, "negbinomial": {"alpha": ALPHA}}
+GAPS = np.array([0.8, 1.5])
+CUTS = np.concatenate([[0.0], np.cumsum(GAPS)])
+EXTRAS = {
+    "normal": {"sigma": SIGMA},
+    "studentt": {"sigma": SIGMA, "nu": NU},
+    "negbinomial": {"alpha": ALPHA},
+    "ordinal": {"gaps": GAPS},
+}
 
 
 def test_every_family_is_checked_here():
@@ -61,7 +78,10 @@ def test_numpy_logp_is_pymcs(name):
     pm = pytest.importorskip("pymc")
     fam = FAMILIES[name]
     v = SCIPY[name][0](ETA)
-    dist = getattr(pm, fam.likelihood).dist(**{fam.mean_param: fam.link.tensor(ETA)}, **EXTRAS.get(name, {}))
+    extras = EXTRAS.get(name, {})
+    if fam.tensor_extras is not None:  # the likelihood's own arguments (an ordinal node's cutpoints)
+        extras = fam.tensor_extras({k: pm.math.constant(x) for k, x in extras.items()})
+    dist = getattr(pm, fam.likelihood).dist(**{fam.mean_param: fam.link.tensor(ETA)}, **extras)
     atol = 1e-10
     if name == "studentt":
         # PyMC's normalising constant goes through pytensor's gammaln, which differs from
@@ -116,7 +136,8 @@ def test_link_forms_agree(link):
     low, high = row.mean_range
     mu = row.inverse(eta)
     assert np.all((mu >= low) & (mu <= high))
-    assert row.affine == np.allclose(np.diff(mu, 2), 0.0)
+    if link != "cumulative logit":  # its inverse gives the likelihood its argument (the predictor), not a mean
+        assert row.affine == np.allclose(np.diff(mu, 2), 0.0)
 
 
 def test_supports_say_how_a_missing_value_is_modelled():
@@ -128,7 +149,7 @@ def test_supports_say_how_a_missing_value_is_modelled():
 
 # Families that take the documented fallbacks: no branch of the fast density (nutpie then
 # compiles the PyMC model) and no statsmodels family (their implications reported untested).
-FALLBACK = {"studentt", "negbinomial"}
+FALLBACK = {"studentt", "negbinomial", "ordinal"}
 
 
 def test_every_family_has_a_fast_branch_and_a_test_family_or_a_documented_fallback():

@@ -71,9 +71,9 @@ def test_crlf_line_endings():
         ('treatment t\ndata "abc.csv\n', 2, 6, "unterminated string"),
         ("prior beta = normal(0, 1\n", 1, 25, "unclosed '('"),
         ("t -> y ~\n", 1, 9, "missing family name"),
-        ("t -> y ~ bernoulli extra\n", 1, 20, "unexpected name 'extra'; expected end of line"),
+        ("t -> y ~ bernoulli extra\n", 1, 20, "unexpected name 'extra'; expected one of '(', end of line"),
         ("treatment\n", 1, 10, "expected a name"),
-        ("t -> y ~ normal(1)\n", 1, 16, "unexpected '('"),
+        ("t -> y ~ normal)\n", 1, 16, "unexpected ')'"),
     ],
 )
 def test_syntax_errors_are_located(text, line, col, fragment):
