@@ -87,7 +87,7 @@ class RegimeInputs:
     def mediator_parents(self) -> dict[str, tuple[str, ...]]:
         """Each mediator's mediator parents, read from its GLM."""
         return {
-            n: tuple(p for p in self.mediator_names if p in m.terms)
+            n: tuple(p for p in self.mediator_names if p in m.parents)
             for n, m in zip(self.mediator_names, self.mediators)
         }
 

@@ -215,6 +215,12 @@ def sample(model: pm.Model, settings: SamplerSettings, fast=None) -> az.Inferenc
         raise SamplingError(f"sampling with {name} failed: {type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
     for group in [g for g in idata.groups() if g.startswith("warmup")]:
         del idata[group]
+    # nutpie on a compiled PyMC model keeps the unconstrained values too (``y_alpha_log__``):
+    # the posterior holds the model's own variables, as PyMC's sampler and the fast path give it
+    values = {model.rvs_to_values[rv].name for rv in model.free_RVs} - {rv.name for rv in model.free_RVs}
+    extra = [v for v in idata.posterior.data_vars if v in values]
+    if extra:
+        idata.posterior = idata.posterior.drop_vars(extra)
     if model.data_vars and "constant_data" not in idata.groups():  # nutpie leaves it out
         import xarray as xr
 

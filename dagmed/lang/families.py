@@ -296,6 +296,9 @@ class Family:
     tensor_extras : callable or None
         The likelihood's arguments from the extra parameters' tensors, when they are not the
         extras themselves (an ordinal node's cutpoints from its gaps).
+    model_options : tuple of (str, object)
+        Keyword arguments of the likelihood in a model (not of its ``.dist``): an ordinal
+        node's ``compute_p=False``, which keeps every row's level probabilities out of the posterior.
     """
 
     name: str
@@ -312,6 +315,7 @@ class Family:
     statsmodels: str | None = None
     probs: Callable | None = None
     tensor_extras: Callable | None = None
+    model_options: tuple = ()
 
     def extra(self, name: str) -> Param | None:
         return next((p for p in self.extras if p.name == name), None)
@@ -408,6 +412,7 @@ FAMILIES = {
             _logp_ordinal,
             probs=_probs_ordinal,
             tensor_extras=_tensor_ordinal,
+            model_options=(("compute_p", False),),
         ),
         Family(
             "poisson",

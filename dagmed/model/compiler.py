@@ -241,7 +241,9 @@ def _glm(model: pm.Model, node: NodeModel, tensors: dict):
     if fam.tensor_extras is not None:
         extras = fam.tensor_extras(extras)
     likelihood = getattr(pm, fam.likelihood)
-    return likelihood(node.name, **{fam.mean_param: fam.link.tensor(eta)}, **extras, dims=names.OBS_DIM)
+    return likelihood(
+        node.name, **{fam.mean_param: fam.link.tensor(eta)}, **extras, **dict(fam.model_options), dims=names.OBS_DIM
+    )
 
 
 def _prior(param: Param):

@@ -47,7 +47,8 @@ class NodeDraws:
     terms : tuple of str
         The names of the terms, in the order of ``beta``'s columns.
     extras : dict of str to numpy.ndarray
-        Each extra parameter of the family (a normal's ``sigma``): ``(S,)``.
+        Each extra parameter of the family (a normal's ``sigma``): ``(S,)``, or ``(S, L - 2)``
+        for one per level (an ordinal node's gaps).
 
     Examples
     --------
@@ -148,7 +149,11 @@ class Draws:
                     f"{beta.coords}: it was not fitted to this model"
                 )
             nodes[node.name] = NodeDraws(
-                node.family, flat(node.intercept.name), b, node.term_names, {p.kind: flat(p.name) for p in node.extras}
+                node.family,
+                flat(node.intercept.name),
+                b,
+                node.term_names,
+                {p.kind: flat(p.name, p.dim) for p in node.extras},
             )
         lat = {v: flat(names.missing(v), names.missing_dim(v)) for v in latent}
         return cls(nodes, lat, size)

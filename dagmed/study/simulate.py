@@ -283,11 +283,13 @@ def _checked(ir: ModelIR, model, params: dict, source: str) -> dict[str, np.ndar
                 raise UsageError(f"{source}: {name} must be > 0, got {value!r}")
             continue
         example = ", ".join(f"{p}: 0.5" for p in parents)
+        what = "level" if name.endswith("_gaps") else "parent"  # an ordinal node's gaps run over its levels
         if not isinstance(value, dict):
-            raise UsageError(f"{source}: {name} must be a mapping of parent: value, e.g. {name}: {{{example}}}")
+            raise UsageError(f"{source}: {name} must be a mapping of {what}: value, e.g. {name}: {{{example}}}")
+        value = {str(k): v for k, v in value.items()}  # YAML reads a level 2 as the integer 2
         unknown = [p for p in value if p not in parents]
         if unknown:
-            raise UsageError(f"{source}: {name}: unknown parent {unknown[0]!r}; valid options are {', '.join(parents)}")
+            raise UsageError(f"{source}: {name}: unknown {what} {unknown[0]!r}; valid options are {', '.join(parents)}")
         absent = [p for p in parents if p not in value]
         if absent:
             raise UsageError(
