@@ -307,13 +307,14 @@ def effect_posteriors(idata, doc, path: Path) -> Path:
     fig = _figure(figsize=(4.2 * ncol, 3 * nrow))
     axes = fig.subplots(nrow, ncol, squeeze=False)
     for ax, name in zip(axes.flat, shown):
-        az.plot_posterior(
-            eff.sel(effect=name).values.reshape(-1),
-            ax=ax,
-            hdi_prob=doc["hdi_prob"],
-            ref_val=scale.null,
-            point_estimate="mean",
-        )
+        draws = eff.sel(effect=name).values.reshape(-1)
+        if np.ptp(draws) <= 1e-9 * max(1.0, float(np.abs(draws).max())):
+            # the same in every draw (DEP of a multiplicative model, an absent interaction): no density to estimate
+            ax.axvline(float(draws.mean()), color="C0")
+            ax.text(0.5, 0.5, f"{draws.mean():.4g} in every draw", transform=ax.transAxes, ha="center")
+            ax.set_yticks([])
+        else:
+            az.plot_posterior(draws, ax=ax, hdi_prob=doc["hdi_prob"], ref_val=scale.null, point_estimate="mean")
         ax.set_title(name)
         ax.set_xlabel(f"effect on the outcome: {scale.description.split(':')[0]}")
     for ax in list(axes.flat)[len(shown) :]:
