@@ -7,6 +7,7 @@ contradictory ones), and fills every prior in: edge > node > spec default > fami
 from __future__ import annotations
 
 import itertools
+import json
 import math
 
 from ..errors import SpecError
@@ -35,6 +36,7 @@ class _Declarations:
         self.priors: dict[tuple, tuple[ir.Dist, ir.Loc]] = {}
         self.codes: dict[str, tuple] = {}
         self.settings: dict[str, tuple] = {}  # data source and missing-value policy
+        self.na: dict[str, ir.Loc] = {}  # missing-value codes of the data, in the order written
 
     def at(self, loc: ir.Loc | None) -> dict:
         return ir.location(self.source, self.text, loc)
@@ -201,6 +203,18 @@ def _contrast(st: ir.ContrastStmt, d: _Declarations) -> None:
     d.set_once(d.settings, "contrast", (st.active, st.reference), st.loc, "contrasts")
 
 
+def _na(st: ir.NaStmt, d: _Declarations) -> None:
+    for code in st.codes:
+        if code.strip() != code or not code:
+            raise SpecError(
+                f"na {json.dumps(code)}: a missing-value code is compared with each cell after trimming its "
+                f"whitespace, so it must be non-empty and neither start nor end with a space "
+                f"(blank cells are missing already)",
+                **d.at(st.loc),
+            )
+        d.na.setdefault(code, st.loc)
+
+
 # Statement class -> the handler that records its declarations.
 HANDLERS = {
     ir.EdgeStmt: _edge,
@@ -214,6 +228,7 @@ HANDLERS = {
     ir.MissingStmt: _missing,
     ir.ContrastStmt: _contrast,
     ir.ScaleStmt: _scale,
+    ir.NaStmt: _na,
 }
 
 
@@ -339,6 +354,7 @@ def _spec(d: _Declarations, treatment: tuple[str, ir.Loc], outcome: tuple[str, i
         products=products,
         contrast=d.settings.get("contrast", (None,))[0],
         scale=d.settings.get("scale", (None,))[0],
+        na=tuple(d.na),
         role_locs=(("treatment", treatment[1]), ("outcome", outcome[1])),
         setting_locs=tuple((key, loc) for key, (_, loc) in d.settings.items()),
         source=d.source,
