@@ -190,7 +190,7 @@ def sniff_delimiter(text: str, name: str = "<data>") -> str:
     ','
     >>> sniff_delimiter("t;m;y\\n0;1\\n", "d.csv")
     Traceback (most recent call last):
-    dagmed.errors.DataError: d.csv: the header is one field, 't;m;y', holding a semicolon ...
+    dagmed.errors.DataError: d.csv: the header is one field, 't;m;y', holding a semicolon: ...
     """
     lines = [ln for ln in text.splitlines()[:51] if ln.strip()]
     if not lines:
