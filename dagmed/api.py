@@ -195,8 +195,9 @@ def run(
     log : callable, optional
         Receives progress lines (default: print to stderr).
     strict : bool
-        A contradiction between the data and an independence the graph implies is an error
-        (before sampling) instead of a warning.
+        A contradiction between the data and an independence the graph implies, or a name
+        that looks like a typo (:func:`dagmed.graph.analysis.typos`), is an error (before
+        sampling) instead of a warning.
     scale : {"diff", "rr", "or"}, optional
         The effects' scale (docs/effects.md); the spec's ``scale`` statement when not given,
         else ``diff``. ``or`` needs a binary outcome, ``rr`` one with a positive mean.
@@ -227,7 +228,12 @@ def run(
         raise UsageError(f"hdi_prob must be between 0 and 1, got {hdi_prob!r}")
     _check_convention(convention)  # before sampling, not after
     settings = sampling.SamplerSettings(**sampler)
-    ir = ModelIR.from_analysis(check(spec))
+    analysis = check(spec)
+    if strict and analysis.warnings:
+        raise analysis.warnings[0]
+    for w in analysis.warnings:
+        log(f"dagmed: warning: {w}")
+    ir = ModelIR.from_analysis(analysis)
     scale = _scale(ir, scale)
     regimes_mod.check_size(len(ir.mediators), settings.chains * settings.draws)
     dataset = data_mod.load(ir, data)

@@ -317,6 +317,8 @@ class Spec:
     scale: str | None = None  # the effects' scale (diff, rr, or); None: not stated (diff)
     na: tuple[str, ...] = ()  # data cells holding one of these codes are missing (na statements)
     role_locs: tuple[tuple[str, Loc], ...] = field(default=(), compare=False)
+    # every node's mentions in the text: (name, the statement of the first, the Loc of each mention's statement)
+    mentions: tuple[tuple[str, str, tuple[Loc, ...]], ...] = field(default=(), compare=False)
     setting_locs: tuple[tuple[str, Loc], ...] = field(default=(), compare=False)  # where data, scale, ... were set
     source: str = field(default="<string>", compare=False)
     text: str = field(default="", compare=False, repr=False)
