@@ -369,10 +369,10 @@ def _numeric(col: pd.Series, name: str, source: str) -> pd.Series:
         levels = sorted(text[bad].astype(str).unique())
         row = int(np.flatnonzero(bad)[0]) + 1
         value = text.iloc[row - 1]
-        if bad[text.notna()].all() and len(text.dropna().unique()) == 2:
-            hint = f"; say how to code it, e.g. 'code {quote(name)}: {quote_level(levels[-1])} = 1'"
-        elif isinstance(value, str) and _DECIMAL_COMMA.match(value):
+        if isinstance(value, str) and _DECIMAL_COMMA.match(value):
             hint = "; a decimal comma? dagmed reads numbers with a decimal point"
+        elif bad[text.notna()].all() and len(text.dropna().unique()) == 2:
+            hint = f"; say how to code it, e.g. 'code {quote(name)}: {quote_level(levels[-1])} = 1'"
         else:
             hint = f"; if it marks a missing value, say so in the spec: 'na {json.dumps(value, ensure_ascii=False)}'"
         raise DataError(

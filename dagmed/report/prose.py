@@ -202,7 +202,8 @@ def summary_paragraph(doc: dict) -> str:
     if shares and _excludes(te, null):
         log = " on the log scale" if scale.ratio else ""
         parts = [
-            f"{m} {_share(pm['median'])} (proportion mediated {number(pm['median'])}, {_interval(pm, hdi)})"
+            f"{m} {_share(pm['median'])} (proportion mediated {number(pm['median'])}, {_interval(pm, hdi)}"
+            f"{'' if _excludes(pm, 0.0) else ', which includes none'})"
             for m, pm in shares
         ]
         sentences.append(f"Of the total effect{log}, {_join(parts)}.")
