@@ -19,7 +19,7 @@ from .effects import regimes as regimes_mod
 from .effects.kinds import CONVENTIONS, regime_labels
 from .errors import UsageError
 from .fit import diagnostics, implications, sampling, sensitivity
-from .graph.analysis import Analysis, check
+from .graph.analysis import Analysis, analyse, check
 from .lang.ir import Spec
 from .lang.vocabulary import SCALES
 from .model import compiler, names
@@ -228,11 +228,13 @@ def run(
         raise UsageError(f"hdi_prob must be between 0 and 1, got {hdi_prob!r}")
     _check_convention(convention)  # before sampling, not after
     settings = sampling.SamplerSettings(**sampler)
-    analysis = check(spec)
+    analysis = analyse(spec)
+    for w in analysis.warnings:  # before a problem is raised: a typo is often its cause
+        log(f"dagmed: warning: {w}")
+    if analysis.problems:
+        raise analysis.problems[0]
     if strict and analysis.warnings:
         raise analysis.warnings[0]
-    for w in analysis.warnings:
-        log(f"dagmed: warning: {w}")
     ir = ModelIR.from_analysis(analysis)
     scale = _scale(ir, scale)
     regimes_mod.check_size(len(ir.mediators), settings.chains * settings.draws)
