@@ -153,10 +153,25 @@ class _ToIR(Transformer):
         return ir.ContrastStmt(active, reference, _loc(meta))
 
 
+# Characters a quoted name may not hold although the grammar reads them: the posterior's
+# variable names are made from node names, and PyMC's dimensions and netCDF refuse these.
+_UNSAFE_IN_NAMES = {",": "a comma", "/": "a slash"}
+
+
 def _name(token: Token) -> str:
     """A name as written, without its backticks when it is quoted (`` `got treatment` ``)."""
     text = str(token)
-    return text[1:-1] if token.type == "QNAME" else text
+    if token.type != "QNAME":
+        return text
+    for ch, what in _UNSAFE_IN_NAMES.items():
+        if ch in text:
+            raise SpecSyntaxError(
+                f"quoted name {text} holds {what}: the posterior's variable names are made from node names "
+                f"and cannot carry it; rename the data column (e.g. '{text[1:-1].replace(ch, '_')}')",
+                line=token.line,
+                column=token.column + text.index(ch),
+            )
+    return text[1:-1]
 
 
 def _unquote(token) -> str:

@@ -96,3 +96,12 @@ def test_posterior_names_of_a_quoted_node():
 def test_the_statement_ir_keeps_the_name_without_backticks():
     (st,) = parser.parse("`a b`:c -> `d e`\n").statements
     assert st.groups == ((ir.Product(("a b", "c")),), ("d e",))
+
+
+@pytest.mark.parametrize("name, col, what", [("a,b", 8, "a comma"), ("a/b", 8, "a slash")])
+def test_a_quoted_name_that_no_posterior_variable_can_carry_is_refused_where_it_is(name, col, what):
+    with pytest.raises(SpecSyntaxError) as info:
+        dagmed.parse(f"treatment t\noutcome y\nt -> `{name}` -> y ~ bernoulli\n", "s.dag")
+    assert (info.value.line, info.value.column) == (3, col)
+    assert f"quoted name `{name}` holds {what}" in info.value.message
+    assert f"(e.g. '{name[0]}_{name[2]}')" in info.value.message
