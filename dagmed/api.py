@@ -81,6 +81,11 @@ class Result:
     def regimes(self) -> pd.DataFrame:
         return summary.regimes_table(self.ir.mediators, self.regime_draws, self.hdi_prob)
 
+    @property
+    def summary(self) -> str:
+        """The paragraph that opens the report: the total effect, the direct effect, each mediator's share."""
+        return self.to_dict()["summary"]
+
     def to_dict(self) -> dict:
         """The ``effects.json`` contract (:func:`dagmed.report.document.effects_document`)."""
         return document.effects_document(self)

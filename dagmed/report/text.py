@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import networkx as nx
 
 from ..effects.kinds import CONVENTIONS, IIE, Effect, kind_of
@@ -119,6 +121,9 @@ def describe(ir) -> str:
     if spec.data:
         lines.append(f"data:         {spec.data}")
     lines.append(f"missing:      {MISSING[spec.missing]}")
+    if spec.na:
+        codes = ", ".join(json.dumps(c, ensure_ascii=False) for c in spec.na)
+        lines.append(f"na:           cells holding {codes} are missing values (blank and NA cells always are)")
     return "\n".join(lines)
 
 

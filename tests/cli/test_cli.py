@@ -594,3 +594,10 @@ def test_fmt_requotes_names(dagmed_cli, tmp_path):
     r = dagmed_cli("fmt", "s.dag")
     assert r.code == 0, r.err
     assert r.out == 'treatment `got treatment`\noutcome y\n`got treatment` -> y ~ bernoulli\nna "."\n'
+
+
+def test_check_shows_the_na_codes(dagmed_cli, tmp_path):
+    (tmp_path / "s.dag").write_text(TINY + 'na ".", "-99"\n')
+    r = dagmed_cli("check", "s.dag")
+    assert r.code == 0, r.err
+    assert 'na:           cells holding ".", "-99" are missing values (blank and NA cells always are)' in r.out
