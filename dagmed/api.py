@@ -20,6 +20,7 @@ from .effects.kinds import CONVENTIONS, regime_labels
 from .errors import UsageError
 from .fit import diagnostics, implications, sampling, sensitivity
 from .graph.analysis import Analysis, analyse, check
+from .graph.analysis import strict as strict_error
 from .lang.ir import Spec
 from .lang.vocabulary import SCALES
 from .model import compiler, names
@@ -239,7 +240,7 @@ def run(
     if analysis.problems:
         raise analysis.problems[0]
     if strict and analysis.warnings:
-        raise analysis.warnings[0]
+        raise strict_error(analysis.warnings[0])
     ir = ModelIR.from_analysis(analysis)
     scale = _scale(ir, scale)
     regimes_mod.check_size(len(ir.mediators), settings.chains * settings.draws)

@@ -18,6 +18,7 @@ from ..errors import UsageError
 from ..files import check_distinct, check_new_file
 from ..fit import implications
 from ..graph.analysis import analyse, check
+from ..graph.analysis import strict as strict_error
 from ..lang import load, parse, parser, resolver
 from ..lang.fmt import format_ir
 from ..model.ir import ModelIR
@@ -59,7 +60,7 @@ def cmd_check(args) -> int:
     for problem in analysis.problems:
         print(text.format_error(problem), file=sys.stderr)
     for warning in analysis.warnings:
-        print(text.format_error(warning) if strict else text.format_warning(warning), file=sys.stderr)
+        print(text.format_error(strict_error(warning)) if strict else text.format_warning(warning), file=sys.stderr)
     if analysis.problems:
         return analysis.problems[0].exit_code
     if strict and analysis.warnings:

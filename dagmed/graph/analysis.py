@@ -299,6 +299,18 @@ def typos(spec: ir.Spec) -> list[SpecError]:
     return out
 
 
+def strict(warning: SpecError) -> SpecError:
+    """A warning made an error by ``--strict``: the same message and place, marked ``(--strict)``.
+
+    Examples
+    --------
+    >>> print(strict(SpecError("`yy` appears only once", source="s.dag", line=5, column=1)))
+    s.dag:5:1: `yy` appears only once (--strict)
+    """
+    w = warning
+    return SpecError(f"{w.message} (--strict)", source=w.source, line=w.line, column=w.column, text=w.text)
+
+
 def _dependent_pairs(g: nx.DiGraph, mediators: list[str], given: list[str]) -> tuple[tuple[str, str, str], ...]:
     """The mediator pairs d-connected given ``given``, each with an open path (MATH.md section 2)."""
     paths = ((m1, m2, dag.active_path(g, m1, m2, given)) for m1, m2 in itertools.combinations(mediators, 2))

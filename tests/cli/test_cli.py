@@ -492,6 +492,8 @@ def test_check_strict_makes_a_typo_an_error(dagmed_cli, tmp_path):
     r = dagmed_cli("check", "s.dag", "--strict")
     assert r.code == 3
     assert r.err.splitlines()[0].startswith("dagmed: error: s.dag:6:1: `mm` appears only once")
+    assert r.err.splitlines()[0].endswith("did you mean `m`? (a node of its own otherwise) (--strict)")
+    assert r.err.splitlines()[1:] == ["    mm -> y", "    ^"]
 
 
 def test_a_misspelt_family_names_both_spellings(dagmed_cli, tmp_path):
@@ -513,7 +515,7 @@ def test_run_names_the_likely_typo_behind_an_error(dagmed_cli, tmp_path):
 def test_run_strict_refuses_a_typo_before_reading_data(dagmed_cli, tmp_path):
     (tmp_path / "s.dag").write_text(TYPO)
     r = dagmed_cli("run", "s.dag", "--data", "never-read.csv", "--strict")
-    assert r.code == 3 and "`mm` appears only once" in r.err and "not found" not in r.err
+    assert r.code == 3 and "`mm` appears only once" in r.err and "(--strict)" in r.err and "not found" not in r.err
 
 
 def _binary_chain_csv(path, n=60, seed=0, sep=",", header=("t", "m", "y"), missing_every=None):
