@@ -19,7 +19,8 @@ from .effects import regimes as regimes_mod
 from .effects.kinds import CONVENTIONS, regime_labels
 from .errors import UsageError
 from .fit import diagnostics, implications, sampling, sensitivity
-from .graph.analysis import Analysis, check
+from .graph.analysis import Analysis, analyse, check
+from .graph.analysis import strict as strict_error
 from .lang.ir import Spec
 from .lang.vocabulary import SCALES
 from .model import compiler, names
@@ -82,6 +83,11 @@ class Result:
     @property
     def regimes(self) -> pd.DataFrame:
         return summary.regimes_table(self.ir.mediators, self.regime_draws, self.hdi_prob)
+
+    @property
+    def summary(self) -> str:
+        """The paragraph that opens the report: the total effect, the direct effect, each mediator's share."""
+        return self.to_dict()["summary"]
 
     def to_dict(self) -> dict:
         """The ``effects.json`` contract (:func:`dagmed.report.document.effects_document`)."""
@@ -197,8 +203,9 @@ def run(
     log : callable, optional
         Receives progress lines (default: print to stderr).
     strict : bool
-        A contradiction between the data and an independence the graph implies is an error
-        (before sampling) instead of a warning.
+        A contradiction between the data and an independence the graph implies, or a name
+        that looks like a typo (:func:`dagmed.graph.analysis.typos`), is an error (before
+        sampling) instead of a warning.
     scale : {"diff", "rr", "or"}, optional
         The effects' scale (docs/effects.md); the spec's ``scale`` statement when not given,
         else ``diff``. ``or`` needs a binary outcome, ``rr`` one with a positive mean.
@@ -229,7 +236,14 @@ def run(
         raise UsageError(f"hdi_prob must be between 0 and 1, got {hdi_prob!r}")
     _check_convention(convention)  # before sampling, not after
     settings = sampling.SamplerSettings(**sampler)
-    ir = ModelIR.from_analysis(check(spec))
+    analysis = analyse(spec)
+    for w in analysis.warnings:  # before a problem is raised: a typo is often its cause
+        log(f"dagmed: warning: {w}")
+    if analysis.problems:
+        raise analysis.problems[0]
+    if strict and analysis.warnings:
+        raise strict_error(analysis.warnings[0])
+    ir = ModelIR.from_analysis(analysis)
     scale = _scale(ir, scale)
     regimes_mod.check_size(len(ir.mediators), settings.chains * settings.draws)
     dataset = data_mod.load(ir, data)

@@ -59,7 +59,8 @@ def make_parser() -> argparse.ArgumentParser:
         "--strict",
         action="store_true",
         default=None,
-        help="with --data: a contradiction between the data and the graph is an error (exit 3)",
+        help="a name that looks like a typo of another node's is an error (exit 3), and with --data so is a "
+        "contradiction between the data and the graph",
     )
     c.set_defaults(func=commands.cmd_check)
 
@@ -86,8 +87,8 @@ def make_parser() -> argparse.ArgumentParser:
         "--strict",
         action="store_true",
         default=None,
-        help="a contradiction between the data and an independence the graph implies is an error "
-        "(exit 3, before sampling) instead of a warning",
+        help="a contradiction between the data and an independence the graph implies, or a name that looks "
+        "like a typo of another node's, is an error (exit 3, before sampling) instead of a warning",
     )
     r.add_argument(
         "--out",
@@ -103,7 +104,13 @@ def make_parser() -> argparse.ArgumentParser:
         dest="no_plots",
         help="with --out: skip plots/, report.html and the predictive checks",
     )
-    r.add_argument("--quiet", action="store_true", default=None, help="no progress bars")
+    r.add_argument(
+        "--quiet",
+        action="store_true",
+        default=None,
+        help="no progress lines or bars; warnings (R-hat, ESS, divergences, prior sensitivity, contradicted "
+        "implications, likely typos) still reach stderr",
+    )
     r.set_defaults(func=commands.cmd_run)
 
     f = sub.add_parser("fmt", help="print a spec in canonical form (comments are not kept)")

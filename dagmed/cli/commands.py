@@ -18,6 +18,7 @@ from ..errors import UsageError
 from ..files import check_distinct, check_new_file
 from ..fit import implications
 from ..graph.analysis import analyse, check
+from ..graph.analysis import strict as strict_error
 from ..lang import load, parse, parser, resolver
 from ..lang.fmt import format_ir
 from ..model.ir import ModelIR
@@ -55,10 +56,15 @@ def cmd_check(args) -> int:
     analysis = analyse(load(args.spec))
     ir = ModelIR.from_analysis(analysis)
     print(text.describe(ir))
+    strict = bool(getattr(args, "strict", None))
     for problem in analysis.problems:
         print(text.format_error(problem), file=sys.stderr)
+    for warning in analysis.warnings:
+        print(text.format_error(strict_error(warning)) if strict else text.format_warning(warning), file=sys.stderr)
     if analysis.problems:
         return analysis.problems[0].exit_code
+    if strict and analysis.warnings:
+        return analysis.warnings[0].exit_code
     if getattr(args, "data", None) is not None:
         from ..model import data  # pandas: only now that there are data to read
 
@@ -76,8 +82,12 @@ def cmd_check(args) -> int:
                 f"{contradicted} of its implications (see the warnings; --strict makes this an error)"
             )
             return 0
-    elif getattr(args, "strict", None):
-        raise UsageError("--strict needs --data: the verdict is the data's")
+    if analysis.warnings:
+        print(
+            f"ok:           the mediation analysis is well posed, but {len(analysis.warnings)} name(s) look like "
+            f"typos (see the warnings; --strict makes this an error)"
+        )
+        return 0
     print("ok:           the mediation analysis is well posed")
     return 0
 
@@ -106,18 +116,20 @@ def cmd_fmt(args) -> int:
 
 
 def cmd_run(args) -> int:
-    """``dagmed run SPEC``: fit, print the effect table and, with ``--out DIR``, write the files.
+    """``dagmed run SPEC``: fit, print the effect table and the summary paragraph and, with ``--out DIR``, write the files.
 
     Everything that can be refused (options, the spec, ``--out``) is refused before sampling.
+    ``--quiet`` drops the progress lines and bars; warnings still reach stderr, one line each.
 
     Examples
     --------
     >>> from dagmed.cli import make_parser
     >>> cmd_run(make_parser().parse_args(["run", "s.dag", "--data", "d.csv", "--out", "out"]))  # doctest: +SKIP
-    t -> y through m; 20 observations; convention: control
+    t -> y through m; 20 observations; risk difference, t 1 vs 0; convention: control
     effect        centre     value       sd         95% HDI          P(<0)
     TE            mean      -0.041    0.150  [  -0.325,    0.245]   0.612
     ...
+    Treatment t (1 vs 0) changed the probability of y by −0.041 (95% HDI −0.325 to 0.245), an interval ...
     wrote effects.json, effects.csv, regimes.csv, idata.nc, spec.dag, plots/, report.html to out; open out/report.html
     0
     """
@@ -129,12 +141,14 @@ def cmd_run(args) -> int:
     quiet = opts.pop("quiet", False)
     plots = not opts.pop("no_plots", False)
     data = opts.pop("data", None)
-    log = (lambda msg: None) if quiet else _stderr
+    log = _warnings_only if quiet else _stderr
     with _imported_once():
         from ..api import run  # PyMC: only now that there is something to fit
 
     result = run(spec, data, progressbar=not quiet, log=log, **opts)
-    print(text.format_table(result))
+    doc = document.effects_document(result)
+    print(text.format_table(result, see="effects.csv" if out is not None else None))
+    print(doc["summary"])
     if out is None:
         return 0
     extra = None
@@ -145,9 +159,7 @@ def cmd_run(args) -> int:
         sampling.predictive(result.model, result.idata, seed=result.settings.seed, progressbar=not quiet)
 
         def extra(tmp: Path) -> None:
-            _pictures_and_report(
-                tmp, result.ir, result.idata, document.effects_document(result), log, progressbar=not quiet
-            )
+            _pictures_and_report(tmp, result.ir, result.idata, doc, log, progressbar=not quiet)
 
     rundir.write(result, out, extra=extra)
     written = list(rundir.FILES) + (["plots/", "report.html"] if plots else [])
@@ -158,6 +170,13 @@ def cmd_run(args) -> int:
 
 def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr)
+
+
+def _warnings_only(msg: str) -> None:
+    """``--quiet``'s log: progress is dropped, a warning (R-hat, ESS, divergences, prior-data conflict,
+    a contradicted implication, a likely typo) still reaches stderr, one line each."""
+    if msg.startswith("dagmed: warning:"):
+        _stderr(" ".join(msg.split("\n")))
 
 
 @contextmanager

@@ -38,6 +38,9 @@ class Analysis:
         with an open path between them, e.g. ``("m1", "m2", "m1 -> m2")``.
     problems : tuple of SpecError
         Everything that makes the analysis ill posed; empty when it is well posed.
+    warnings : tuple of SpecError
+        Likely mistakes that leave it well posed: names that look like typos (:func:`typos`),
+        each located; ``check --strict`` makes them errors.
     ok : bool
         No problem found.
     independent : bool
@@ -67,6 +70,7 @@ class Analysis:
     other: tuple[str, ...]
     dependent: tuple[tuple[str, str, str], ...]  # (m_j, m_k, open path)
     problems: tuple[SpecError, ...]
+    warnings: tuple[SpecError, ...] = ()  # likely mistakes that do not make it ill posed (:func:`typos`)
 
     @property
     def n_regimes(self) -> int:
@@ -230,6 +234,83 @@ def _check_scale(a: Analysis) -> list[SpecError]:
 CHECKS = (_check_families, _check_latents, _check_mediator_dependence, _check_decomposable, _check_scale)
 
 
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: the fewest insertions, deletions and substitutions turning ``a`` into ``b``.
+
+    Examples
+    --------
+    >>> edit_distance("yy", "y"), edit_distance("dev_peer", "dev_per"), edit_distance("t", "m")
+    (1, 1, 1)
+    """
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
+
+
+TYPO_DISTANCE = 2  # at most this many edits from another node's name
+
+
+def typos(spec: ir.Spec) -> list[SpecError]:
+    """Names that look like typos of another node's, each a located warning naming both.
+
+    A node is suspect when the spec mentions it once only, and another node, mentioned more
+    than once and not in the same statement, is within :data:`TYPO_DISTANCE` edits of it
+    (fewer edits than the suspect has characters, so ``x`` is no typo of ``t``).
+
+    Parameters
+    ----------
+    spec : ir.Spec
+        A resolved spec (its ``mentions``).
+
+    Returns
+    -------
+    list of SpecError
+        One per suspect, at its one mention.
+
+    Examples
+    --------
+    >>> import dagmed
+    >>> spec = dagmed.parse("treatment t\\noutcome y\\nt -> m -> y\\nt -> y\\nt, m, yy ~ bernoulli\\n")
+    >>> print(typos(spec)[0].message)
+    `yy` appears only once, in a family statement: did you mean `y`? (a node of its own otherwise)
+    """
+    mentions = {name: (what, locs) for name, what, locs in spec.mentions}
+    out = []
+    for name, (what, locs) in mentions.items():
+        if len(locs) != 1:
+            continue
+        close = sorted(
+            (edit_distance(name, other), other)
+            for other, (_, other_locs) in mentions.items()
+            if other != name and len(other_locs) > 1 and locs[0] not in other_locs
+        )
+        close = [(d, other) for d, other in close if d <= TYPO_DISTANCE and d < len(name)]
+        if close:
+            other = close[0][1]
+            out.append(
+                SpecError(
+                    f"`{name}` appears only once, in {what}: did you mean `{other}`? (a node of its own otherwise)",
+                    **spec.at(locs[0]),
+                )
+            )
+    return out
+
+
+def strict(warning: SpecError) -> SpecError:
+    """A warning made an error by ``--strict``: the same message and place, marked ``(--strict)``.
+
+    Examples
+    --------
+    >>> print(strict(SpecError("`yy` appears only once", source="s.dag", line=5, column=1)))
+    s.dag:5:1: `yy` appears only once (--strict)
+    """
+    w = warning
+    return SpecError(f"{w.message} (--strict)", source=w.source, line=w.line, column=w.column, text=w.text)
+
+
 def _dependent_pairs(g: nx.DiGraph, mediators: list[str], given: list[str]) -> tuple[tuple[str, str, str], ...]:
     """The mediator pairs d-connected given ``given``, each with an open path (MATH.md section 2)."""
     paths = ((m1, m2, dag.active_path(g, m1, m2, given)) for m1, m2 in itertools.combinations(mediators, 2))
@@ -280,7 +361,7 @@ def analyse(spec: ir.Spec) -> Analysis:
         dependent=_dependent_pairs(g, mediators, [spec.treatment, *covariates]),
         problems=(),
     )
-    return replace(roles, problems=tuple(p for check_ in CHECKS for p in check_(roles)))
+    return replace(roles, problems=tuple(p for check_ in CHECKS for p in check_(roles)), warnings=tuple(typos(spec)))
 
 
 def check(spec: ir.Spec) -> Analysis:

@@ -13,6 +13,7 @@ import re
 from . import ir
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\Z")
 _KEYWORDS = {
     "treatment",
     "exposure",
@@ -25,17 +26,52 @@ _KEYWORDS = {
     "missing",
     "contrast",
     "scale",
+    "na",
+    "vs",
 }
 
 
-def _label(text: str) -> str:
-    if _NAME.match(text) and text not in _KEYWORDS:
+def quote_level(text: str) -> str:
+    """A level of a ``code`` statement as the spec language writes it: plain, a number, or in double quotes.
+
+    Examples
+    --------
+    >>> quote_level("Male"), quote_level("1"), quote_level("not sure")
+    ('Male', '1', '"not sure"')
+    """
+    if _NAME.match(text) and text not in _KEYWORDS or _NUMBER.match(text) and ir.format_number(float(text)) == text:
         return text
     return json.dumps(text, ensure_ascii=False)
 
 
+def quote(name: str) -> str:
+    """A node's name as the spec language writes it: plain when it can be, else in backticks.
+
+    Parameters
+    ----------
+    name : str
+        A node or column name.
+
+    Returns
+    -------
+    str
+        ``name`` itself when it is an identifier that is not a keyword, else `` `name` ``.
+
+    Examples
+    --------
+    >>> quote("relapse"), quote("got treatment"), quote("prior")
+    ('relapse', '`got treatment`', '`prior`')
+    """
+    return name if _NAME.match(name) and name not in _KEYWORDS else f"`{name}`"
+
+
+def _term(term) -> str:
+    """A name, or a product term with each factor quoted as needed (`` `got treatment`:m ``)."""
+    return ":".join(map(quote, term.factors)) if isinstance(term, ir.Product) else quote(term)
+
+
 def _names(nodes) -> str:
-    return ", ".join(map(str, nodes))  # a name, or a product term (t:m)
+    return ", ".join(map(_term, nodes))
 
 
 def _edge(st: ir.EdgeStmt) -> str:
@@ -44,13 +80,18 @@ def _edge(st: ir.EdgeStmt) -> str:
 
 
 def _prior(st: ir.PriorStmt) -> str:
-    target = {"default": st.param, "node": f"{st.node}.{st.param}", "edge": f"{st.parent} -> {st.node}"}[st.kind]
+    if st.kind == "default":
+        target = st.param
+    elif st.kind == "node":
+        target = f"{quote(st.node)}.{st.param}"
+    else:
+        target = f"{_term(st.parent)} -> {quote(st.node)}"
     return f"prior {target} = {st.dist}"
 
 
 def _code(st: ir.CodeStmt) -> str:
-    levels = ", ".join(f"{_label(lv)} = {ir.format_number(v)}" for lv, v in st.levels)
-    return f"code {st.column}: {levels}"
+    levels = ", ".join(f"{quote_level(lv)} = {ir.format_number(v)}" for lv, v in st.levels)
+    return f"code {quote(st.column)}: {levels}"
 
 
 # Statement class -> its canonical line.
@@ -59,12 +100,13 @@ FORMATTERS = {
     ir.FamilyStmt: lambda st: f"{_names(st.nodes)} ~ {st.family}",
     ir.RoleStmt: lambda st: f"{st.keyword} {_names(st.nodes)}",
     ir.LatentStmt: lambda st: f"latent {_names(st.nodes)}",
-    ir.BidirectedStmt: lambda st: f"{st.a} <-> {st.b}",
+    ir.BidirectedStmt: lambda st: f"{quote(st.a)} <-> {quote(st.b)}",
     ir.PriorStmt: _prior,
     ir.DataStmt: lambda st: f"data {json.dumps(st.source, ensure_ascii=False)}",
     ir.CodeStmt: _code,
     ir.MissingStmt: lambda st: f"missing {st.policy}",
     ir.ScaleStmt: lambda st: f"scale {st.scale}",
+    ir.NaStmt: lambda st: "na " + ", ".join(json.dumps(c, ensure_ascii=False) for c in st.codes),
     ir.ContrastStmt: lambda st: f"contrast {ir.format_number(st.active)} vs {ir.format_number(st.reference)}",
 }
 

@@ -175,6 +175,14 @@ class ContrastStmt:
     loc: Loc
 
 
+@dataclass(frozen=True)
+class NaStmt:
+    """``na ".", "-99"``: data cells holding one of these codes (after trimming whitespace) are missing."""
+
+    codes: tuple[str, ...]
+    loc: Loc
+
+
 # Every statement type; the resolver and the formatter each hold one handler per type.
 STATEMENTS = (
     EdgeStmt,
@@ -188,6 +196,7 @@ STATEMENTS = (
     MissingStmt,
     ContrastStmt,
     ScaleStmt,
+    NaStmt,
 )
 
 
@@ -307,7 +316,10 @@ class Spec:
     products: tuple[ProductTerm, ...] = ()  # product terms, in the order written
     contrast: tuple[float, float] | None = None  # the treatment's (active, reference) values; None: not stated
     scale: str | None = None  # the effects' scale (diff, rr, or); None: not stated (diff)
+    na: tuple[str, ...] = ()  # data cells holding one of these codes are missing (na statements)
     role_locs: tuple[tuple[str, Loc], ...] = field(default=(), compare=False)
+    # every node's mentions in the text: (name, the statement of the first, the Loc of each mention's statement)
+    mentions: tuple[tuple[str, str, tuple[Loc, ...]], ...] = field(default=(), compare=False)
     setting_locs: tuple[tuple[str, Loc], ...] = field(default=(), compare=False)  # where data, scale, ... were set
     source: str = field(default="<string>", compare=False)
     text: str = field(default="", compare=False, repr=False)

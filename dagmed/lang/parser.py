@@ -20,6 +20,7 @@ from . import ir
 # How lark's terminal names read in an error message.
 _TERMINAL_NAMES = {
     "NAME": "a name",
+    "QNAME": "a name",
     "SIGNED_NUMBER": "a number",
     "STRING": 'a quoted string ("...")',
     "_NL": "end of line",
@@ -55,11 +56,15 @@ class _ToIR(Transformer):
     def start(self, meta, stmts):
         return tuple(stmts)
 
+    def name(self, meta, children):
+        (token,) = children
+        return _name(token)
+
     def node_list(self, meta, names):
-        return tuple(str(n) for n in names)
+        return tuple(names)
 
     def term(self, meta, names):
-        return str(names[0]) if len(names) == 1 else ir.Product(tuple(str(n) for n in names))
+        return names[0] if len(names) == 1 else ir.Product(tuple(names))
 
     def term_list(self, meta, terms):
         return tuple(terms)
@@ -130,7 +135,8 @@ class _ToIR(Transformer):
 
     def level(self, meta, children):
         label, value = children
-        label = _unquote(label) if isinstance(label, Token) and label.type == "STRING" else label
+        if isinstance(label, Token):
+            label = _unquote(label) if label.type == "STRING" else _name(label)
         return (str(label) if not isinstance(label, float) else ir.format_number(label), value)
 
     def code(self, meta, children):
@@ -143,9 +149,34 @@ class _ToIR(Transformer):
     def scale(self, meta, children):
         return ir.ScaleStmt(str(children[0]), _loc(meta))
 
+    def na(self, meta, children):
+        return ir.NaStmt(tuple(_unquote(c) for c in children), _loc(meta))
+
     def contrast(self, meta, children):
         active, reference = children
         return ir.ContrastStmt(active, reference, _loc(meta))
+
+
+# Characters a quoted name may not hold although the grammar reads them: the posterior's
+# variable names are made from node names, and PyMC's dimensions and netCDF refuse a comma and
+# a slash; a design term's name joins its factors by ':' and names a level by '[l]'.
+_UNSAFE_IN_NAMES = {",": "a comma", "/": "a slash", ":": "a colon", "[": "a bracket", "]": "a bracket"}
+
+
+def _name(token: Token) -> str:
+    """A name as written, without its backticks when it is quoted (`` `got treatment` ``)."""
+    text = str(token)
+    if token.type != "QNAME":
+        return text
+    for ch, what in _UNSAFE_IN_NAMES.items():
+        if ch in text:
+            raise SpecSyntaxError(
+                f"quoted name {text} holds {what}: the posterior's variable and term names are made from node "
+                f"names and cannot carry it; rename the data column (e.g. '{text[1:-1].replace(ch, '_')}')",
+                line=token.line,
+                column=token.column + text.index(ch),
+            )
+    return text[1:-1]
 
 
 def _unquote(token) -> str:
@@ -181,6 +212,12 @@ def _translate(err: lark.exceptions.UnexpectedInput, source: str, text: str) -> 
         ch = err.char
         if ch == '"':
             return SpecSyntaxError("unterminated string: a '\"' with no closing '\"' on the same line", **loc)
+        if ch == "`":
+            return SpecSyntaxError(
+                "unterminated quoted name: a '`' with no closing '`' on the same line (a quoted name holds at "
+                "least one character, and no backtick)",
+                **loc,
+            )
         return SpecSyntaxError(f"unexpected character {ch!r}; expected {_describe(err.allowed)}", **loc)
     if isinstance(err, lark.exceptions.UnexpectedToken):
         tok = err.token
@@ -205,6 +242,8 @@ def _after_tilde(err, text: str) -> bool:
 def _show(tok: Token) -> str:
     if tok.type == "NAME":
         return f"name '{tok}'"
+    if tok.type == "QNAME":
+        return f"name {tok}"
     if tok.type == "SIGNED_NUMBER":
         return f"number {tok}"
     return f"'{tok}'"

@@ -7,6 +7,7 @@ contradictory ones), and fills every prior in: edge > node > spec default > fami
 from __future__ import annotations
 
 import itertools
+import json
 import math
 
 from ..errors import SpecError
@@ -36,6 +37,8 @@ class _Declarations:
         self.codes: dict[str, tuple] = {}
         self.levels: dict[str, tuple[int, ir.Loc]] = {}  # ordinal(5): the number of levels
         self.settings: dict[str, tuple] = {}  # data source and missing-value policy
+        self.mentions: dict[str, tuple[str, list[ir.Loc]]] = {}  # name -> (statement of the first mention, locs)
+        self.na: dict[str, ir.Loc] = {}  # missing-value codes of the data, in the order written
 
     def at(self, loc: ir.Loc | None) -> dict:
         return ir.location(self.source, self.text, loc)
@@ -221,6 +224,18 @@ def _contrast(st: ir.ContrastStmt, d: _Declarations) -> None:
     d.set_once(d.settings, "contrast", (st.active, st.reference), st.loc, "contrasts")
 
 
+def _na(st: ir.NaStmt, d: _Declarations) -> None:
+    for code in st.codes:
+        if code.strip() != code or not code:
+            raise SpecError(
+                f"na {json.dumps(code)}: a missing-value code is compared with each cell after trimming its "
+                f"whitespace, so it must be non-empty and neither start nor end with a space "
+                f"(blank cells are missing already)",
+                **d.at(st.loc),
+            )
+        d.na.setdefault(code, st.loc)
+
+
 # Statement class -> the handler that records its declarations.
 HANDLERS = {
     ir.EdgeStmt: _edge,
@@ -234,7 +249,44 @@ HANDLERS = {
     ir.MissingStmt: _missing,
     ir.ContrastStmt: _contrast,
     ir.ScaleStmt: _scale,
+    ir.NaStmt: _na,
 }
+
+
+# What each statement is called in a message, and the names it mentions (each occurrence).
+STATEMENT_WORDS = {
+    ir.EdgeStmt: "an edge",
+    ir.FamilyStmt: "a family statement",
+    ir.RoleStmt: "a role statement",
+    ir.LatentStmt: "a latent statement",
+    ir.BidirectedStmt: "a '<->' statement",
+    ir.PriorStmt: "a prior",
+    ir.CodeStmt: "a code statement",
+}
+
+
+def _terms(terms) -> list[str]:
+    return [f for t in terms for f in (t.factors if isinstance(t, ir.Product) else (t,))]
+
+
+def _mentioned(st) -> list[str]:
+    """Every occurrence of a node's name in one statement, in the order written."""
+    if isinstance(st, ir.EdgeStmt):
+        return [n for g in st.groups for n in _terms(g)]
+    if isinstance(st, (ir.FamilyStmt, ir.RoleStmt, ir.LatentStmt)):
+        return _terms(st.nodes)
+    if isinstance(st, ir.BidirectedStmt):
+        return [st.a, st.b]
+    if isinstance(st, ir.PriorStmt):
+        return [*([st.node] if st.node else []), *_terms([st.parent] if st.parent else [])]
+    if isinstance(st, ir.CodeStmt):
+        return [st.column]
+    return []
+
+
+def _count_mentions(st, d: _Declarations) -> None:
+    for name in _mentioned(st):
+        d.mentions.setdefault(name, (STATEMENT_WORDS[type(st)], []))[1].append(st.loc)
 
 
 # ---- steps once every statement is read --------------------------------------------------
@@ -406,7 +458,9 @@ def _spec(d: _Declarations, treatment: tuple[str, ir.Loc], outcome: tuple[str, i
         products=products,
         contrast=d.settings.get("contrast", (None,))[0],
         scale=d.settings.get("scale", (None,))[0],
+        na=tuple(d.na),
         role_locs=(("treatment", treatment[1]), ("outcome", outcome[1])),
+        mentions=tuple((name, what, tuple(locs)) for name, (what, locs) in d.mentions.items()),
         setting_locs=tuple((key, loc) for key, (_, loc) in d.settings.items()),
         source=d.source,
         text=d.text,
@@ -449,6 +503,7 @@ def resolve(spec_ir: ir.SpecIR) -> ir.Spec:
     d = _Declarations(spec_ir)
     for st in spec_ir.statements:
         ir.handler(HANDLERS, st)(st, d)
+        _count_mentions(st, d)
     treatment, outcome = _roles(d)
     _check_nodes(d)
     _check_prior_targets(d)

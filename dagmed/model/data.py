@@ -10,7 +10,12 @@ the line after the header).
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import os
+import re
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +24,8 @@ import pandas as pd
 
 from ..errors import DataError, SpecError
 from ..lang.families import SAMPLED, SUMMED
+from ..lang.fmt import quote, quote_level
+from ..lang.ir import format_number
 from .ir import ModelIR
 
 MAX_SUMMED = 16  # missing binary values of one row: its likelihood sums 2^16 terms at most
@@ -140,33 +147,127 @@ def _source(ir: ModelIR, data) -> tuple[object, str]:
     return data, str(data)
 
 
+# Cells read as missing whatever the spec says (pandas' usual spellings), after trimming
+# whitespace; a blank or whitespace-only cell is missing too. ``na`` statements add codes.
+NA_TEXT = ("", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "#N/A", "<NA>", "None")
+# The delimiters a CSV file may use, in the order they are tried.
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+
+def _fields(lines: list[str], sep: str) -> list[int]:
+    return [len(row) for row in csv.reader(lines, delimiter=sep)]
+
+
+def sniff_delimiter(text: str, name: str = "<data>") -> str:
+    """The delimiter of CSV text: the first of comma, semicolon and tab that splits every line alike.
+
+    The header and up to 50 rows are read; a delimiter is taken when it splits the header into
+    more than one field and every row into as many.
+
+    Parameters
+    ----------
+    text : str
+        The file's beginning (a header line at least).
+    name : str
+        The file's name, for the error message.
+
+    Returns
+    -------
+    str
+        ``","``, ``";"`` or ``"\\t"``; ``","`` when no line splits (a one-column file).
+
+    Raises
+    ------
+    DataError
+        The header is one field holding a semicolon or a tab, yet its rows do not split alike:
+        the message names the delimiter and the first row that does not.
+
+    Examples
+    --------
+    >>> sniff_delimiter("t;m;y\\n0;1,5;1\\n")
+    ';'
+    >>> sniff_delimiter("t,m,y\\n0,1,1\\n")
+    ','
+    >>> sniff_delimiter("t;m;y\\n0;1\\n", "d.csv")
+    Traceback (most recent call last):
+    dagmed.errors.DataError: d.csv: the header is one field, 't;m;y', holding a semicolon: ...
+    """
+    lines = [ln for ln in text.splitlines()[:51] if ln.strip()]
+    if not lines:
+        return ","
+    for sep in DELIMITERS:
+        counts = _fields(lines, sep)
+        if counts[0] > 1 and all(c == counts[0] for c in counts):
+            return sep
+    header = lines[0]
+    for sep, word in DELIMITERS.items():
+        if sep != "," and sep in header and _fields([header], ",")[0] == 1:
+            counts = _fields(lines, sep)
+            row = next(i for i, c in enumerate(counts) if c != counts[0])
+            raise DataError(
+                f"{name}: the header is one field, {header!r}, holding a {word}: the file looks {word}-separated "
+                f"(dagmed reads comma-, semicolon- and tab-separated files and tells them apart by the header "
+                f"and the rows), but row {row} splits into {counts[row]} fields at the {word} where the header "
+                f"has {counts[0]}: fix that row, or save the file with one delimiter throughout"
+            )
+    return ","
+
+
+def _read_text(data, name: str) -> str:
+    """The whole file as text (a path or a URL), refused with one line when it cannot be read."""
+    try:
+        if "://" in name:
+            with urllib.request.urlopen(name, timeout=120) as response:  # noqa: S310 - the user's own data URL
+                raw = response.read()
+        else:
+            raw = Path(name).read_bytes()
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read {name}: {getattr(exc, 'reason', None) or exc}") from None
+    if b"\x00" in raw[:4096]:
+        raise DataError(f"{name} is not a CSV text file (it holds binary data)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
 def _read_csv(data, name: str) -> pd.DataFrame:
+    """Every cell as the text written (no type guessed): the spec's codes and trimming apply to it."""
     if "://" not in name:
         path = Path(name)
         if not path.exists():
             raise DataError(f"data file not found: {name}")
         if path.is_dir():
             raise DataError(f"data path is a directory, not a CSV file: {name}")
-        with path.open("rb") as f:
-            head = f.read(4096)
-        if b"\x00" in head:
-            raise DataError(f"{name} is not a CSV text file (it holds binary data)")
+    text = _read_text(data, name)
+    if not text.strip():
+        raise DataError(f"{name} is empty: no header and no rows")
+    sep = sniff_delimiter(text, name)
     try:
-        df = pd.read_csv(data, na_values=["NA", ""], keep_default_na=True)
+        # pandas renames a repeated header ("x", "x.1"); keep the names as written (header=None)
+        # so that a repeated column is refused instead of one copy being used silently
+        raw = pd.read_csv(io.StringIO(text), sep=sep, header=None, dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
         raise DataError(f"{name} is empty: no header and no rows") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+    except (pd.errors.ParserError, ValueError) as exc:
         raise DataError(f"{name} cannot be read as CSV: {str(exc).splitlines()[0]}") from None
-    except OSError as exc:
-        raise DataError(f"cannot read {name}: {exc}") from None
-    if df.empty:
+    if len(raw) < 2:
         raise DataError(f"{name} has a header but no rows")
-    # pandas renames a repeated header ("x", "x.1"); keep the names as written so that a
-    # repeated column is refused instead of one copy being used silently
-    header = pd.read_csv(data, header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0].tolist()
-    if len(header) == len(df.columns):
-        df.columns = header
+    df = raw.iloc[1:].reset_index(drop=True)
+    df.columns = [str(c) for c in raw.iloc[0]]
     return df
+
+
+def _missing_cells(col: pd.Series, codes) -> pd.Series:
+    """A text column with every missing cell NaN: blank, a usual spelling of NA, or one of the spec's codes.
+
+    Values are compared after trimming whitespace; the other values are kept as written.
+    """
+    if not _is_text(col):
+        return col
+    trimmed = col.map(lambda v: v.strip() if isinstance(v, str) else v)
+    missing = trimmed.isin([*NA_TEXT, *codes]) | col.isna()
+    return col.mask(missing)
 
 
 def _refuse_duplicates(df: pd.DataFrame, needed, name: str) -> None:
@@ -188,38 +289,108 @@ def _refuse_non_finite(col: pd.Series, name: str, source: str) -> None:
         raise DataError(f"{source}: column {name}, row {i + 1}: value {v[i]:g} is not a finite number")
 
 
+def _is_text(col: pd.Series) -> bool:
+    """A column of text (pandas' object or string dtype), as every column read from a file is."""
+    return col.dtype == object or pd.api.types.is_string_dtype(col.dtype)
+
+
+def _trimmed(col: pd.Series) -> pd.Series:
+    return col.map(lambda v: v.strip() if isinstance(v, str) else v)
+
+
+def _case_twins(value: str, others) -> list[str]:
+    """The values among ``others`` that differ from ``value`` only by case."""
+    return sorted({o for o in others if o != value and o.casefold() == value.casefold()})
+
+
 def _code(col: pd.Series, name: str, levels, source: str) -> pd.Series:
-    """A text column -> 0/1 by the spec's levels; one given level codes the other as its complement."""
-    present = sorted(col.dropna().astype(str).unique())
+    """A text column -> 0/1 by the spec's levels; one given level codes the other as its complement.
+
+    Cells are compared with the levels after trimming whitespace; a refusal quotes the cell
+    exactly as written and says when it differs from a level (or another value) only by case.
+    """
+    text = _trimmed(col.map(lambda v: v if pd.isna(v) or isinstance(v, str) else _level_text(v)))
+    present = sorted(text.dropna().astype(str).unique())
     mapping = {str(k): float(v) for k, v in levels}
     unknown = [v for v in present if v not in mapping]
+    twins = {u: _case_twins(u, [*mapping, *present]) for u in unknown}
     if len(mapping) == 1 and len(unknown) <= 1:
         ((given, value),) = mapping.items()
         mapping.update({u: 1.0 - value for u in unknown})
         unknown = []
     if unknown:
-        row = int(np.flatnonzero(col.astype(str).isin(unknown) & col.notna())[0]) + 1
-        raise DataError(
-            f"{source}: column {name}, row {row}: value {col.iloc[row - 1]!r} is not a level of "
+        # the first row with an unknown value; one that differs from another only by case first
+        culprits = [u for u in unknown if twins[u]] or unknown
+        row = int(np.flatnonzero(text.isin(culprits).to_numpy())[0]) + 1
+        bad = text.iloc[row - 1]
+        message = (
+            f"{source}: column {name}, row {row}: value {_exact(col.iloc[row - 1])} is not a level of "
             f"'code {name}' ({', '.join(mapping)}); levels present: {', '.join(present)}"
         )
-    return col.map(lambda v: mapping.get(str(v), np.nan) if pd.notna(v) else np.nan)
+        if twins[bad]:
+            spellings = ", ".join(f"'{t}'" for t in twins[bad])
+            code = _suggest_code(name, mapping, present)
+            message += (
+                f"; '{bad}' and {spellings} differ only by case, and levels are matched exactly: "
+                f"list both spellings, e.g. '{code}'"
+            )
+        raise DataError(message)
+    return text.map(lambda v: mapping.get(str(v), np.nan) if pd.notna(v) else np.nan)
+
+
+def _suggest_code(name: str, mapping: dict, present) -> str:
+    """A ``code`` statement listing every spelling present, each with the value of its case twin."""
+    folded = {k.casefold(): v for k, v in mapping.items()}
+    given = dict(mapping)
+    if len(mapping) == 1:  # the one level given codes the others as its complement
+        ((level, value),) = mapping.items()
+        folded = {level.casefold(): value}
+        for p in present:
+            folded.setdefault(p.casefold(), 1.0 - value)
+    for p in present:
+        if p not in given and p.casefold() in folded:
+            given[p] = folded[p.casefold()]
+    levels = ", ".join(f"{quote_level(k)} = {v:g}" for k, v in given.items())
+    return f"code {quote(name)}: {levels}"
+
+
+def _exact(value) -> str:
+    """A cell as written, quoted so that spaces and case show: ``'male '``."""
+    return repr(value) if isinstance(value, str) else repr(str(value))
 
 
 def _numeric(col: pd.Series, name: str, source: str) -> pd.Series:
-    num = pd.to_numeric(col, errors="coerce")
-    bad = num.isna() & col.notna()
+    text = _trimmed(col)
+    if _is_text(text):
+        text = text.map(lambda v: _BOOLEAN.get(v.lower(), v) if isinstance(v, str) else v)
+    num = pd.to_numeric(text, errors="coerce")
+    bad = num.isna() & text.notna()
     if bad.any():
-        levels = sorted(col[bad].astype(str).unique())
+        levels = sorted(text[bad].astype(str).unique())
         row = int(np.flatnonzero(bad)[0]) + 1
-        if len(col.dropna().unique()) == 2:
-            hint = f"; say how to code it, e.g. 'code {name}: {levels[-1]} = 1'"
+        value = text.iloc[row - 1]
+        if isinstance(value, str) and _DECIMAL_COMMA.match(value):
+            hint = "; a decimal comma? dagmed reads numbers with a decimal point"
+        elif bad[text.notna()].all() and len(text.dropna().unique()) == 2:
+            hint = f"; say how to code it, e.g. 'code {quote(name)}: {quote_level(levels[-1])} = 1'"
         else:
-            hint = ""
+            hint = f"; if it marks a missing value, say so in the spec: 'na {json.dumps(value, ensure_ascii=False)}'"
         raise DataError(
-            f"{source}: column {name}, row {row}: text value {col.iloc[row - 1]!r} in a numeric column{hint}"
+            f"{source}: column {name}, row {row}: text value {_exact(col.iloc[row - 1])} in a numeric column{hint}"
         )
     return num.astype(float)
+
+
+_BOOLEAN = {"true": "1", "false": "0"}
+_DECIMAL_COMMA = re.compile(r"-?\d+,\d+\Z")
+
+
+def _level_text(v) -> str:
+    """A number in a coded column as a level would be written (``1``, not ``1.0``)."""
+    try:
+        return format_number(float(v))
+    except (TypeError, ValueError):
+        return str(v)
 
 
 def load(ir: ModelIR, data=None) -> Dataset:
@@ -257,7 +428,7 @@ def load(ir: ModelIR, data=None) -> Dataset:
     coded = {}
     for c in needed:
         levels = spec.code_for(c)
-        col = df[c]
+        col = _missing_cells(df[c], spec.na)
         coded[c] = _code(col, c, levels, name) if levels is not None else _numeric(col, c, name)
         _refuse_non_finite(coded[c], c, name)
     frame = pd.DataFrame(coded)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from ..effects.kinds import CONVENTIONS
 from ..fit import implications
 from ..lang.vocabulary import SCALES
+from . import prose
 from .summary import effects_table, json_number, summarize
 
 SCHEMA_VERSION = 1
@@ -27,7 +28,9 @@ def effects_document(result) -> dict:
         ``schema_version`` (:data:`SCHEMA_VERSION`), ``spec``, ``treatment``, ``outcome``, ``mediators``, ``covariates``, ``n_obs``,
         ``n_dropped``, ``n_missing`` (missing values modelled, per column), ``contrast`` (the
         treatment's ``active`` and ``reference`` values: ``t = 1`` and ``t = 0`` of the regimes),
-        ``scale`` and ``scale_description`` (``diff``, ``rr`` or ``or``: on a ratio scale each
+        ``measure`` (what an effect is: ``risk difference``, ``mean difference``, ``risk ratio``,
+        ``mean ratio`` or ``odds ratio``), ``summary`` (the paragraph that opens the report:
+        :func:`dagmed.report.prose.summary_paragraph`), ``scale`` and ``scale_description`` (``diff``, ``rr`` or ``or``: on a ratio scale each
         effect has ``p_lt_1`` instead of ``p_lt_0``), ``integration`` (how the regimes were
         computed and how accurately: :func:`dagmed.effects.decomposition.decompose_reporting`), ``missing`` (the
         policy; with ``missing model`` also ``incomplete_rows``, each column's ``method``,
@@ -50,6 +53,12 @@ def effects_document(result) -> dict:
     (['TE', 'DE', 'IIE[m]', 'DEP', 'PM[m]'], 4)
     """
     a = result.analysis
+    doc = _document(result, a)
+    doc["summary"] = prose.summary_paragraph(doc)
+    return doc
+
+
+def _document(result, a) -> dict:
     return {
         "schema_version": SCHEMA_VERSION,
         "spec": a.spec.source,
@@ -64,6 +73,7 @@ def effects_document(result) -> dict:
         "data": result.dataset.source,
         "contrast": dict(zip(("treatment", "active", "reference"), (a.treatment, *result.ir.contrast))),
         "scale": result.scale,
+        "measure": prose.measure(result.scale, result.ir.node(a.outcome).family.support.binary),
         "integration": result.integration,
         "scale_description": SCALES[result.scale].description,
         "convention": result.convention,

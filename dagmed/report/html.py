@@ -11,8 +11,10 @@ from pathlib import Path
 
 from ..effects.kinds import KINDS, kind_of
 from ..lang.vocabulary import SCALES
+from . import prose
 from .text import centre, pm_note
 
+FIRST_PICTURE = "forest.png"  # the key picture, shown under the effect table
 CAPTIONS = {
     "forest.png": "Total effect and its components (the key picture)",
     "effects.png": "Posterior of each effect",
@@ -111,7 +113,12 @@ def _verdict(doc: dict) -> str:
 
 
 def render(doc: dict, check_text: str, plots_dir: Path) -> str:
-    """The report as one HTML string, images embedded as base64 PNG."""
+    """The report as one HTML string, images embedded as base64 PNG.
+
+    The first screen answers the question: the summary paragraph, the effect table (headed by
+    what the effects measure and the contrast) and the forest plot; the spec, its equations and
+    priors, the data's verdict, the diagnostics and the other pictures follow.
+    """
     e = html.escape
     rows = "\n".join(_effect_row(x) for x in doc["effects"])
     d = doc["diagnostics"]
@@ -132,11 +139,9 @@ def render(doc: dict, check_text: str, plots_dir: Path) -> str:
     for name in order:
         p = plots_dir / name
         if p.exists():
-            data = base64.b64encode(p.read_bytes()).decode("ascii")
-            images.append(
-                f'<figure><img alt="{e(name)}" src="data:image/png;base64,{data}"/>'
-                f"<figcaption>{e(CAPTIONS.get(name, name))}</figcaption></figure>"
-            )
+            images.append(_figure(p, CAPTIONS.get(name, name)))
+    first = images.pop(0) if (plots_dir / FIRST_PICTURE).exists() else ""  # the forest plot opens the report
+    summary = doc.get("summary") or prose.summary_paragraph(doc)
     sampler = doc["sampler"]
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>dagmed report: {e(doc["treatment"])} -&gt; {e(doc["outcome"])}</title>
@@ -146,19 +151,23 @@ table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding
 td:first-child {{ text-align: left; font-family: monospace; }}
 pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
 .warn {{ color: #a00; font-weight: bold; }} .ok {{ color: #060; }}
+.summary {{ font-size: 1.15em; line-height: 1.5; }}
 figure {{ margin: 2em 0; }} img {{ max-width: 100%; }}
 </style></head><body>
 <h1>Mediation of {e(doc["treatment"])} on {e(doc["outcome"])}</h1>
-<h2>Spec and assumptions</h2>
+<p class="summary" id="summary">{e(summary)}</p>
+<h2 id="effects">Effects: {e(prose.axis_label(doc))}</h2>
+{warning if bad else ""}
+<table><tr><th>effect</th><th>centre</th><th>value</th><th>sd</th><th>{doc["hdi_prob"]:.0%} HDI</th><th>P(&lt;{_null(doc):g})</th></tr>
+{rows}
+</table>
+{first}
+{_glossary(doc)}
+<h2 id="spec">Spec and assumptions</h2>
 <pre>{e(check_text)}</pre>
 <p>{doc["n_obs"]} observations used; {doc["n_dropped"]} rows dropped with a missing value.{e(" " + doc.get("missing", {}).get("summary", "") + "." if doc.get("missing", {}).get("summary") else "")} Data: {e(str(doc.get("data", "")))}.
 Convention: {e(doc.get("convention_description", doc["convention"]))}.
 Scale: {e(doc.get("scale_description", "differences of the outcome's mean"))}.</p>
-<h2>Effects</h2>
-<table><tr><th>effect</th><th>centre</th><th>value</th><th>sd</th><th>{doc["hdi_prob"]:.0%} HDI</th><th>P(&lt;{_null(doc):g})</th></tr>
-{rows}
-</table>
-{_glossary(doc)}
 {_verdict(doc)}
 <h2>Diagnostics</h2>
 {warning}
@@ -169,3 +178,12 @@ Sampler {e(str(sampler.get("sampler")))}: {sampler.get("chains")} chains x {samp
 {"".join(images)}
 </body></html>
 """
+
+
+def _figure(path: Path, caption: str) -> str:
+    """A picture embedded as base64 PNG, with its caption."""
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (
+        f'<figure><img alt="{html.escape(path.name)}" src="data:image/png;base64,{data}"/>'
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+    )

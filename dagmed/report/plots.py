@@ -26,6 +26,7 @@ from ..effects.kinds import IIE, TE, Effect, kind_of
 from ..lang.vocabulary import SCALES
 from ..model.compiler import build, data_nodes
 from ..model.draws import Draws
+from . import prose
 from .layout import FONT_SIZE, Layout, draw_layout, layered_layout, layers
 from .progress import progress
 
@@ -316,7 +317,7 @@ def effect_posteriors(idata, doc, path: Path) -> Path:
         else:
             az.plot_posterior(draws, ax=ax, hdi_prob=doc["hdi_prob"], ref_val=scale.null, point_estimate="mean")
         ax.set_title(name)
-        ax.set_xlabel(f"effect on the outcome: {scale.description.split(':')[0]}")
+        ax.set_xlabel(prose.axis_label(doc))
     for ax in list(axes.flat)[len(shown) :]:
         ax.axis("off")
     fig.suptitle(f"Posterior of each effect, {doc['hdi_prob']:.0%} HDI, reference line at {scale.null:g}")
@@ -342,8 +343,7 @@ def forest(doc, path: Path) -> Path:
         for axis in (ax.xaxis.set_major_formatter, ax.xaxis.set_minor_formatter):
             axis(FormatStrFormatter("%g"))
     ax.set_yticks(y, [e["name"] for e in rows])
-    what = "" if not scale.ratio else f", {scale.name}"
-    ax.set_xlabel(f"effect of {doc['treatment']} on {doc['outcome']}{what} (mean, {doc['hdi_prob']:.0%} HDI)")
+    ax.set_xlabel(f"{prose.axis_label(doc)}: effect on {doc['outcome']} (mean, {doc['hdi_prob']:.0%} HDI)")
     ax.set_title("Total effect and its components")
     return _save(fig, path)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import networkx as nx
 
 from ..effects.kinds import CONVENTIONS, IIE, Effect, kind_of
 from ..lang.vocabulary import MISSING, SCALES
+from . import prose
 from .summary import effects_table
 
 # A proportion mediated PM = IIE / TE is a ratio of draws: where TE is near 0 its draws explode,
@@ -118,6 +121,9 @@ def describe(ir) -> str:
     if spec.data:
         lines.append(f"data:         {spec.data}")
     lines.append(f"missing:      {MISSING[spec.missing]}")
+    if spec.na:
+        codes = ", ".join(json.dumps(c, ensure_ascii=False) for c in spec.na)
+        lines.append(f"na:           cells holding {codes} are missing values (blank and NA cells always are)")
     return "\n".join(lines)
 
 
@@ -192,15 +198,37 @@ def format_error(err) -> str:
     return f"dagmed: error: {err}" + (f"\n{excerpt}" if excerpt else "")
 
 
-def format_table(result) -> str:
+def format_warning(err) -> str:
+    """A warning as the command line prints it: one located line (``dagmed: warning: FILE:LINE:COL: ...``).
+
+    Parameters
+    ----------
+    err : dagmed.DagmedError
+        The problem, located as an error would be.
+
+    Examples
+    --------
+    >>> from dagmed import SpecError
+    >>> print(format_warning(SpecError("`yy` appears only once", source="s.dag", line=5, column=1)))
+    dagmed: warning: s.dag:5:1: `yy` appears only once
+    """
+    return f"dagmed: warning: {err}"
+
+
+def format_table(result, see: str | None = None) -> str:
     """The effect table as the terminal shows it, under a line naming the analysis.
 
     Each row says which centre it shows (:func:`centre`): the mean, or for a proportion
-    mediated the median, without its sd.
+    mediated the median, without its sd. The header names what the effects measure and the
+    contrast (``risk difference, t 1 vs 0``). Indirect effects, interactions and DEP whose
+    whole HDI lies within ±0.001 of no effect are folded into one line
+    (:func:`dagmed.report.prose.folded_line`); the files keep every row.
 
     Parameters
     ----------
     result : dagmed.api.Result
+    see : str, optional
+        Where the folded rows are (``effects.csv`` when the run writes files).
 
     Examples
     --------
@@ -208,7 +236,7 @@ def format_table(result) -> str:
     >>> spec = dagmed.parse("treatment t\\noutcome y\\nt -> m -> y\\nt -> y\\nm, y ~ bernoulli\\n")
     >>> df = pd.DataFrame({"t": [0, 1] * 10, "m": [0, 1, 1, 0, 1] * 4, "y": [0, 0, 1, 1] * 5})
     >>> print(format_table(dagmed.run(spec, df, seed=1)))  # doctest: +SKIP
-    t -> y through m; 20 observations; convention: control
+    t -> y through m; 20 observations; risk difference, t 1 vs 0; convention: control
     effect        centre     value       sd         95% HDI          P(<0)
     TE            mean      -0.041    0.150  [  -0.325,    0.245]   0.612
     ...
@@ -221,14 +249,17 @@ def format_table(result) -> str:
     width = max(12, *(len(n) for n in eff.index))
     header = f"{'effect':<{width}}  {'centre':<6}  {'value':>8}  {'sd':>7}  {pct:^21}  {f'P(<{null:g})':>6}"
     a = result.analysis
+    what = prose.measure(result.scale, result.ir.node(a.outcome).family.support.binary)
+    active, reference = result.ir.contrast
     head = (
         f"{a.treatment} -> {a.outcome} through {', '.join(a.mediators) or '(no mediator)'}; "
         f"{result.dataset.n_obs} observations"
         f"{f' ({sum(result.dataset.n_missing.values())} missing values modelled)' if result.dataset.missing else ''}"
-        f"{_contrast(result.ir)}; convention: {result.convention}"
-        f"{'' if result.scale == 'diff' else f'; scale: {result.scale} ({SCALES[result.scale].description})'}"
+        f"; {what}, {prose.contrast_label(a.treatment, active, reference)}"
+        f"{'' if result.scale == 'diff' else f' (scale {result.scale}: {SCALES[result.scale].description})'}"
+        f"; convention: {result.convention}"
     )
-    lines = [head, header, *_rows(eff, width)]
+    lines = [head, header, *_folded_rows(eff, width, null, see)]
     if not a.independent:
         # dependent mediators: the conventions differ in more than the level of the indirect
         # effects, so the other one is shown too (TE and DE are the same in both)
@@ -237,17 +268,22 @@ def format_table(result) -> str:
         lines += [
             "",
             f"convention: {other} ({CONVENTIONS[other].description})",
-            *_rows(table.drop(index=["TE", "DE"]), width),
+            *_folded_rows(table.drop(index=["TE", "DE"]), width, null, see),
         ]
     if any(centre(name) == "median" for name in eff.index):
         lines.append(pm_note(result.scale))
     return "\n".join(lines)
 
 
-def _contrast(ir) -> str:
-    """``; t = 2 vs 0`` when the spec states a contrast other than 1 vs 0, else nothing (the default)."""
-    active, reference = ir.contrast
-    return "" if (active, reference) == (1.0, 0.0) else f"; {ir.treatment} = {active:g} vs {reference:g}"
+def _folded_rows(table, width: int, null: float, see: str | None) -> list[str]:
+    """The table's rows, the effects whose HDI lies within ``null ± 0.001`` folded into one line."""
+    tiny = [
+        name
+        for name, r in table.iterrows()
+        if prose.negligible({"name": name, "hdi_low": r.hdi_low, "hdi_high": r.hdi_high}, null)
+    ]
+    line = prose.folded_line(tiny, null, see)
+    return _rows(table.drop(index=tiny), width) + ([line] if line else [])
 
 
 def _rows(table, width: int) -> list[str]:

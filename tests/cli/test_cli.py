@@ -377,7 +377,10 @@ def test_console_script_runs_end_to_end(tmp_path):
     assert data == "data: d.csv: 40 rows, none missing"
     assert sampling.startswith("sampling: ") and sampling.endswith(", 1 chains x 50 draws (50 tuning), seed 1")
     assert decomposing == "decomposing: 4 regimes over 50 draws"
-    assert r.stdout.splitlines()[0] == "t -> y through m; 40 observations; convention: control"
+    assert (
+        r.stdout.splitlines()[0] == "t -> y through m; 40 observations; risk difference, t 1 vs 0; convention: control"
+    )
+    assert r.stdout.splitlines()[-2].startswith("Treatment t (1 vs 0) changed the probability of y by ")
     assert r.stdout.splitlines()[-1] == f"wrote {', '.join(rundir.FILES)} to out"
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(rundir.FILES)
 
@@ -412,9 +415,10 @@ def test_with_the_suggested_edge_the_contradiction_is_gone(dagmed_cli, tmp_path,
     assert "contradict" not in r.err + r.out
 
 
-def test_strict_without_data_is_a_usage_error(dagmed_cli):
+def test_strict_without_data_checks_the_spec_alone(dagmed_cli):
     r = dagmed_cli("check", SPECS / "substance.dag", "--strict")
-    assert r.code == 2 and "--strict needs --data" in r.err
+    assert r.code == 0, r.err
+    assert r.out.splitlines()[-1] == "ok:           the mediation analysis is well posed"
 
 
 def test_run_strict_refuses_before_sampling_and_writes_nothing(dagmed_cli, tmp_path, substance_csv):
@@ -452,7 +456,8 @@ def test_run_on_the_odds_ratio_scale_reports_ratios(dagmed_cli, tmp_path):
     r = dagmed_cli("run", spec, "--data", "d.csv", "--scale", "or", "--draws", "200", "--tune", "200",
                    "--chains", "1", "--seed", "1", "--out", "out", "--no-plots", "--quiet")  # fmt: skip
     assert r.code == 0, r.err
-    assert "scale: or (ratios of the outcome's odds" in r.out and "P(<1)" in r.out
+    assert "; odds ratio, t 1 vs 0 (scale or: ratios of the outcome's odds" in r.out.splitlines()[0]
+    assert "P(<1)" in r.out
     doc = json.loads((tmp_path / "out" / "effects.json").read_text())
     assert doc["scale"] == "or"
     te = next(e for e in doc["effects"] if e["name"] == "TE")
@@ -466,3 +471,135 @@ def test_a_scale_that_does_not_suit_the_outcome_is_refused_before_sampling(dagme
     r = dagmed_cli("run", spec, "--data", "d.csv", "--scale", "rr", "--out", "out")
     assert r.code == 2 and "scale rr needs an outcome whose mean is positive" in r.err and "sampling" not in r.err
     assert not (tmp_path / "out").exists()
+
+
+# ---- what a newcomer trips on ------------------------------------------------------------------
+
+TYPO = CHAIN + "mm -> y\n"  # mm: a covariate written nowhere else, one letter from the mediator m
+
+
+def test_check_warns_of_a_name_that_looks_like_a_typo(dagmed_cli, tmp_path):
+    (tmp_path / "s.dag").write_text(TYPO)
+    r = dagmed_cli("check", "s.dag")
+    assert r.code == 0, r.err
+    assert r.err.splitlines() == ["dagmed: warning: s.dag:6:1: `mm` appears only once, in an edge: did you mean `m`? "
+                                  "(a node of its own otherwise)"]  # fmt: skip
+    assert "1 name(s) look like typos" in r.out.splitlines()[-1]
+
+
+def test_check_strict_makes_a_typo_an_error(dagmed_cli, tmp_path):
+    (tmp_path / "s.dag").write_text(TYPO)
+    r = dagmed_cli("check", "s.dag", "--strict")
+    assert r.code == 3
+    assert r.err.splitlines()[0].startswith("dagmed: error: s.dag:6:1: `mm` appears only once")
+    assert r.err.splitlines()[0].endswith("did you mean `m`? (a node of its own otherwise) (--strict)")
+    assert r.err.splitlines()[1:] == ["    mm -> y", "    ^"]
+
+
+def test_a_misspelt_family_names_both_spellings(dagmed_cli, tmp_path):
+    (tmp_path / "s.dag").write_text("treatment t\noutcome y\nt -> m -> y\nt -> y\nt, m, yy ~ bernoulli\n")
+    r = dagmed_cli("check", "s.dag")
+    assert r.code == 3
+    assert "dagmed: error: s.dag:2:1: outcome y has parents but no family" in r.err
+    assert "dagmed: warning: s.dag:5:1: `yy` appears only once, in a family statement: did you mean `y`?" in r.err
+
+
+def test_run_names_the_likely_typo_behind_an_error(dagmed_cli, tmp_path):
+    (tmp_path / "s.dag").write_text("treatment t\noutcome y\nt -> m -> y\nt -> y\nt, m, yy ~ bernoulli\n")
+    r = dagmed_cli("run", "s.dag", "--data", "never-read.csv", "--quiet")
+    assert r.code == 3
+    assert r.err.splitlines()[0].startswith("dagmed: warning: s.dag:5:1: `yy` appears only once")
+    assert "outcome y has parents but no family" in r.err.splitlines()[1]
+
+
+def test_run_strict_refuses_a_typo_before_reading_data(dagmed_cli, tmp_path):
+    (tmp_path / "s.dag").write_text(TYPO)
+    r = dagmed_cli("run", "s.dag", "--data", "never-read.csv", "--strict")
+    assert r.code == 3 and "`mm` appears only once" in r.err and "(--strict)" in r.err and "not found" not in r.err
+
+
+def _binary_chain_csv(path, n=60, seed=0, sep=",", header=("t", "m", "y"), missing_every=None):
+    rng = np.random.default_rng(seed)
+    t = rng.integers(0, 2, n)
+    m = rng.binomial(1, 0.3 + 0.4 * t)
+    y = rng.binomial(1, 0.2 + 0.3 * m + 0.2 * t)
+    rows = [[str(a), str(b), str(c)] for a, b, c in zip(t, m, y)]
+    if missing_every:
+        for i in range(0, n, missing_every):
+            rows[i][1] = "."
+    path.write_text(sep.join(header) + "\n" + "".join(sep.join(r) + "\n" for r in rows))
+
+
+def test_quiet_silences_progress_but_not_warnings(dagmed_cli, tmp_path):
+    (tmp_path / "s.dag").write_text(CHAIN)
+    _binary_chain_csv(tmp_path / "d.csv")
+    # 30 draws of 2 chains: bulk ESS far below 400, so the run must warn
+    r = dagmed_cli("run", "s.dag", "--data", "d.csv", "--draws", "30", "--tune", "30", "--chains", "2",
+                   "--seed", "1", "--quiet")  # fmt: skip
+    assert r.code == 0, r.err
+    lines = r.err.splitlines()
+    assert lines and all(line.startswith("dagmed: warning: ") for line in lines), r.err
+    assert any("bulk ESS as low as" in line for line in lines)
+    loud = dagmed_cli("run", "s.dag", "--data", "d.csv", "--draws", "30", "--tune", "30", "--chains", "2",
+                      "--seed", "1")  # fmt: skip
+    assert any(line.startswith("sampling: ") for line in loud.err.splitlines())
+    assert [x for x in loud.err.splitlines() if x.startswith("dagmed: warning:")] == lines
+
+
+def test_a_quoted_column_with_a_space_semicolons_and_dot_codes_run(dagmed_cli, tmp_path):
+    import json
+
+    (tmp_path / "s.dag").write_text(
+        "treatment `got treatment`\noutcome relapse\n`got treatment` -> `met peers` -> relapse\n"
+        "`got treatment` -> relapse\n`met peers`, relapse ~ bernoulli\n"
+        'data "d.csv"\nna "."\n'
+    )
+    _binary_chain_csv(tmp_path / "d.csv", n=80, sep=";", header=("got treatment", "met peers", "relapse"),
+                      missing_every=10)  # fmt: skip
+    r = dagmed_cli("run", "s.dag", "--draws", "100", "--tune", "100", "--chains", "1", "--seed", "1",
+                   "--out", "out", "--quiet")  # fmt: skip
+    assert r.code == 0, r.err
+    out = r.out.splitlines()
+    assert out[0] == (
+        "got treatment -> relapse through met peers; 72 observations; risk difference, got treatment 1 vs 0; "
+        "convention: control"
+    )
+    assert any(line.startswith("IIE[met peers] ") for line in out)
+    doc = json.loads((tmp_path / "out" / "effects.json").read_text(encoding="utf-8"))
+    assert (doc["n_obs"], doc["n_dropped"]) == (72, 8)
+    assert doc["measure"] == "risk difference" and doc["scale"] == "diff"
+    assert doc["contrast"] == {"treatment": "got treatment", "active": 1.0, "reference": 0.0}
+    assert out[-2] == doc["summary"] and doc["summary"].startswith(
+        "Treatment got treatment (1 vs 0) changed the probability of relapse by "
+    )
+    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    body = report[report.index("<body>") :]
+    assert (
+        body.index('id="summary"')
+        < body.index("<table>")
+        < body.index('alt="forest.png"')
+        < body.index("Spec and assumptions")
+    )
+    assert (tmp_path / "out" / "spec.dag").read_text().startswith("treatment `got treatment`\n")
+
+
+def test_a_semicolon_file_with_a_broken_row_names_the_delimiter(dagmed_cli, tmp_path):
+    (tmp_path / "s.dag").write_text(CHAIN)
+    (tmp_path / "d.csv").write_text("t;m;y\n1;0;1\n0;1\n")
+    r = dagmed_cli("run", "s.dag", "--data", "d.csv")
+    assert r.code == 4 and "Traceback" not in r.err
+    assert "holding a semicolon: the file looks semicolon-separated" in r.err and "sampling" not in r.err
+
+
+def test_fmt_requotes_names(dagmed_cli, tmp_path):
+    (tmp_path / "s.dag").write_text('treatment `got treatment`\noutcome y\n`got treatment`->y~bernoulli\nna "."\n')
+    r = dagmed_cli("fmt", "s.dag")
+    assert r.code == 0, r.err
+    assert r.out == 'treatment `got treatment`\noutcome y\n`got treatment` -> y ~ bernoulli\nna "."\n'
+
+
+def test_check_shows_the_na_codes(dagmed_cli, tmp_path):
+    (tmp_path / "s.dag").write_text(TINY + 'na ".", "-99"\n')
+    r = dagmed_cli("check", "s.dag")
+    assert r.code == 0, r.err
+    assert 'na:           cells holding ".", "-99" are missing values (blank and NA cells always are)' in r.out

@@ -209,3 +209,53 @@ def test_product_terms_are_never_refused():
     for text in texts:
         a = dagmed.analyse(dagmed.parse(text))
         assert a.ok, (text, [p.message for p in a.problems])
+
+
+# ---- names that look like typos -------------------------------------------------------------
+
+
+def test_a_family_for_a_misspelt_node_names_both():
+    a = analysis.analyse(dagmed.parse("treatment t\noutcome y\nt -> m -> y\nt -> y\nt, m, yy ~ bernoulli\n", "s.dag"))
+    # the typo leaves y without a family: that problem is reported, and the warning says why
+    assert [p.message.split(";")[0] for p in a.problems] == ["outcome y has parents but no family"]
+    (w,) = a.warnings
+    assert (w.line, w.column) == (5, 1)
+    assert "`yy` appears only once, in a family statement: did you mean `y`?" in w.message
+
+
+def test_a_misspelt_edge_is_named_with_its_statement():
+    text = (
+        "treatment treat\noutcome relapse\ntreat -> adherence -> relapse\ntreat -> relapse\n"
+        "adherence, relapse ~ bernoulli\nage -> treat, relapse\nage -> adherance\n"
+    )
+    (w,) = analysis.analyse(dagmed.parse(text)).warnings
+    assert "`adherance` appears only once, in an edge: did you mean `adherence`?" in w.message and w.line == 7
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "treatment t\noutcome y\nx -> t, y\nt -> y ~ bernoulli\n",  # x is no typo of t: one letter each
+        "treatment t\noutcome y\nx1, x2 -> t, y\nt -> y ~ bernoulli\n",  # named together, in one statement
+        "treatment t\noutcome y\nt -> y ~ bernoulli\nage -> y\nsex -> y\n",  # far apart
+    ],
+)
+def test_what_is_not_a_typo(text):
+    assert analysis.analyse(dagmed.parse(text)).warnings == ()
+
+
+@pytest.mark.parametrize("name", ["substance.dag", "three_mediators.dag", "interaction.dag", "linear.dag"])
+def test_the_shipped_specs_have_no_typo_warnings(name):
+    assert analysis.analyse(dagmed.load(SPECS / name)).warnings == ()
+
+
+def test_canonical_graphs_have_no_typo_warnings(canonical):
+    _, text = canonical
+    assert analysis.analyse(dagmed.parse(text)).warnings == ()
+
+
+@pytest.mark.parametrize(
+    "a, b, d", [("yy", "y", 1), ("adherance", "adherence", 1), ("sleep", "slpe", 2), ("", "ab", 2)]
+)
+def test_edit_distance(a, b, d):
+    assert analysis.edit_distance(a, b) == d == analysis.edit_distance(b, a)

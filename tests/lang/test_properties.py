@@ -14,7 +14,7 @@ from dagmed.graph import dag
 from dagmed.lang import parser, resolver
 from dagmed.lang.fmt import format_ir
 
-ALPHABET = string.ascii_letters + string.digits + " _,.:=()<>-~#\"\\\n\t\r'$é"
+ALPHABET = string.ascii_letters + string.digits + " _,.:=()<>-~#\"\\\n\t\r'$é`"
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -26,7 +26,7 @@ def test_arbitrary_text_raises_only_dagmed_errors(text):
         pass
 
 
-NODES = st.sampled_from(["t", "y", "m1", "m2", "x", "u_1", "Zeta"])
+NODES = st.sampled_from(["t", "y", "m1", "m2", "x", "u_1", "Zeta", "`got t`", "`prior`", "`m (2)`"])
 GROUP = st.lists(NODES, min_size=1, max_size=3, unique=True)
 FAMILY = st.sampled_from(["bernoulli", "normal", "poisson"])
 NUM = st.one_of(st.integers(-5, 5).map(float), st.floats(0.001, 100, allow_nan=False, allow_infinity=False))
@@ -40,7 +40,7 @@ def _num(x):
 
 @st.composite
 def statements(draw):
-    kind = draw(st.sampled_from(["edge", "family", "latent", "bi", "prior", "data", "code", "missing"]))
+    kind = draw(st.sampled_from(["edge", "family", "latent", "bi", "prior", "data", "code", "missing", "na"]))
     if kind == "edge":
         groups = draw(st.lists(GROUP, min_size=2, max_size=3))
         fam = draw(st.none() | FAMILY)
@@ -68,6 +68,11 @@ def statements(draw):
         return "data " + __import__("json").dumps(draw(LABEL))
     if kind == "code":
         return f"code x: {__import__('json').dumps(draw(LABEL))} = 1"
+    if kind == "na":
+        return "na " + ", ".join(
+            __import__("json").dumps(c)
+            for c in draw(st.lists(st.sampled_from([".", "-99", "?"]), min_size=1, max_size=3))
+        )
     return f"missing {draw(st.sampled_from(['drop', 'error']))}"
 
 

@@ -190,3 +190,94 @@ def test_missing_model_refuses_a_row_with_too_many_binary_values(tmp_path, monke
     monkeypatch.setattr(data, "MAX_SUMMED", 2)  # 2^3 terms would be too many
     with pytest.raises(DataError, match=r"row 2: 3 missing binary values; summing them out needs 2\^3 terms"):
         load("x,t,m,y\nMale,1,0,1\n,0,,\nFemale,0,1,0\n", tmp_path, MODELLED)
+
+
+# ---- what a newcomer's file looks like: missing-value codes, blanks, delimiters, spellings ----
+
+PLAIN = "treatment t\noutcome y\nt -> m -> y ~ bernoulli\nm ~ bernoulli\nt -> y\n"
+
+
+def test_na_codes_are_missing_after_trimming_whitespace(tmp_path):
+    d = load("t,m,y\n1,0,1\n0, . ,0\n1,-99,1\n0,1,0\n1,1,.\n", tmp_path, PLAIN + 'na ".", "-99"\n')
+    assert (d.n_obs, d.n_dropped) == (2, 3)
+    assert d.row_number(0) == 1 and d.row_number(1) == 4
+
+
+def test_without_na_a_code_is_text_and_the_error_says_how_to_declare_it(tmp_path):
+    with pytest.raises(DataError) as info:
+        load("t,m,y\n1,0,1\n0,.,0\n1,1,1\n", tmp_path, PLAIN)
+    assert info.value.message.endswith("column m, row 2: text value '.' in a numeric column; if it marks a "
+                                       "missing value, say so in the spec: 'na \".\"'")  # fmt: skip
+
+
+def test_whitespace_only_cells_are_missing_by_default(tmp_path):
+    d = load("t,m,y\n1,0,1\n0,   ,0\n1,1,\t\n0,1,0\n", tmp_path, PLAIN)
+    assert (d.n_obs, d.n_dropped) == (2, 2)
+
+
+def test_na_codes_are_modelled_like_blanks_under_missing_model(tmp_path):
+    spec = PLAIN + "t ~ bernoulli\nmissing model\n" + 'na "?"\n'
+    d = load("t,m,y\n1,0,1\n0,?,0\n1,1,1\n0,1,0\n", tmp_path, spec)
+    assert d.n_obs == 4 and d.n_missing["m"] == 1 and d.missing["m"].tolist() == [False, True, False, False]
+
+
+def test_na_codes_apply_to_text_columns_of_a_dataframe():
+    df = pd.DataFrame({"t": ["1", "0", " n/k ", "0"], "m": [0, 1, 1, 0], "y": [1, 0, 1, 0]})
+    d = data.load(model_ir(PLAIN + 'na "n/k"\n'), df)
+    assert (d.n_obs, d.n_dropped) == (3, 1)
+
+
+@pytest.mark.parametrize("sep", [";", "\t", ","])
+def test_the_delimiter_is_sniffed(tmp_path, sep):
+    rows = [["t", "m", "y"], ["1", "0", "1"], ["0", "1", "0"], ["1", "1", "1"]]
+    d = load("".join(sep.join(r) + "\n" for r in rows), tmp_path, PLAIN)
+    assert d.n_obs == 3 and d["m"].tolist() == [0.0, 1.0, 1.0]
+
+
+def test_a_semicolon_file_with_decimal_commas_is_read_by_its_semicolons(tmp_path):
+    spec = "treatment t\noutcome y\nt -> y ~ normal\n"
+    with pytest.raises(DataError, match=r"column y, row 1: text value '0,5' in a numeric column; a decimal comma\?"):
+        load("t;y\n1;0,5\n0;1,25\n", tmp_path, spec)
+
+
+def test_a_file_whose_header_is_one_field_names_the_delimiter(tmp_path):
+    with pytest.raises(DataError) as info:
+        load("t;m;y\n1;0;1\n0;1\n", tmp_path, PLAIN)
+    message = info.value.message
+    assert "the header is one field, 't;m;y', holding a semicolon" in message
+    assert "semicolon-separated" in message and "row 2 splits into 2 fields" in message
+
+
+def test_a_column_name_with_a_space(tmp_path):
+    spec = "treatment `got treatment`\noutcome y\n`got treatment` -> y ~ bernoulli\n"
+    d = load("got treatment,y\n1,0\n0,1\n1,1\n", tmp_path, spec)
+    assert d["got treatment"].tolist() == [1.0, 0.0, 1.0]
+
+
+def test_a_code_error_quotes_the_cell_exactly(tmp_path):
+    spec = SPEC.replace("code x: Male = 1", "code x: Male = 1, Female = 0")
+    with pytest.raises(DataError) as info:
+        load("x,t,m,y\nMale,1,0,1\nFemale,0,1,0\n  Fem ale ,1,1,1\n", tmp_path, spec)
+    assert "column x, row 3: value '  Fem ale ' is not a level of 'code x' (Male, Female)" in info.value.message
+
+
+def test_coded_cells_are_matched_after_trimming(tmp_path):
+    d = load("x,t,m,y\n Male ,1,0,1\nFemale  ,0,1,0\n", tmp_path)
+    assert d["x"].tolist() == [1.0, 0.0]
+
+
+def test_levels_that_differ_only_by_case_are_named_with_both_spellings(tmp_path):
+    with pytest.raises(DataError) as info:
+        load("x,t,m,y\nMale,1,0,1\nFemale,0,1,0\nmale,1,1,1\n", tmp_path)
+    message = info.value.message
+    assert "column x, row 3: value 'male' is not a level of 'code x' (Male)" in message
+    assert "'male' and 'Male' differ only by case" in message
+    assert "list both spellings, e.g. 'code x: Male = 1, Female = 0, male = 1'" in message
+
+
+def test_case_twins_among_the_unlisted_levels_are_named_too(tmp_path):
+    with pytest.raises(DataError) as info:
+        load("x,t,m,y\nMale,1,0,1\nFemale,0,1,0\nfemale,1,1,1\n", tmp_path)
+    message = info.value.message
+    assert "row 2: value 'Female'" in message and "'Female' and 'female' differ only by case" in message
+    assert "e.g. 'code x: Male = 1, Female = 0, female = 0'" in message
