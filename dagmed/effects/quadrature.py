@@ -158,10 +158,11 @@ def _conditional(m, eta: np.ndarray, s: slice, nodes: int):
     Returns the tail left out as a third item (counts; else 0).
     """
     fam = m.family
-    extras = _extras(m, s, eta.ndim)
+    nd = eta.ndim - 1 if fam.vector else eta.ndim  # a categorical node's eta has a level axis of its own
+    extras = _extras(m, s, nd)
     if fam.support.finite:
         p = fam.probs(eta, extras)
-        return np.arange(p.shape[-1], dtype=float).reshape((1,) * eta.ndim + (-1,)), p, 0.0
+        return np.arange(p.shape[-1], dtype=float).reshape((1,) * nd + (-1,)), p, 0.0
     if fam.support.name == "count":
         size = _count_size(m, eta, extras)
         values = np.arange(size + 1, dtype=float).reshape((1,) * eta.ndim + (-1,))
@@ -200,7 +201,7 @@ def _walk(inputs: RegimeInputs, s: slice, i: slice, members: list[int], nodes: i
         eta = predictor(m, inputs, s, i, {**t, **values})  # (s, n, 2, C)
         v, w, left = _conditional(m, eta, s, nodes)
         tail.append(left)
-        c, size = eta.shape[-1], v.shape[-1]
+        c, size = w.shape[-2], v.shape[-1]
         values = {k: _flatten(np.broadcast_to(x[..., None], x.shape + (size,))) for k, x in values.items()}
         values[name] = _flatten(np.broadcast_to(v, v.shape[:-2] + (c, size)))
         weights = _flatten(weights[..., None] * w)
@@ -314,8 +315,11 @@ def cells(inputs: RegimeInputs, nodes: int = NODES) -> int:
 
 
 def _levels(m) -> int:
+    """A finite support's number of levels, read off the draws (an ordinal node's gaps, a categorical node's intercepts)."""
     if m.family.support.binary:
         return 2
+    if m.family.vector:
+        return m.intercept.shape[-1] + 1
     return m.extras["gaps"].shape[-1] + 2
 
 

@@ -183,9 +183,15 @@ class RegimeInputs:
 
 
 def exogenous_predictor(glm: NodeDraws, inputs: RegimeInputs, s: slice, i: slice) -> np.ndarray:
-    """Intercept plus the terms of covariates alone: ``(s, n)``, without treatment and mediators."""
+    """Intercept plus the terms of covariates alone: ``(s, n)``, without treatment and mediators.
+
+    A categorical node's has a trailing axis: one predictor per level but the first.
+    """
     n = len(range(*i.indices(inputs.n_obs)))
-    out = np.broadcast_to(glm.intercept[s, None], (glm.intercept[s].size, n)).copy()
+    vector = glm.family.vector
+    intercept = glm.intercept[s]
+    lead = intercept.shape[0]
+    out = np.broadcast_to(intercept[:, None], (lead, n) + intercept.shape[1:]).copy()
     for j, factors in enumerate(glm.factors):
         if all(split_factor(f)[0] in inputs.covariates for f in factors):
             value = 1.0
@@ -193,7 +199,8 @@ def exogenous_predictor(glm: NodeDraws, inputs: RegimeInputs, s: slice, i: slice
                 x = inputs.covariates[split_factor(f)[0]]
                 x = x[s, i] if x.ndim == 2 else x[i][None, :]
                 value = value * factor_values(f, {split_factor(f)[0]: x})
-            out += glm.beta[s, j, None] * value
+            coef = glm.beta[s, j]
+            out += coef[:, None, :] * np.asarray(value)[..., None] if vector else coef[:, None] * value
     return out
 
 
@@ -212,8 +219,9 @@ def predictor(glm: NodeDraws, inputs: RegimeInputs, s: slice, i: slice, values: 
         A factor of ``glm`` is neither in ``values`` nor a covariate.
     """
     ndim = max([2] + [np.ndim(v) for v in values.values()])
-    ns, n = glm.intercept[s].size, len(range(*i.indices(inputs.n_obs)))
+    ns, n = glm.intercept[s].shape[0], len(range(*i.indices(inputs.n_obs)))
     pad = (1,) * (ndim - 2)
+    levels = glm.intercept.shape[1:]  # a categorical node's predictor per level but the first: a last axis
 
     def column(factor):
         node = split_factor(factor)[0]
@@ -224,16 +232,18 @@ def predictor(glm: NodeDraws, inputs: RegimeInputs, s: slice, i: slice, values: 
             x = (x[s, i] if x.ndim == 2 else x[i][None, :]).reshape((-1, n) + pad)
         return factor_values(factor, {node: x})
 
-    eta = exogenous_predictor(glm, inputs, s, i).reshape((ns, n) + pad)
+    eta = exogenous_predictor(glm, inputs, s, i).reshape((ns, n) + pad + levels)
     for j, factors in enumerate(glm.factors):
         if all(split_factor(f)[0] in inputs.covariates for f in factors):
             continue  # in the exogenous part already
         value = 1.0
         for f in factors:
             value = value * column(f)
-        eta = eta + glm.beta[s, j].reshape((ns,) + (1,) * (ndim - 1)) * value
-    shape = np.broadcast_shapes(eta.shape, *(np.shape(v) for v in values.values()))
-    return np.broadcast_to(eta, (ns, n) + shape[2:])
+        if levels:
+            value = np.asarray(value)[..., None]
+        eta = eta + glm.beta[s, j].reshape((ns,) + (1,) * (ndim - 1) + levels) * value
+    shape = np.broadcast_shapes(eta.shape[: eta.ndim - len(levels)], *(np.shape(v) for v in values.values()))
+    return np.broadcast_to(eta, (ns, n) + shape[2:] + levels)
 
 
 def _corner_bits(k: int) -> np.ndarray:

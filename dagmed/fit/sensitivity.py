@@ -246,7 +246,10 @@ def _log_likelihood(posterior, model, ir, chunk: int = 2**22):
         step = max(1, chunk // len(y))
         for s in range(0, size, step):
             block = slice(s, s + step)
-            eta = d.intercept[block, None] + d.beta[block] @ design
+            if node.family.vector:  # a categorical node: one predictor per level but the first, last
+                eta = d.intercept[block, None, :] + np.einsum("spl,pn->snl", d.beta[block], design)
+            else:
+                eta = d.intercept[block, None] + d.beta[block] @ design
             extras = {k: x[block, None] for k, x in d.extras.items()}
             total[block] = node.family.logp(y, eta, extras) @ count
         out[node.name] = (SAMPLE_DIMS, total.reshape(chains, draws))

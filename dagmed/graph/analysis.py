@@ -391,7 +391,7 @@ def check(spec: ir.Spec) -> Analysis:
     >>> check(dagmed.parse("treatment t\\noutcome y\\nt -> m -> y ~ bernoulli\\n", "s.dag"))
     Traceback (most recent call last):
     ...
-    dagmed.errors.SpecError: s.dag:3:1: mediator m has parents but no family; add e.g. 'm ~ bernoulli' (valid options are bernoulli, negbinomial, normal, ordinal, poisson, studentt)
+    dagmed.errors.SpecError: s.dag:3:1: mediator m has parents but no family; add e.g. 'm ~ bernoulli' (valid options are bernoulli, categorical, negbinomial, normal, ordinal, poisson, studentt)
     """
     analysis = analyse(spec)
     if analysis.problems:

@@ -67,9 +67,13 @@ class Link:
     affine: bool
     scale: str
     mean_range: tuple[float, float]
+    tensor_fn: Callable | None = None  # the pytensor form when it is not one function of pytensor.tensor
+    vector: bool = False  # one linear predictor per level but the first (a categorical node's)
 
     def tensor(self, eta):
         """The pytensor form of :attr:`inverse`."""
+        if self.tensor_fn is not None:
+            return self.tensor_fn(eta)
         if self.tensor_name is None:
             return eta
         import pytensor.tensor as pt
@@ -91,6 +95,35 @@ LINKS = {
     "identity": Link("identity", lambda eta: eta, None, 1, True, "slope", (-np.inf, np.inf)),
     "log": Link("log", np.exp, "exp", 2, False, "log rate ratio", (0.0, np.inf)),
 }
+
+
+def _softmax_reference(eta):
+    """Level probabilities from the predictors of the levels but the first (whose predictor is 0): last axis."""
+    eta = np.asarray(eta, dtype=float)
+    full = np.concatenate([np.zeros(eta.shape[:-1] + (1,)), eta], axis=-1)
+    full = np.exp(full - full.max(axis=-1, keepdims=True))
+    return full / full.sum(axis=-1, keepdims=True)
+
+
+def _tensor_softmax_reference(eta):
+    import pytensor.tensor as pt  # only when a model is built: ``import dagmed`` stays light
+
+    zero = pt.zeros_like(eta[..., :1])
+    return pt.special.softmax(pt.concatenate([zero, eta], axis=-1), axis=-1)
+
+
+# a categorical node's: one linear predictor per level but the first, the probabilities their softmax
+LINKS["multinomial logit"] = Link(
+    "multinomial logit",
+    _softmax_reference,
+    None,
+    -1,
+    False,
+    "log-odds against the first level",
+    (0.0, 1.0),
+    tensor_fn=_tensor_softmax_reference,
+    vector=True,
+)
 
 # How a missing value of a node is modelled (``missing model``), by its support.
 SUMMED, SAMPLED = "summed out", "sampled"
@@ -153,6 +186,13 @@ SUPPORTS = {
         "ordinal",
         lambda v: (v < 0) | (v != np.round(v)) | ~np.isfinite(v),
         "an integer level 0, 1, ... (ordinal)",
+        integer=True,
+        levels=True,
+    ),
+    "categorical": Support(
+        "categorical",
+        lambda v: (v < 0) | (v != np.round(v)) | ~np.isfinite(v),
+        "a level 0, 1, ... (categorical)",
         integer=True,
         levels=True,
     ),
@@ -251,6 +291,20 @@ def _logp_ordinal(v, eta, extras):
     return np.log(np.take_along_axis(p, v[..., None], axis=-1)[..., 0])
 
 
+def _probs_categorical(eta, extras):
+    """``P(Y = l)``, ``l = 0..L-1``: the softmax of ``[0, eta_1, ..., eta_{L-1}]`` (``eta``'s last axis)."""
+    return _softmax_reference(eta)
+
+
+def _logp_categorical(v, eta, extras):
+    eta = np.asarray(eta, dtype=float)
+    full = np.concatenate([np.zeros(eta.shape[:-1] + (1,)), eta], axis=-1)
+    v = np.broadcast_to(np.asarray(v, dtype=np.int64), full.shape[:-1])
+    top = full.max(axis=-1)
+    lse = top + np.log(np.exp(full - top[..., None]).sum(axis=-1))
+    return np.take_along_axis(full, v[..., None], axis=-1)[..., 0] - lse
+
+
 def _tensor_ordinal(extras):
     """PyMC's ``OrderedLogistic`` arguments from the gaps: the cutpoints ``[0, cumsum(gaps)]``."""
     import pytensor.tensor as pt  # only when a model is built: ``import dagmed`` stays light
@@ -327,6 +381,11 @@ class Family:
         if param == "beta":
             return self.default_beta
         return self.extra(param).default_prior
+
+    @property
+    def vector(self) -> bool:
+        """One linear predictor per level but the first: the intercept and each coefficient have a level axis."""
+        return self.link.vector
 
     @property
     def continuous(self) -> bool:
@@ -413,6 +472,21 @@ FAMILIES = {
             probs=_probs_ordinal,
             tensor_extras=_tensor_ordinal,
             model_options=(("compute_p", False),),
+        ),
+        # unordered levels 0..L-1 (the first the reference): multinomial logit, one intercept and one
+        # coefficient per term for each level but the first (PyMC's Categorical of their softmax).
+        # No fast branch, no statsmodels GLM: the fallbacks of studentt.
+        Family(
+            "categorical",
+            "Categorical",
+            "p",
+            LINKS["multinomial logit"],
+            (),
+            SUPPORTS["categorical"],
+            ("normal", (0.0, 2.0)),
+            ("normal", (0.0, 1.0)),
+            _logp_categorical,
+            probs=_probs_categorical,
         ),
         Family(
             "poisson",

@@ -498,7 +498,7 @@ def resolve(spec_ir: ir.SpecIR) -> ir.Spec:
     >>> resolve(parser.parse("treatment t\noutcome y\nt -> y ~ bernouli\n", "s.dag"))
     Traceback (most recent call last):
     ...
-    dagmed.errors.SpecError: s.dag:3:10: unknown family 'bernouli' (did you mean 'bernoulli'?); valid options are bernoulli, negbinomial, normal, ordinal, poisson, studentt
+    dagmed.errors.SpecError: s.dag:3:10: unknown family 'bernouli' (did you mean 'bernoulli'?); valid options are bernoulli, categorical, negbinomial, normal, ordinal, poisson, studentt
     """
     d = _Declarations(spec_ir)
     for st in spec_ir.statements:

@@ -229,14 +229,15 @@ def distinct_rows(model: pm.Model, node: NodeModel) -> tuple[np.ndarray, np.ndar
 def _glm(model: pm.Model, node: NodeModel, tensors: dict):
     """``node``'s parameters, then ``node`` along ``obs_id`` given its design terms' values in ``tensors``."""
     fam = node.family
-    eta = _prior(node.intercept)
+    for p in node.params:
+        if p.dim is not None and p.dim not in model.coords:
+            model.add_coord(p.dim, p.coords)
+        if p.level_dim is not None and p.level_dim not in model.coords:
+            model.add_coord(p.level_dim, p.levels)
+    eta = _prior(node.intercept)  # a categorical node's: one per level but the first, as is every coefficient
     if node.terms:
-        model.add_coord(node.beta.dim, node.beta.coords)
         design = pt.stack([t.values(tensors) for t in node.terms], axis=1)
         eta = eta + pt.dot(design, _prior(node.beta))
-    for p in node.extras:
-        if p.dim is not None:
-            model.add_coord(p.dim, p.coords)
     extras = {p.kind: _prior(p) for p in node.extras}
     if fam.tensor_extras is not None:
         extras = fam.tensor_extras(extras)
@@ -249,10 +250,14 @@ def _glm(model: pm.Model, node: NodeModel, tensors: dict):
 def _prior(param: Param):
     """The PyMC variable of ``param``: one distribution, its arguments per element along the param's dim."""
     dist = PRIORS[param.priors[0].name]  # one distribution per parameter (the resolver refuses a mix)
-    if param.dim is None:
+    if not param.dims:
         return getattr(pm, dist.pymc)(param.name, **dict(param.priors[0].kwargs))
     args = {k: np.array([dict(d.kwargs)[k] for d in param.priors]) for k in dist.params}
-    return getattr(pm, dist.pymc)(param.name, **args, dims=param.dim)
+    if param.dim is None:  # a level axis alone: one prior for every level
+        args = {k: np.repeat(v, len(param.levels)) for k, v in args.items()}
+    elif param.level_dim is not None:  # each term's prior at every level
+        args = {k: np.repeat(v[:, None], len(param.levels), axis=1) for k, v in args.items()}
+    return getattr(pm, dist.pymc)(param.name, **args, dims=param.dims)
 
 
 def _keep_creation_order(new: pm.Model, old: pm.Model) -> None:

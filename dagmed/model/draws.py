@@ -41,9 +41,9 @@ class NodeDraws:
     ----------
     family : Family
     intercept : numpy.ndarray
-        ``(S,)``.
+        ``(S,)``; a categorical node's ``(S, L - 1)``, one per level but the first.
     beta : numpy.ndarray
-        ``(S, P)``: one column per design term.
+        ``(S, P)``: one column per design term; a categorical node's ``(S, P, L - 1)``.
     terms : tuple of str
         The names of the terms, in the order of ``beta``'s columns.
     extras : dict of str to numpy.ndarray
@@ -133,16 +133,16 @@ class Draws:
         """
         size = posterior.sizes["chain"] * posterior.sizes["draw"]
 
-        def flat(name, dim=None):
+        def flat(name, dims=()):
             if name not in posterior:
                 raise KeyError(f"the posterior has no {name}: it was not fitted to this model")
-            x = posterior[name].transpose(*SAMPLE_DIMS, *([dim] if dim else []))
+            x = posterior[name].transpose(*SAMPLE_DIMS, *dims)
             return np.asarray(x.values, dtype=np.float64).reshape((size,) + x.shape[2:])
 
         nodes = {}
         for node in ir.nodes:
             beta = node.beta
-            b = flat(beta.name, beta.dim) if beta is not None else np.zeros((size, 0))
+            b = flat(beta.name, beta.dims) if beta is not None else np.zeros((size, 0) + node.intercept.shape)
             if beta is not None and tuple(map(str, posterior[beta.dim].values)) != beta.coords:
                 raise KeyError(
                     f"{beta.name} has coordinates {tuple(posterior[beta.dim].values)}, the model "
@@ -150,10 +150,10 @@ class Draws:
                 )
             nodes[node.name] = NodeDraws(
                 node.family,
-                flat(node.intercept.name),
+                flat(node.intercept.name, node.intercept.dims),
                 b,
                 node.term_names,
-                {p.kind: flat(p.name, p.dim) for p in node.extras},
+                {p.kind: flat(p.name, p.dims) for p in node.extras},
             )
-        lat = {v: flat(names.missing(v), names.missing_dim(v)) for v in latent}
+        lat = {v: flat(names.missing(v), (names.missing_dim(v),)) for v in latent}
         return cls(nodes, lat, size)

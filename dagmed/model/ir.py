@@ -149,6 +149,11 @@ class Param:
         Its coordinates: the names of the terms the coefficients multiply.
     positive : bool
         The parameter must be > 0 (a scale).
+    level_dim : str or None
+        A categorical node's intercept and coefficients have one value per level but the
+        first, along this trailing dimension (``m_levels``), each with the element's prior.
+    levels : tuple of str
+        Its coordinates: the levels ``"1"``, ..., ``"L-1"``.
     """
 
     name: str
@@ -157,14 +162,21 @@ class Param:
     dim: str | None = None
     coords: tuple[str, ...] = ()
     positive: bool = False
+    level_dim: str | None = None
+    levels: tuple[str, ...] = ()
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        """Every dimension, in the order of the values' axes."""
+        return tuple(d for d in (self.dim, self.level_dim) if d is not None)
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return () if self.dim is None else (len(self.priors),)
+        return (() if self.dim is None else (len(self.priors),)) + ((len(self.levels),) if self.level_dim else ())
 
     @property
     def size(self) -> int:
-        return len(self.priors)
+        return len(self.priors) * (len(self.levels) if self.level_dim else 1)
 
 
 @dataclass(frozen=True)
@@ -234,10 +246,15 @@ class NodeModel:
         """The linear predictor ``intercept + sum_j beta[..., j] * term_j`` (NumPy, any broadcastable shapes).
 
         ``beta``'s last axis runs over the terms; ``columns`` maps each factor to its values.
+        A categorical node's ``intercept`` and ``beta`` have a trailing level axis (``beta``'s
+        terms second to last), and so has the predictor.
         """
         eta = intercept
         for j, term in enumerate(self.terms):
-            eta = eta + beta[..., j] * term.values(columns)
+            if self.family.vector:
+                eta = eta + beta[..., j, :] * term.values(columns)[..., None]
+            else:
+                eta = eta + beta[..., j] * term.values(columns)
         return eta
 
 
@@ -356,7 +373,10 @@ def _node_model(analysis: Analysis, node: str, edge_priors: dict) -> NodeModel:
         for t in _expand(tuple(sorted(pt.factors, key=rank.__getitem__)), g)
     ]
     terms = tuple(t for t, _ in coefficients)
-    params = [Param(names.intercept(node), "intercept", (node_priors.intercept,))]
+    levels = g.nodes[node].get("levels")
+    # a categorical node: one intercept and one coefficient per term for each level but the first
+    by_level = dict(level_dim=names.levels_dim(node), levels=tuple(map(str, range(1, levels)))) if fam.vector else {}
+    params = [Param(names.intercept(node), "intercept", (node_priors.intercept,), **by_level)]
     if terms:
         params.append(
             Param(
@@ -365,9 +385,9 @@ def _node_model(analysis: Analysis, node: str, edge_priors: dict) -> NodeModel:
                 tuple(prior for _, prior in coefficients),
                 names.parents_dim(node),
                 tuple(t.name for t in terms),
+                **by_level,
             )
         )
-    levels = g.nodes[node].get("levels")
     for x in fam.extras:
         if x.per_level:  # one per level above the second: an ordinal node's gaps between cutpoints
             params.append(
@@ -375,7 +395,7 @@ def _node_model(analysis: Analysis, node: str, edge_priors: dict) -> NodeModel:
                     names.extra(node, x.name),
                     x.name,
                     (node_priors.extra(x.name),) * (levels - 2),
-                    names.extra_dim(node, x.name),
+                    names.levels_dim(node),
                     tuple(str(level) for level in range(2, levels)),
                     positive=x.positive,
                 )

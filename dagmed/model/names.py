@@ -34,8 +34,8 @@ def extra(node: str, param: str) -> str:
     return f"{node}_{param}"
 
 
-def extra_dim(node: str, param: str) -> str:
-    """The dimension of a per-level extra parameter (an ordinal node's ``m_gaps``): ``m_levels``."""
+def levels_dim(node: str) -> str:
+    """The dimension of a parameter with one value per level: an ordinal node's gaps, a categorical node's coefficients."""
     return f"{node}_levels"
 
 

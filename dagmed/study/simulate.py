@@ -269,6 +269,7 @@ def parameters(ir: ModelIR) -> dict[str, tuple[str, ...]]:
 def _checked(ir: ModelIR, model, params: dict, source: str) -> dict[str, np.ndarray]:
     """The given values as arrays in the model's shapes; every problem refused by name."""
     valid = parameters(ir)
+    by_name = {p.name: p for p in ir.params}
     positive = {p.name for p in ir.params if p.positive}
     out = {}
     for name, value in params.items():
@@ -276,28 +277,41 @@ def _checked(ir: ModelIR, model, params: dict, source: str) -> dict[str, np.ndar
             close = difflib.get_close_matches(str(name), list(valid), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise UsageError(f"{source}: unknown parameter {name!r}{hint}; valid options are {', '.join(valid)}")
-        parents = valid[name]
-        if not parents:
-            out[name] = np.asarray(_number(value, name, source))
-            if name in positive and out[name] <= 0:
-                raise UsageError(f"{source}: {name} must be > 0, got {value!r}")
-            continue
-        example = ", ".join(f"{p}: 0.5" for p in parents)
-        what = "level" if name.endswith("_gaps") else "parent"  # an ordinal node's gaps run over its levels
-        if not isinstance(value, dict):
-            raise UsageError(f"{source}: {name} must be a mapping of {what}: value, e.g. {name}: {{{example}}}")
-        value = {str(k): v for k, v in value.items()}  # YAML reads a level 2 as the integer 2
-        unknown = [p for p in value if p not in parents]
-        if unknown:
-            raise UsageError(f"{source}: {name}: unknown {what} {unknown[0]!r}; valid options are {', '.join(parents)}")
-        absent = [p for p in parents if p not in value]
-        if absent:
-            raise UsageError(
-                f"{source}: {name} needs a value for every parent ({', '.join(parents)}); missing {', '.join(absent)}"
-            )
-        out[name] = np.array([_number(value[p], f"{name}[{p}]", source) for p in parents])
+        param = by_name[name]
+        axes = [(param.coords, "parent")] if param.dim is not None else []
+        if param.level_dim is not None:
+            axes.append((param.levels, "level"))
+        if name.endswith("_gaps"):  # an ordinal node's gaps run over its levels
+            axes = [(param.coords, "level")]
+        out[name] = np.asarray(_values(value, axes, name, source))
+        if not axes and name in positive and out[name] <= 0:
+            raise UsageError(f"{source}: {name} must be > 0, got {value!r}")
     _refuse_outside_support(model, out, source)
     return out
+
+
+def _values(value, axes: list, name: str, source: str):
+    """``value`` read along ``axes`` (each ``(coordinates, what they are)``): nested mappings -> nested lists.
+
+    A coefficient of a categorical node is a mapping of parent to a mapping of level to value
+    (``m_beta: {t: {1: 0.5, 2: -0.3}}``).
+    """
+    if not axes:
+        return _number(value, name, source)
+    (coords, what), rest = axes[0], axes[1:]
+    example = ", ".join(f"{c}: 0.5" for c in coords)
+    if not isinstance(value, dict):
+        raise UsageError(f"{source}: {name} must be a mapping of {what}: value, e.g. {name}: {{{example}}}")
+    value = {str(k): v for k, v in value.items()}  # YAML reads a level 2 as the integer 2
+    unknown = [c for c in value if c not in coords]
+    if unknown:
+        raise UsageError(f"{source}: {name}: unknown {what} {unknown[0]!r}; valid options are {', '.join(coords)}")
+    absent = [c for c in coords if c not in value]
+    if absent:
+        raise UsageError(
+            f"{source}: {name} needs a value for every {what} ({', '.join(coords)}); missing {', '.join(absent)}"
+        )
+    return [_values(value[c], rest, f"{name}[{c}]", source) for c in coords]
 
 
 def _number(value, name: str, source: str) -> float:
@@ -366,11 +380,18 @@ def _levels(values: np.ndarray, levels) -> np.ndarray:
 
 def _readable(ir: ModelIR, values: dict) -> dict:
     """Arrays -> numbers, and ``<node>_beta`` -> a mapping parent: number (the params file format)."""
-    valid = parameters(ir)
+    params = {p.name: p for p in ir.params}
+
+    def nested(v, axes):
+        if not axes:
+            return float(v)
+        return {c: nested(x, axes[1:]) for c, x in zip(axes[0], v)}
+
     out = {}
     for name, v in values.items():
-        v = np.asarray(v, dtype=float)
-        out[name] = dict(zip(valid[name], map(float, v))) if valid[name] else float(v)
+        p = params[name]
+        axes = ([p.coords] if p.dim else []) + ([p.levels] if p.level_dim else [])
+        out[name] = nested(np.asarray(v, dtype=float), axes)
     return out
 
 
@@ -379,12 +400,11 @@ def _truth(ir: ModelIR, data: pd.DataFrame, values: dict, seed, drawn, exogenous
     import xarray as xr
 
     params = {p.name: p for p in ir.params}
+    coords = {p.dim: list(p.coords) for p in ir.params if p.dim}
+    coords.update({p.level_dim: list(p.levels) for p in ir.params if p.level_dim})
     posterior = xr.Dataset(
-        {
-            k: (("chain", "draw", *([params[k].dim] if params[k].dim else [])), np.asarray(v, dtype=float)[None, None])
-            for k, v in values.items()
-        },
-        coords={p.dim: list(p.coords) for p in ir.params if p.dim},
+        {k: (("chain", "draw", *params[k].dims), np.asarray(v, dtype=float)[None, None]) for k, v in values.items()},
+        coords=coords,
     )
     dataset = data_mod.load(ir, data)
     scale = ir.spec.scale or "diff"

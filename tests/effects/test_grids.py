@@ -24,10 +24,14 @@ EXTRAS = {
     "negbinomial": {"alpha": np.array([2.0])},
     "ordinal": {"gaps": np.array([[0.9, 1.3]])},  # four levels
 }
+CATEGORIES = 3  # a categorical node's levels
 
 
 def _eta(glm: NodeDraws, values: dict) -> np.ndarray:
-    """The linear predictor from the terms' names: ``a:b`` a product, ``m[2]`` the indicator of level 2."""
+    """The linear predictor from the terms' names: ``a:b`` a product, ``m[2]`` the indicator of level 2.
+
+    A categorical node's has a last axis: one predictor per level but the first.
+    """
     eta = glm.intercept[0]
     for j, term in enumerate(glm.terms):
         value = 1.0
@@ -37,12 +41,18 @@ def _eta(glm: NodeDraws, values: dict) -> np.ndarray:
                 value = value * (values[node] == int(level))
             else:
                 value = value * values[f]
-        eta = eta + glm.beta[0, j] * value
+        if glm.family.name == "categorical":
+            eta = eta + glm.beta[0, j] * np.asarray(value, dtype=float)[..., None]
+        else:
+            eta = eta + glm.beta[0, j] * value
     return eta
 
 
 def _draw(glm: NodeDraws, eta, rng, n):
     name = glm.family.name
+    if name == "categorical":  # the softmax of [0, eta_1, eta_2] by the Gumbel-max trick
+        full = np.column_stack([np.zeros(n), np.broadcast_to(eta, (n, CATEGORIES - 1))])
+        return np.argmax(full + rng.gumbel(size=full.shape), axis=1).astype(float)
     eta = np.broadcast_to(eta, (n,))
     if name == "bernoulli":
         return rng.binomial(1, special.expit(eta)).astype(float)
@@ -61,6 +71,9 @@ def _draw(glm: NodeDraws, eta, rng, n):
 
 
 def _node(family, terms, rng):
+    if family == "categorical":
+        coef = rng.normal(0.0, 0.8, size=(1, len(terms), CATEGORIES - 1))
+        return NodeDraws(FAMILIES[family], rng.normal(0.0, 0.4, size=(1, CATEGORIES - 1)), coef, terms)
     coef = rng.normal(0.0, 0.6, size=(1, len(terms)))
     return NodeDraws(FAMILIES[family], np.array([rng.normal(0.0, 0.4)]), coef, terms, EXTRAS.get(family, {}))
 
@@ -116,6 +129,16 @@ CASES = {
         (("ordinal", ("t",)), ("bernoulli", ("t", "m0[1]", "m0[2]", "m0[3]"))),
         "bernoulli",
         ("t", "m0[3]", "m1"),
+    ),
+    "categorical with t:m, logit": (
+        (("categorical", ("t", "x")),),
+        "bernoulli",
+        ("t", "m0[1]", "m0[2]", "t:m0[1]", "x"),
+    ),
+    "categorical -> poisson -> normal, logit": (
+        (("categorical", ("t",)), ("poisson", ("t", "m0[1]", "m0[2]")), ("normal", ("m1",))),
+        "bernoulli",
+        ("t", "m0[2]", "m2"),
     ),
     "studentt, logit with t:m": ((("studentt", ("t", "x")),), "bernoulli", ("t", "m0", "t:m0")),
     "normal -> normal, logit": ((("normal", ("t",)), ("normal", ("t", "m0"))), "bernoulli", ("t", "m0", "m1")),

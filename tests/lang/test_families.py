@@ -37,6 +37,11 @@ SCIPY = {
         lambda eta: RNG.poisson(np.exp(eta)).astype(float),
         lambda v, eta: stats.poisson.logpmf(v, np.exp(eta)),
     ),
+    # multinomial logit by scipy's multinomial with one trial: the softmax of [0, eta, eta / 2 - 1]
+    "categorical": (
+        lambda eta: np.array([RNG.choice(3, p=p) for p in _softmax(_two(eta))], dtype=float),
+        lambda v, eta: stats.multinomial.logpmf(np.eye(3)[v.astype(int)], 1, _softmax(_two(eta))),
+    ),
     # cumulative logit by the logistic distribution's cdf: P(Y <= l) = F(c_l - eta)
     "ordinal": (
         lambda eta: (
@@ -48,6 +53,19 @@ SCIPY = {
         ),
     ),
 }
+
+
+def _two(eta):
+    """Two predictors per row for a three-level categorical node (its levels 1 and 2)."""
+    return np.column_stack([eta, 0.5 * eta - 1.0])
+
+
+def _softmax(eta2):
+    full = np.column_stack([np.zeros(len(eta2)), eta2])
+    e = np.exp(full - full.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
 NU = 3.5
 ALPHA = 1.7
 GAPS = np.array([0.8, 1.5])
@@ -68,7 +86,8 @@ def test_every_family_is_checked_here():
 def test_numpy_logp_is_scipys(name):
     draw, reference = SCIPY[name]
     v = draw(ETA)
-    got = FAMILIES[name].logp(v, ETA, EXTRAS.get(name, {}))
+    eta = _two(ETA) if FAMILIES[name].vector else ETA
+    got = FAMILIES[name].logp(v, eta, EXTRAS.get(name, {}))
     # a handful of elementary operations on values of order 10: a few ulps of 10
     np.testing.assert_allclose(got, reference(v, ETA), rtol=1e-12, atol=1e-12)
 
@@ -81,7 +100,8 @@ def test_numpy_logp_is_pymcs(name):
     extras = EXTRAS.get(name, {})
     if fam.tensor_extras is not None:  # the likelihood's own arguments (an ordinal node's cutpoints)
         extras = fam.tensor_extras({k: pm.math.constant(x) for k, x in extras.items()})
-    dist = getattr(pm, fam.likelihood).dist(**{fam.mean_param: fam.link.tensor(ETA)}, **extras)
+    eta = _two(ETA) if fam.vector else ETA
+    dist = getattr(pm, fam.likelihood).dist(**{fam.mean_param: fam.link.tensor(pm.math.constant(eta))}, **extras)
     atol = 1e-10
     if name == "studentt":
         # PyMC's normalising constant goes through pytensor's gammaln, which differs from
@@ -90,7 +110,7 @@ def test_numpy_logp_is_pymcs(name):
         atol += sum(
             abs(float(pt.gammaln(pt.as_tensor(a)).eval()) - float(special.gammaln(a))) for a in (NU / 2, (NU + 1) / 2)
         )
-    np.testing.assert_allclose(fam.logp(v, ETA, EXTRAS.get(name, {})), pm.logp(dist, v).eval(), rtol=1e-10, atol=atol)
+    np.testing.assert_allclose(fam.logp(v, eta, EXTRAS.get(name, {})), pm.logp(dist, v).eval(), rtol=1e-10, atol=atol)
 
 
 @pytest.mark.parametrize("name", sorted(FAMILIES))
@@ -149,7 +169,7 @@ def test_supports_say_how_a_missing_value_is_modelled():
 
 # Families that take the documented fallbacks: no branch of the fast density (nutpie then
 # compiles the PyMC model) and no statsmodels family (their implications reported untested).
-FALLBACK = {"studentt", "negbinomial", "ordinal"}
+FALLBACK = {"studentt", "negbinomial", "ordinal", "categorical"}
 
 
 def test_every_family_has_a_fast_branch_and_a_test_family_or_a_documented_fallback():

@@ -60,7 +60,7 @@ def test_roles_aliases_codes_data_missing():
         (
             "y ~ bernouli",
             6,
-            "unknown family 'bernouli' (did you mean 'bernoulli'?); valid options are bernoulli, negbinomial, normal, ordinal, poisson, studentt",
+            "unknown family 'bernouli' (did you mean 'bernoulli'?); valid options are bernoulli, categorical, negbinomial, normal, ordinal, poisson, studentt",
         ),
         ("prior beta = normall(0, 1)", 6, "unknown prior distribution 'normall'"),
         ("prior beta = normal(0, 1, 2)", 6, "normal takes 2 argument(s)"),

@@ -281,3 +281,26 @@ def test_case_twins_among_the_unlisted_levels_are_named_too(tmp_path):
     message = info.value.message
     assert "row 2: value 'Female'" in message and "'Female' and 'female' differ only by case" in message
     assert "e.g. 'code x: Male = 1, Female = 0, female = 0'" in message
+
+
+# ---- nodes with levels (ordinal, categorical) ------------------------------------------------
+
+LEVELS_SPEC = "treatment t\noutcome y\nt -> m ~ {family}\nt, m -> y ~ bernoulli\n"
+
+
+@pytest.mark.parametrize("family", ["ordinal(3)", "categorical(3)"])
+def test_a_level_outside_the_stated_ones_names_column_row_and_value(family):
+    spec = dagmed.parse(LEVELS_SPEC.format(family=family))
+    df = pd.DataFrame({"t": [0, 1, 1], "m": [0, 2, 3], "y": [0, 1, 1]})
+    with pytest.raises(DataError, match=r"column m, row 3: value 3 is not one of the levels 0\.\.2"):
+        dagmed.load_data(spec, df)
+    df["m"] = [0, 1.5, 2]
+    with pytest.raises(DataError, match=r"column m, row 2: value 1.5 is not one of the levels 0\.\.2"):
+        dagmed.load_data(spec, df)
+
+
+def test_text_levels_of_an_ordinal_node_follow_its_code_statement():
+    spec = dagmed.parse(LEVELS_SPEC.format(family="ordinal") + "code m: low = 0, mid = 1, high = 2\n")
+    df = pd.DataFrame({"t": [0, 1, 1, 0], "m": ["low", "high", "mid", "mid"], "y": [0, 1, 1, 0]})
+    assert dagmed.load_data(spec, df)["m"].tolist() == [0.0, 2.0, 1.0, 1.0]
+    assert ModelIR.from_analysis(dagmed.check(spec)).node("y").term_names == ("t", "m[1]", "m[2]")
