@@ -50,10 +50,11 @@ import numpy as np
 
 from ..errors import SpecError
 from ..model.ir import split_factor
+from . import gridkernel
 from .regimes import DEFAULT_CHUNK_BYTES, RegimeInputs, independent_joint, predictor
 
 TAIL = 1e-10  # a count mediator's upper tail left out, at most, per draw, observation and treatment level
-NODES = 20  # nodes per continuous mediator to begin with; doubled to estimate the error
+NODES = 8  # nodes per continuous mediator to begin with; doubled to estimate the error, and while it is above TARGET
 MAX_NODES = 160  # the continuous grids are doubled up to this many nodes while the error is above TARGET
 TARGET = 1e-5  # the estimated error of any regime the nodes are doubled to reach (effects: at most a few times it)
 ERROR_DRAWS = 100  # the error is estimated on at most this many draws, spread over the chains
@@ -257,10 +258,43 @@ def _outcome(inputs: RegimeInputs, s: slice, i: slice, values: dict) -> np.ndarr
     return y.link.inverse(predictor(y, inputs, s, i, {inputs.treatment: t, **vals}))
 
 
+def additive(inputs: RegimeInputs) -> bool:
+    """No term of the outcome's equation multiplies two mediators: :mod:`dagmed.effects.gridkernel` takes it."""
+    names = set(inputs.mediator_names)
+    return all(len(names.intersection(split_factor(f)[0] for f in fs)) < 2 for fs in inputs.outcome.factors)
+
+
+def _compiled(inputs: RegimeInputs, s: slice, i: slice, grids: list) -> np.ndarray:
+    """The marginal regimes' sums over the observations by the compiled kernel: ``(s, 2, ..., 2)``.
+
+    The outcome's predictor is split into ``A(t)`` (every mediator at 0, where each of its
+    terms vanishes: a value 0 or the first level) and one ``H_k(t, u)`` per mediator.
+    """
+    y = inputs.outcome
+    t = {inputs.treatment: inputs.treatment_values.reshape(1, 1, 2)}
+    zero = {n: np.zeros((1, 1, 1)) for n in inputs.mediator_names}
+    base = predictor(y, inputs, s, i, {**t, **zero})  # (s, n, 2)
+    hs = []
+    for name, (v, _) in zip(inputs.mediator_names, grids):
+        at = {**zero, name: v[:, :, None, :]}
+        values = {inputs.treatment: inputs.treatment_values.reshape(1, 1, 2, 1)}
+        values.update({n: x if n == name else x[..., None] for n, x in at.items()})
+        hs.append(predictor(y, inputs, s, i, values) - base[..., None])
+    weights = None if inputs.weights is None else inputs.weights[s, i]
+    return gridkernel.table(base, hs, [g[1] for g in grids], y.link.code, weights)
+
+
 def _chunk(inputs: RegimeInputs, s: slice, i: slice, nodes: int, tail: list):
-    """``E(t; t_1..t_K)`` ``(s, n, 2, ..., 2)`` and ``Ej(t; t*)`` ``(s, n, 2, 2)`` (None: independent) per observation."""
+    """``E(t; t_1..t_K)`` and ``Ej(t; t*)`` (None: independent), each summed over the observations with their weights."""
     k = len(inputs.mediators)
     grids = [_marginal(inputs, s, i, j, nodes, tail) for j in range(k)]
+    joint = None
+    if inputs.dependent:
+        vals, w = _walk(inputs, s, i, inputs.topological_order(), nodes, tail)  # (.., 2 [t*], C)
+        mu = _outcome(inputs, s, i, vals)  # (s, n, 2 [t], 2 [t*], C)
+        joint = _observation_sum((mu * w[:, :, None]).sum(axis=-1), inputs, s, i)
+    if additive(inputs) and inputs.outcome.link.code >= 0:
+        return _compiled(inputs, s, i, grids), joint
     values = {}
     for j, (name, (v, _)) in enumerate(zip(inputs.mediator_names, grids)):
         values[name] = v.reshape(v.shape[:2] + (1,) * j + v.shape[2:] + (1,) * (k - 1 - j))
@@ -269,12 +303,15 @@ def _chunk(inputs: RegimeInputs, s: slice, i: slice, nodes: int, tail: list):
         w = np.moveaxis(grids[j][1], 2, -1)  # (s, n, U_j, 2)
         w = w.reshape(w.shape[:2] + (1, w.shape[2]) + (1,) * (k - 1) + (2,))
         r = (r[..., None] * w).sum(axis=3)
-    joint = None
-    if inputs.dependent:
-        vals, w = _walk(inputs, s, i, inputs.topological_order(), nodes, tail)  # (.., 2 [t*], C)
-        mu = _outcome(inputs, s, i, vals)  # (s, n, 2 [t], 2 [t*], C)
-        joint = (mu * w[:, :, None]).sum(axis=-1)
-    return r, joint
+    return _observation_sum(r, inputs, s, i), joint
+
+
+def _observation_sum(r: np.ndarray, inputs: RegimeInputs, s: slice, i: slice) -> np.ndarray:
+    """Sum ``r[s, i, ...]`` over the observations, each with its weight when there are weights."""
+    if inputs.weights is None:
+        return r.sum(axis=1)
+    w = inputs.weights[s, i]
+    return (r * w.reshape(w.shape + (1,) * (r.ndim - 2))).sum(axis=1)
 
 
 def _sizes(inputs: RegimeInputs, nodes: int) -> list[int]:
@@ -336,10 +373,9 @@ def _mean(inputs: RegimeInputs, nodes: int, chunk_bytes: int, progress=None):
         for i0 in range(0, inputs.n_obs, n_i):
             i = slice(i0, min(i0 + n_i, inputs.n_obs))
             r, jt = _chunk(inputs, s, i, nodes, tail)
-            w = 1.0 if inputs.weights is None else inputs.weights[s, i]
-            table[s] += (r * np.reshape(w, np.shape(w) + (1,) * (k + 1))).sum(axis=1)
+            table[s] += r
             if jt is not None:
-                joint[s] += (jt * np.reshape(w, np.shape(w) + (1, 1))).sum(axis=1)
+                joint[s] += jt
         if progress is not None:
             progress(s.stop - s.start)
     total = inputs.n_obs if inputs.weights is None else inputs.weights.sum(axis=1)
