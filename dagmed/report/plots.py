@@ -242,6 +242,23 @@ def predictive_check(idata, group: str, path: Path, title: str) -> Path:
     return _save(fig, path)
 
 
+def _density(x: np.ndarray) -> np.ndarray:
+    """``(grid, density)`` columns of ``x`` by arviz's ``kde``, its numba switched off (``arviz.Numba``) and restored.
+
+    arviz's numba histogram compiled for about 3 s on the first run after installing; NumPy's
+    gives the same densities in the same time (they could differ only by a draw within a
+    rounding of a bin edge: NumPy corrects its bin to the edge's side, numba does not).
+    """
+    from arviz import Numba, kde
+
+    flag = Numba.numba_flag
+    Numba.disable_numba()
+    try:
+        return np.column_stack(kde(x))
+    finally:
+        Numba.numba_flag = flag
+
+
 def trace(idata, path: Path) -> Path:
     """Each parameter by chain: its density (left) and its draws (right), as ``arviz.plot_trace(compact=True)``.
 
@@ -251,7 +268,6 @@ def trace(idata, path: Path) -> Path:
     per chain, every k-th: the panel is narrower in pixels than that; densities use every
     draw. Divergent draws are marked at the bottom of both panels.
     """
-    from arviz import kde
     from matplotlib.collections import LineCollection
 
     post = idata.posterior
@@ -266,7 +282,7 @@ def trace(idata, path: Path) -> Path:
         densities, lines, colours, styles = [], [], [], []
         for k in range(x.shape[2]):
             for c in range(x.shape[0]):
-                densities.append(np.column_stack(kde(x[c, :, k])))
+                densities.append(_density(x[c, :, k]))
                 lines.append(np.column_stack([draws[::step], x[c, ::step, k]]))
                 colours.append(f"C{k % 10}")
                 styles.append(CHAIN_STYLES[c % len(CHAIN_STYLES)])
