@@ -242,19 +242,20 @@ def predictive_check(idata, group: str, path: Path, title: str) -> Path:
     return _save(fig, path)
 
 
-def _density(x: np.ndarray) -> np.ndarray:
-    """``(grid, density)`` columns of ``x`` by arviz's ``kde``, its numba switched off (``arviz.Numba``) and restored.
+@contextmanager
+def _arviz_without_numba():
+    """arviz's densities (``kde``, in the trace plot and ``plot_posterior``) with its numba switched off, then restored.
 
     arviz's numba histogram compiled for about 3 s on the first run after installing; NumPy's
     gives the same densities in the same time (they could differ only by a draw within a
     rounding of a bin edge: NumPy corrects its bin to the edge's side, numba does not).
     """
-    from arviz import Numba, kde
+    from arviz import Numba
 
     flag = Numba.numba_flag
     Numba.disable_numba()
     try:
-        return np.column_stack(kde(x))
+        yield
     finally:
         Numba.numba_flag = flag
 
@@ -268,6 +269,7 @@ def trace(idata, path: Path) -> Path:
     per chain, every k-th: the panel is narrower in pixels than that; densities use every
     draw. Divergent draws are marked at the bottom of both panels.
     """
+    from arviz import kde
     from matplotlib.collections import LineCollection
 
     post = idata.posterior
@@ -282,7 +284,8 @@ def trace(idata, path: Path) -> Path:
         densities, lines, colours, styles = [], [], [], []
         for k in range(x.shape[2]):
             for c in range(x.shape[0]):
-                densities.append(_density(x[c, :, k]))
+                with _arviz_without_numba():
+                    densities.append(np.column_stack(kde(x[c, :, k])))
                 lines.append(np.column_stack([draws[::step], x[c, ::step, k]]))
                 colours.append(f"C{k % 10}")
                 styles.append(CHAIN_STYLES[c % len(CHAIN_STYLES)])
@@ -323,13 +326,14 @@ def effect_posteriors(idata, doc, path: Path) -> Path:
     fig = _figure(figsize=(4.2 * ncol, 3 * nrow))
     axes = fig.subplots(nrow, ncol, squeeze=False)
     for ax, name in zip(axes.flat, shown):
-        az.plot_posterior(
-            eff.sel(effect=name).values.reshape(-1),
-            ax=ax,
-            hdi_prob=doc["hdi_prob"],
-            ref_val=scale.null,
-            point_estimate="mean",
-        )
+        with _arviz_without_numba():
+            az.plot_posterior(
+                eff.sel(effect=name).values.reshape(-1),
+                ax=ax,
+                hdi_prob=doc["hdi_prob"],
+                ref_val=scale.null,
+                point_estimate="mean",
+            )
         ax.set_title(name)
         ax.set_xlabel(f"effect on the outcome: {scale.description.split(':')[0]}")
     for ax in list(axes.flat)[len(shown) :]:
