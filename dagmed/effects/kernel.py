@@ -4,7 +4,7 @@ Per draw and observation a kernel evaluates the outcome mean at all ``2^(K+1)`` 
 a small buffer that stays in cache, contracts the K mediator axes with the mediators'
 interventional marginals, and adds the result to the draw's row: the same arithmetic as the
 named NumPy steps of :mod:`dagmed.effects.regimes` to rounding, without the large temporaries.
-Draws run in parallel.
+Draws run in parallel: blocks of draws on threads (:func:`_over_draws`).
 
 The work is one treatment half (``2^K`` corners, 8 KiB for K = 10) at a time, in L1. The
 corners come by doubling (one multiplication each, one division per four for the logit,
@@ -14,9 +14,14 @@ step in registers (:func:`_butterfly8`), and each pass moves its mediators to th
 also makes the corners (:func:`_top_fused`). The helpers are compiled with fused
 multiply-add allowed (``fastmath={"contract"}``, one rounding where there were two; nothing
 reassociated) and numpy's error model (no division check, which would stop vectorising).
-Only the small helpers of a step are inlined by numba; the passes stay functions of their
-own: inlining them as well was about 5% faster but tripled the compilation on a fresh
-install (75 s against 24 s for both kernels; the result is cached on disk after that).
+
+What a fresh install compiles (once; numba caches it on disk, ``cache=True``) is kept small:
+no helper is inlined by numba (``inline="always"`` typed a helper anew inside every caller;
+LLVM inlines the small ones all the same, to the same machine code: same speed, same bits),
+and inlining the passes too was about 5% faster but tripled the compilation. A constant
+argument from compiled code (``_rot8(..., 0)``) would compile a specialisation of its own for
+the literal, so the constants are passed as ``np.int64``: each helper compiles once. Only
+the kernel a run needs compiles (:func:`regime_kernel` or :func:`dependent_regime_kernel`).
 
 Corner index convention: bit ``K`` is the treatment, bit ``K - 1 - j`` mediator ``j``
 (C order of ``[t, m_0, ..., m_{K-1}]``). The link codes are :data:`dagmed.lang.families.LINKS`'
@@ -41,13 +46,17 @@ total weight.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numba
 import numpy as np
 
+# Every function: cached on disk, fused multiply-add, numpy's error model. See the module's
+# docstring for why nothing is inlined and why constant arguments are passed as np.int64.
 _OPT = dict(cache=True, fastmath={"contract"}, error_model="numpy")
 
 
-@numba.njit(inline="always", **_OPT)
+@numba.njit(**_OPT)
 def _inv(code, eta):
     """The inverse link by its code in :data:`dagmed.lang.families.LINKS`: 0 logit, 1 identity, 2 log."""
     if code == 0:
@@ -101,14 +110,14 @@ def _outcome_corners(buf, base, coef, k, link):
             buf[idx] = 1.0 / (1.0 + buf[idx])
 
 
-@numba.njit(inline="always", **_OPT)
+@numba.njit(**_OPT)
 def _pair(r0, r1, q0, q1):
     """Contract one mediator axis at one pair of corners: ``(r0 + q0 (r1 - r0), r0 + q1 (r1 - r0))``."""
     d = r1 - r0
     return r0 + q0 * d, r0 + q1 * d
 
 
-@numba.njit(inline="always", **_OPT)
+@numba.njit(**_OPT)
 def _marginals3(q, p):
     """The marginals of mediators ``p..p+2`` as six scalars, read before a loop.
 
@@ -118,7 +127,7 @@ def _marginals3(q, p):
     return q[p, 0], q[p, 1], q[p + 1, 0], q[p + 1, 1], q[p + 2, 0], q[p + 2, 1]
 
 
-@numba.njit(inline="always", **_OPT)
+@numba.njit(**_OPT)
 def _butterfly8(x0, x1, x2, x3, x4, x5, x6, x7, m):
     """Contract three axes (strides 4, 2, 1) of 8 corners held in registers; ``m`` from :func:`_marginals3`."""
     a0, a1, b0, b1, c0, c1 = m
@@ -137,7 +146,7 @@ def _butterfly8(x0, x1, x2, x3, x4, x5, x6, x7, m):
     return x0, x1, x2, x3, x4, x5, x6, x7
 
 
-@numba.njit(inline="always", **_OPT)
+@numba.njit(**_OPT)
 def _grow(x, f, link):
     """One doubling step of :func:`_outcome_corners`: add the coefficient (identity) or multiply the factor."""
     return x + f if link == 1 else x * f
@@ -146,7 +155,7 @@ def _grow(x, f, link):
 BIG = 2.0**250  # 1 + exp(-eta) is clipped here, so that a product of four stays finite
 
 
-@numba.njit(inline="always", **_OPT)
+@numba.njit(**_OPT)
 def _mean4(va, vb, vc, vd, link):
     """The inverse logit ``1 / (1 + v)`` of four corners with one division, or ``v`` for the other links.
 
@@ -170,7 +179,7 @@ def _mean4(va, vb, vc, vd, link):
     return b * rab, a * rab, d * rcd, c * rcd
 
 
-@numba.njit(inline="always", **_OPT)
+@numba.njit(**_OPT)
 def _corners8(v0, fa, fb, fc, link):
     """The 8 corners over ``v0`` of the top three bits (factors ``fa, fb, fc``), by :func:`_grow`, in corner order."""
     v4 = _grow(v0, fa, link)
@@ -179,7 +188,7 @@ def _corners8(v0, fa, fb, fc, link):
     return v0, _grow(v0, fc, link), v2, _grow(v2, fc, link), v4, _grow(v4, fc, link), v6, _grow(v6, fc, link)
 
 
-@numba.njit(inline="always", **_OPT)
+@numba.njit(**_OPT)
 def _store8(dst, o, x0, x1, x2, x3, x4, x5, x6, x7):
     """``dst[o:o + 8] = x0..x7``, element by element (a slice assignment of a tuple would not vectorise)."""
     dst[o] = x0
@@ -204,7 +213,7 @@ def _top_fused(eh, dst, op, q, link):
     fa = op[0]
     fb = op[1]
     fc = op[2]
-    m = _marginals3(q, 0)
+    m = _marginals3(q, np.int64(0))  # not a literal 0: see _OPT
     for j in range(eh.shape[0]):
         v0, v1, v2, v3, v4, v5, v6, v7 = _corners8(eh[j], fa, fb, fc, link)
         m0, m1, m2, m3 = _mean4(v0, v1, v2, v3, link)
@@ -310,7 +319,7 @@ def _contract_rest(a, b, q, kp):
     compiler could not prove the loads and stores apart and did not vectorise). After all
     ``kp`` bits have moved to the bottom the corners are back in their order.
     """
-    p = 3
+    p = np.int64(3)  # not a literal 3: see _OPT
     while p < kp:
         p = _rest_pass(a, b, q, p, kp)
         if p >= kp:
@@ -330,7 +339,7 @@ def _add_contraction(a, b, acc, wi, q, kp):
         acc[j] += wi * res[j]
 
 
-@numba.njit(inline="always", **_OPT)
+@numba.njit(**_OPT)
 def _padded_coefs(coef, y_t, y_m, s, k, kp):
     """``coef[b]``: the outcome coefficient of corner bit ``b`` for ``kp >= k`` mediator bits.
 
@@ -377,14 +386,38 @@ def _factors(op, coef, kp, link):
     return ft, finite and (link == 1 or 0.0 < ft < np.inf)
 
 
-@numba.njit(inline="always", **_OPT)
+@numba.njit(**_OPT)
 def _first_factor(base, finite, link):
     """``exp(-+base)`` (identity: ``base``) of an observation, and whether its corners may be made by doubling."""
     e0 = base if link == 1 else np.exp((-1.0 if link == 0 else 1.0) * base)
     return e0, finite and (link == 1 or 0.0 < e0 < np.inf)  # else 0 * inf could meet: NaN
 
 
-@numba.njit(parallel=True, **_OPT)
+def _over_draws(rows, args):
+    """``rows(*args, s0, s1)`` over every draw, blocks of draws on :func:`threads` threads.
+
+    The row functions release the GIL (``nogil``), so the blocks run side by side; each draw
+    is computed as alone, so the result does not depend on the blocks. Threads instead of
+    numba's ``parallel=True``: the parallel lowering of a kernel took about 2.5 s more
+    compilation on a fresh install, for the same speed (the draws are independent).
+    """
+    n_s = args[0].shape[0]
+    rows(*args, 0, 0)  # compiled, or loaded from the cache, once before the threads start
+    n_threads = min(threads(), n_s)
+    if n_threads <= 1:
+        rows(*args, 0, n_s)
+        return
+    step = -(-n_s // (4 * n_threads))  # a few blocks a thread: one slowed thread does not hold up the rest
+    with ThreadPoolExecutor(n_threads) as pool:
+        for done in pool.map(lambda s0: rows(*args, s0, min(s0 + step, n_s)), range(0, n_s, step)):
+            del done
+
+
+def threads() -> int:
+    """Threads for the kernels: numba's setting (``NUMBA_NUM_THREADS``, by default every core)."""
+    return numba.config.NUMBA_NUM_THREADS
+
+
 def regime_kernel(y_base, y_t, y_m, y_link, q_all, w):
     """``E(t; t_1..t_K)`` per draw, flattened: ``(S, 2^(K+1))`` in C order of ``[t, t_1..t_K]``.
 
@@ -412,14 +445,22 @@ def regime_kernel(y_base, y_t, y_m, y_link, q_all, w):
     q_all : (K, S, N, 2) the mediators' interventional marginals ``E[M_k | do(T=t), x_i]``
     w : (S, N) weight of each observation per draw, or (0, 0): every observation weight 1
     """
-    n_s, n_obs = y_base.shape
+    k = y_m.shape[1]
+    out = np.zeros((y_base.shape[0], 1 << (k + 1)))
+    _over_draws(_regime_rows, (y_base, y_t, y_m, y_link, q_all, w, out))
+    return out
+
+
+@numba.njit(nogil=True, **_OPT)
+def _regime_rows(y_base, y_t, y_m, y_link, q_all, w, out, s0, s1):
+    """:func:`regime_kernel` for draws ``s0 .. s1 - 1``, into their rows of ``out``."""
+    n_obs = y_base.shape[1]
     k = y_m.shape[1]
     kp = max(k, 3)
     pad = kp - k
     n = 1 << kp  # corners of a treatment half
     cells = 1 << (k + 1)
-    out = np.zeros((n_s, cells))
-    for s in numba.prange(n_s):
+    for s in range(s0, s1):
         a = np.empty(n)
         b = np.empty(n)
         eh = np.empty(n >> 3)
@@ -446,13 +487,12 @@ def regime_kernel(y_base, y_t, y_m, y_link, q_all, w):
                     _half_table(eh, e0 if t == 0 else _grow(e0, ft, y_link), op, kp, y_link)
                     _top_fused(eh, a, op, q, y_link)
                 else:
-                    _rot8(tmp[t * n : (t + 1) * n], a, q, 0)
+                    _rot8(tmp[t * n : (t + 1) * n], a, q, np.int64(0))
                 _add_contraction(a, b, acc[t * n : (t + 1) * n], wi, q, kp)
         if w.shape[0] == 0:
             weight = float(n_obs)
         for c in range(cells):
             out[s, c] = acc[c << pad] / weight
-    return out
 
 
 @numba.njit(**_OPT)
@@ -483,7 +523,6 @@ def _marginals_from_joint(q, jt, fold, order, k):
         size = h
 
 
-@numba.njit(parallel=True, **_OPT)
 def dependent_regime_kernel(y_base, y_t, y_m, y_link, m_base, m_t, m_m, m_link, order, parent_mask, w):
     """Marginal and joint regimes for binary mediators with a DAG among them.
 
@@ -503,15 +542,23 @@ def dependent_regime_kernel(y_base, y_t, y_m, y_link, m_base, m_t, m_m, m_link, 
     table : (S, 2^(K+1)) ``E(t; t_1..t_K)`` as :func:`regime_kernel`
     joint : (S, 4) ``Ej(t; t*)`` at index ``2 t + t*``
     """
-    n_s, n_obs = y_base.shape
+    n_s, k = y_m.shape
+    out, joint_out = np.zeros((n_s, 1 << (k + 1))), np.zeros((n_s, 4))
+    args = (y_base, y_t, y_m, y_link, m_base, m_t, m_m, m_link, order, parent_mask, w, out, joint_out)
+    _over_draws(_dependent_rows, args)
+    return out, joint_out
+
+
+@numba.njit(nogil=True, **_OPT)
+def _dependent_rows(y_base, y_t, y_m, y_link, m_base, m_t, m_m, m_link, order, parent_mask, w, out, joint_out, s0, s1):
+    """:func:`dependent_regime_kernel` for draws ``s0 .. s1 - 1``, into their rows of ``out`` and ``joint_out``."""
+    n_obs = y_base.shape[1]
     k = y_m.shape[1]
     cells = 1 << (k + 1)
     half = 1 << k
     kp = max(k, 3)  # padded as in regime_kernel
     pad = kp - k
     n = 1 << kp
-    out = np.zeros((n_s, cells))
-    joint_out = np.zeros((n_s, 4))
     # the joint is indexed in topological order, mediator order[r] at bit r: a mediator's
     # parents are the bits below its own, and extending the joint is one contiguous loop
     pos = np.empty(k, dtype=np.int64)
@@ -527,7 +574,7 @@ def dependent_regime_kernel(y_base, y_t, y_m, y_link, m_base, m_t, m_m, m_link, 
         for r in range(k):
             if m & (1 << r):
                 corner[m] |= 1 << (kp - 1 - order[r])
-    for s in numba.prange(n_s):
+    for s in range(s0, s1):
         buf = np.empty(2 * n)
         a = np.empty(n)
         b = np.empty(n)
@@ -596,7 +643,7 @@ def dependent_regime_kernel(y_base, y_t, y_m, y_link, m_base, m_t, m_m, m_link, 
             acc_j[2] += wi * e10
             acc_j[3] += wi * e11
             for t in range(2):
-                _rot8(buf[t * n : (t + 1) * n], a, q, 0)
+                _rot8(buf[t * n : (t + 1) * n], a, q, np.int64(0))
                 _add_contraction(a, b, acc[t * n : (t + 1) * n], wi, q, kp)
         if w.shape[0] == 0:
             weight = float(n_obs)
@@ -604,4 +651,3 @@ def dependent_regime_kernel(y_base, y_t, y_m, y_link, m_base, m_t, m_m, m_link, 
             out[s, c] = acc[c << pad] / weight
         for idx in range(4):
             joint_out[s, idx] = acc_j[idx] / weight
-    return out, joint_out

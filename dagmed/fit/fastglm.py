@@ -191,20 +191,25 @@ def constrain(x, out, priors, prior_params):
 _HEADER = 12  # total length, D, G, rows, Pmax, then the offsets of the 7 arrays
 
 
-@numba.njit(inline="always", cache=True)
+@numba.njit(cache=True, nogil=True)
 def _unpack(user_data):
+    """The arrays of :meth:`FastModel.packed` as views of the buffer at ``user_data``.
+
+    One function that both callbacks call (not inlined into each: compiled once), the
+    offsets read one by one (a list would compile a list type).
+    """
     head = numba.carray(user_data, (_HEADER,), np.float64)
     buf = numba.carray(user_data, (int(head[0]),), np.float64)
     d, g, rows, pmax = int(head[1]), int(head[2]), int(head[3]), int(head[4])
-    o = [int(head[5 + i]) for i in range(7)]
+    o = head[5:]  # where the 7 arrays start
     return (
-        buf[o[0] : o[0] + 2 * d].reshape((d, 2)),
-        buf[o[1] : o[1] + 4 * d].reshape((d, 4)),
-        buf[o[2] : o[2] + 6 * g].reshape((g, 6)),
-        buf[o[3] : o[3] + rows * pmax].reshape((rows, pmax)),
-        buf[o[4] : o[4] + rows],
-        buf[o[5] : o[5] + rows],
-        buf[o[6] : o[6] + rows],
+        buf[int(o[0]) : int(o[0]) + 2 * d].reshape((d, 2)),
+        buf[int(o[1]) : int(o[1]) + 4 * d].reshape((d, 4)),
+        buf[int(o[2]) : int(o[2]) + 6 * g].reshape((g, 6)),
+        buf[int(o[3]) : int(o[3]) + rows * pmax].reshape((rows, pmax)),
+        buf[int(o[4]) : int(o[4]) + rows],
+        buf[int(o[5]) : int(o[5]) + rows],
+        buf[int(o[6]) : int(o[6]) + rows],
     )
 
 
@@ -233,8 +238,9 @@ def _logp_callback(dim, x_, grad_, logp_, user_data):
     logp = numba.carray(logp_, (1,))
     value, dvalue = np.empty(dim), np.empty(dim)
     logp[0] = logp_grad(x, grad, value, dvalue, priors, prior_params, nodes, design, y, w, const)
-    if not np.all(np.isfinite(grad)):
-        return 3
+    for d in range(dim):
+        if not np.isfinite(grad[d]):
+            return 3
     if not np.isfinite(logp[0]):
         return 4
     return 0

@@ -243,6 +243,24 @@ def predictive_check(idata, group: str, path: Path, title: str) -> Path:
     return _save(fig, path)
 
 
+@contextmanager
+def _arviz_without_numba():
+    """arviz's densities (``kde``, in the trace plot and ``plot_posterior``) with its numba switched off, then restored.
+
+    arviz's numba histogram compiled for about 3 s on the first run after installing; NumPy's
+    gives the same densities in the same time (they could differ only by a draw within a
+    rounding of a bin edge: NumPy corrects its bin to the edge's side, numba does not).
+    """
+    from arviz import Numba
+
+    flag = Numba.numba_flag
+    Numba.disable_numba()
+    try:
+        yield
+    finally:
+        Numba.numba_flag = flag
+
+
 def trace(idata, path: Path) -> Path:
     """Each parameter by chain: its density (left) and its draws (right), as ``arviz.plot_trace(compact=True)``.
 
@@ -267,7 +285,8 @@ def trace(idata, path: Path) -> Path:
         densities, lines, colours, styles = [], [], [], []
         for k in range(x.shape[2]):
             for c in range(x.shape[0]):
-                densities.append(np.column_stack(kde(x[c, :, k])))
+                with _arviz_without_numba():
+                    densities.append(np.column_stack(kde(x[c, :, k])))
                 lines.append(np.column_stack([draws[::step], x[c, ::step, k]]))
                 colours.append(f"C{k % 10}")
                 styles.append(CHAIN_STYLES[c % len(CHAIN_STYLES)])
@@ -315,7 +334,8 @@ def effect_posteriors(idata, doc, path: Path) -> Path:
             ax.text(0.5, 0.5, f"{draws.mean():.4g} in every draw", transform=ax.transAxes, ha="center")
             ax.set_yticks([])
         else:
-            az.plot_posterior(draws, ax=ax, hdi_prob=doc["hdi_prob"], ref_val=scale.null, point_estimate="mean")
+            with _arviz_without_numba():
+                az.plot_posterior(draws, ax=ax, hdi_prob=doc["hdi_prob"], ref_val=scale.null, point_estimate="mean")
         ax.set_title(name)
         ax.set_xlabel(prose.axis_label(doc))
     for ax in list(axes.flat)[len(shown) :]:
