@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from contextlib import contextmanager
 
 from ..errors import UsageError
@@ -90,15 +91,8 @@ def cluster(workers: int | None = None, scheduler: str | None = None):
             finally:
                 client.close()
             return
-        local = LocalCluster(
-            n_workers=workers or default_workers(),
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=QUIET,
-            # one thread per worker: numba's and BLAS's threads too (nutpie runs the chains in turn)
-            env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
-        )
+        with _sigint_ignored():  # the workers inherit it: Ctrl-C reaches the driver alone, which stops them
+            local = _local_cluster(LocalCluster, workers)
         client = Client(local)
         try:
             yield client
@@ -108,6 +102,38 @@ def cluster(workers: int | None = None, scheduler: str | None = None):
                 local.close()
             except Exception:  # noqa: BLE001 - closing after Ctrl-C: what is finished is on disk already
                 pass
+
+
+def _local_cluster(LocalCluster, workers):
+    return LocalCluster(
+        n_workers=workers or default_workers(),
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=QUIET,
+        # one thread per worker: numba's and BLAS's threads too (nutpie runs the chains in turn)
+        env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+    )
+
+
+@contextmanager
+def _sigint_ignored():
+    """SIGINT ignored while the local workers start (in the main thread; elsewhere nothing changes).
+
+    A process started with SIGINT ignored keeps ignoring it (Python installs its
+    KeyboardInterrupt handler only where SIGINT has its default action): a terminal's Ctrl-C,
+    sent to the whole process group, then stops the driver, which closes the workers, instead
+    of every worker printing a traceback.
+    """
+    try:
+        old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 def n_workers(client) -> int:

@@ -26,7 +26,7 @@ set()
 {(100, 0)}
 >>> Store(d, {"command": "power", "seed": 2}, ["n", "rep", "effect", "mean"])
 Traceback (most recent call last):
-dagmed.errors.UsageError: .../study was made with another seed (1 there, 2 here): choose another --out, or rerun with the options it was made with
+dagmed.errors.UsageError: .../study was made with a different seed (1 there, 2 here): choose another --out, or rerun with the options it was made with
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ def _refuse_difference(out: Path, old: dict, new: dict) -> None:
         else:
             detail = f"{_shown(a)} there, {_shown(b)} here"
         raise UsageError(
-            f"{out} was made with another {what} ({detail}): choose another --out, "
+            f"{out} was made with a different {what} ({detail}): choose another --out, "
             "or rerun with the options it was made with"
         )
 
