@@ -9,6 +9,8 @@
 2. The regime table for K = 2..10 binary mediators, 4000 draws, N = 410 and 5000:
    seconds and peak memory (tracemalloc) against the naive O(4^K) enumeration.
 3. Sampling efficiency: bulk ESS of TE per second, nutpie against PyMC's NUTS.
+4. Simulation studies: per-fit wall time of `dagmed power` on 2 workers against one
+   `dagmed run --no-plots` (bench/studies.py).
 """
 
 from __future__ import annotations
@@ -200,7 +202,7 @@ def sampling_efficiency(draws, tune, chains):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
-    ap.add_argument("--only", choices=["1", "2", "3"], help="run one comparison")
+    ap.add_argument("--only", choices=["1", "2", "3", "4"], help="run one comparison")
     args = ap.parse_args(argv)
     print(f"dagmed benchmarks on {os.cpu_count()} cores, python {sys.version.split()[0]}")
     if args.only in (None, "1"):
@@ -212,6 +214,11 @@ def main(argv=None):
             regime_table(range(2, 11), 4000, (410, 5000), naive_budget=20)
     if args.only in (None, "3"):
         sampling_efficiency(*((200, 200, 2) if args.quick else (1000, 1000, 4)))
+    if args.only in (None, "4"):
+        import studies
+
+        print("4. simulation studies (bench/studies.py)")
+        studies.main(["--runs", "1", "--reps", "4"] if args.quick else [])
 
 
 if __name__ == "__main__":

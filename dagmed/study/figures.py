@@ -76,7 +76,7 @@ def uniform_band(reps: int, bins: int, level: float = 0.99) -> tuple[float, floa
     Examples
     --------
     >>> uniform_band(100, 20)
-    (1.0, 11.0)
+    (0.0, 11.0)
     """
     from scipy.stats import binom
 

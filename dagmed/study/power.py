@@ -84,7 +84,7 @@ def power(
     plots: bool = True,
     **sampler,
 ) -> Study:
-    r"""Power, coverage, bias and RMSE of every effect at each sample size, by simulation.
+    """Power, coverage, bias and RMSE of every effect at each sample size, by simulation.
 
     For each n in ``n`` and rep ``0 .. reps-1``: simulate from ``spec`` at ``params`` (the
     parameters not given drawn from their priors, anew for each rep, as :func:`dagmed.simulate`
@@ -163,7 +163,7 @@ def calibrate(
     plots: bool = True,
     **sampler,
 ) -> Study:
-    r"""Simulation-based calibration: every parameter drawn from its prior for each rep, then fitted.
+    """Simulation-based calibration: every parameter drawn from its prior for each rep, then fitted.
 
     When the fit is right, each effect's true value is a draw from its posterior: its rank
     among the posterior draws is uniform and each HDI covers it as often as its probability
