@@ -226,7 +226,9 @@ def test_power_spreads_over_the_workers_and_resumes(tmp_path, scheduler, chain_s
     assert np.allclose(results2.set_index(["n", "rep", "effect"]).loc[old.index, "mean"], old)
     # nothing to do: no cluster is even contacted
     logged.clear()
-    dagmed.power(chain_spec, CHAIN_PARAMS, n=[30], reps=2, **{**kw, "scheduler": "tcp://127.0.0.1:1", "log": logged.append})
+    dagmed.power(
+        chain_spec, CHAIN_PARAMS, n=[30], reps=2, **{**kw, "scheduler": "tcp://127.0.0.1:1", "log": logged.append}
+    )
     assert logged == ["power: 2 of 2 fits done already into " + str(out) + "; 0 to do"]
 
 
@@ -244,11 +246,13 @@ def test_cli_power_and_calibrate(tmp_path, scheduler, chain_spec, capsys, monkey
     monkeypatch.chdir(tmp_path)
     params = tmp_path / "params.yaml"
     params.write_text("y_beta: {t: 0.8, m: 1.2}\n")
-    common = ["--reps", "2", "--draws", "100", "--tune", "100", "--chains", "2", "--seed", "1", "--scheduler", scheduler]
+    common = ["--reps", "2", "--draws", "100", "--tune", "100", "--chains", "2", "--seed", "1"]
+    common += ["--scheduler", scheduler]
     code = cli.main(["power", str(chain_spec), "--params", str(params), "--n", "30,60", "--out", "p", *common])
     out, err = capsys.readouterr()
     assert code == 0, err
-    assert "power: P(95% HDI excludes the null)" in out and "wrote study.json, results.csv, summary.csv, power.png to p" in out
+    assert "power: P(95% HDI excludes the null)" in out
+    assert "wrote study.json, results.csv, summary.csv, power.png to p" in out
     assert "TE " in out and "n = 60" in out
     code = cli.main(["calibrate", str(chain_spec), "--n", "40", "--out", "c", "--no-plots", *common])
     out, err = capsys.readouterr()
