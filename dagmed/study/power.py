@@ -39,6 +39,7 @@ import pandas as pd
 from .. import __version__
 from ..errors import UsageError
 from ..files import write_atomically
+from ..fit import sampling
 from ..lang import load
 from ..lang.ir import Spec
 from ..report import progress
@@ -242,7 +243,7 @@ def _study(mode, spec, params, n, reps, out, seed, workers, scheduler, conventio
         "spec_file": spec.source,
         "params": params,
         "params_file": params_source,
-        "sampling": {k: v for k, v in options.items() if k != "cores"},  # cores do not change the draws
+        "sampling": _sampling(options),
         "convention": convention,
         "seed": seed,
         "dagmed": __version__,
@@ -287,6 +288,15 @@ def _study(mode, spec, params, n, reps, out, seed, workers, scheduler, conventio
     if missing:
         log(f"dagmed: warning: {missing} fits did not finish (a worker was lost); rerun the same command to do them")
     return Study(results, summary, missing)
+
+
+def _sampling(options: dict) -> dict:
+    """The sampling options as they will run (defaults filled in, the sampler resolved), for ``study.json``.
+
+    ``cores`` is left out: it changes how fast the chains run, not their draws.
+    """
+    settings = sampling.SamplerSettings(**options, progressbar=False).as_dict()
+    return {k: v for k, v in settings.items() if k not in ("cores", "seed")}
 
 
 def _recorded_seed(out):

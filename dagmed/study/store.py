@@ -9,7 +9,8 @@ Nothing finished is lost and nothing is done twice:
 * ``study.json`` records the spec's text, the parameters, the sampling options, the
   convention and the seed. Rerunning into the same directory resumes: the (n, rep) pairs in
   ``results.csv`` are kept and not fitted again. A directory made with anything else is
-  refused, naming the difference, since mixing fits of two designs would mean nothing.
+  refused, naming the difference, since mixing fits of two designs would mean nothing
+  (unless no fit of it finished: then it is simply started anew).
 * A directory holding anything but a study's own files is refused: nothing of the user's
   is overwritten.
 
@@ -26,7 +27,7 @@ set()
 {(100, 0)}
 >>> Store(d, {"command": "power", "seed": 2}, ["n", "rep", "effect", "mean"])
 Traceback (most recent call last):
-dagmed.errors.UsageError: .../study was made with a different seed (1 there, 2 here): choose another --out, or rerun with the options it was made with
+dagmed.errors.UsageError: .../study was made with another seed (1 there, 2 here): choose another --out, or rerun with the options it was made with
 """
 
 from __future__ import annotations
@@ -49,12 +50,12 @@ RESULTS = "results.csv"
 OWN = (MANIFEST, RESULTS, "summary.csv", "power.png", "ranks.png")
 # what a difference in study.json is called in the refusal
 WHAT = {
-    "command": "command",
-    "spec": "spec (its text differs)",
-    "params": "parameters",
-    "sampling": "sampling options",
-    "convention": "convention",
-    "seed": "seed",
+    "command": "another command",
+    "spec": "another spec (its text differs)",
+    "params": "other parameters",
+    "sampling": "other sampling options",
+    "convention": "another convention",
+    "seed": "another seed",
 }
 
 
@@ -99,7 +100,11 @@ class Store:
                 old = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
                 raise UsageError(f"{path} cannot be read ({exc}): choose another --out") from None
-            _refuse_difference(self.out, old, manifest)
+            if read_results(self.out / RESULTS, self.columns):
+                _refuse_difference(self.out, old, manifest)
+            else:  # no fit finished under the old design: nothing to keep, nothing to mix
+                path.unlink()
+                write_atomically(path, json.dumps(manifest, indent=2) + "\n")
         elif (self.out / RESULTS).exists():
             raise UsageError(f"--out {self.out} has {RESULTS} but no {MANIFEST}: choose another directory")
         else:
@@ -171,8 +176,7 @@ def _refuse_difference(out: Path, old: dict, new: dict) -> None:
         else:
             detail = f"{_shown(a)} there, {_shown(b)} here"
         raise UsageError(
-            f"{out} was made with a different {what} ({detail}): choose another --out, "
-            "or rerun with the options it was made with"
+            f"{out} was made with {what} ({detail}): choose another --out, or rerun with the options it was made with"
         )
 
 

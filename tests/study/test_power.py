@@ -142,18 +142,25 @@ def test_store_appends_whole_fits_and_resumes(tmp_path):
 @pytest.mark.parametrize(
     "change, words",
     [
-        ({"spec": CHAIN + "t -> m\n"}, "a different spec (its text differs) (line 6: '' there, 't -> m' here)"),
-        ({"params": {"y_intercept": 1.0}}, "a different parameters (y_intercept none there, 1.0 here)"),
-        ({"sampling": {"draws": 500}}, "a different sampling options (draws none there, 500 here)"),
-        ({"seed": 2}, "a different seed (1 there, 2 here)"),
-        ({"command": "calibrate"}, "a different command (power there, calibrate here)"),
+        ({"spec": CHAIN + "t -> m\n"}, "another spec (its text differs) (line 6: '' there, 't -> m' here)"),
+        ({"params": {"y_intercept": 1.0}}, "other parameters (y_intercept none there, 1.0 here)"),
+        ({"sampling": {"draws": 500}}, "other sampling options (draws none there, 500 here)"),
+        ({"seed": 2}, "another seed (1 there, 2 here)"),
+        ({"command": "calibrate"}, "another command (power there, calibrate here)"),
     ],
 )
 def test_store_refuses_another_design(tmp_path, change, words):
     manifest = {"command": "power", "spec": CHAIN, "params": {}, "sampling": {}, "convention": "control", "seed": 1}
-    store.Store(tmp_path, manifest, ["n", "rep"])
+    store.Store(tmp_path, manifest, ["n", "rep"]).append([{"n": 10, "rep": 0}])
     with pytest.raises(dagmed.UsageError, match="made with " + words.replace("(", r"\(").replace(")", r"\)")):
         store.Store(tmp_path, {**manifest, **change}, ["n", "rep"])
+
+
+def test_a_study_without_finished_fits_starts_anew(tmp_path):
+    manifest = {"command": "power", "seed": 1}
+    store.Store(tmp_path, manifest, ["n", "rep"])
+    store.Store(tmp_path, {**manifest, "seed": 2}, ["n", "rep"])  # nothing to keep: not refused
+    assert '"seed": 2' in (tmp_path / "study.json").read_text()
 
 
 def test_store_refuses_a_directory_of_other_files(tmp_path):
@@ -266,7 +273,7 @@ def test_cli_power_and_calibrate(tmp_path, scheduler, chain_spec, capsys, monkey
     params.write_text("y_beta: {t: 0.1, m: 1.2}\n")
     code = cli.main(["power", str(chain_spec), "--params", str(params), "--n", "30,60", "--out", "p", *common])
     err = capsys.readouterr().err
-    assert code == 2 and "p was made with a different parameters (y_beta" in err and "Traceback" not in err
+    assert code == 2 and "p was made with other parameters (y_beta" in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize(
