@@ -35,13 +35,14 @@ def _grid(k: int, width: float = 3.0, height: float = 2.4):
 
 
 def power_figure(summary, path: Path) -> Path:
-    """Power (the 95% HDI excludes the null) against n, one panel per effect, with a ±2 Monte Carlo se band."""
+    """Power (the 95% HDI excludes the null) against n, one panel per effect, with its 95% Wilson interval as a band."""
     effects = list(dict.fromkeys(summary["effect"]))
     fig, axes = _grid(len(effects))
     for ax, name in zip(axes, effects):
         s = summary[summary["effect"] == name].sort_values("n")
-        n, p, se = s["n"].to_numpy(float), s["power"].to_numpy(float), s["power_mcse"].to_numpy(float)
-        ax.fill_between(n, np.clip(p - 2 * se, 0, 1), np.clip(p + 2 * se, 0, 1), color="C0", alpha=0.2, lw=0)
+        n, p = s["n"].to_numpy(float), s["power"].to_numpy(float)
+        lo, hi = wilson(p, s["reps"].to_numpy(float))
+        ax.fill_between(n, lo, hi, color="C0", alpha=0.2, lw=0)
         ax.plot(n, p, "o-", color="C0")
         ax.axhline(0.8, color="0.5", lw=0.8, ls="--")
         ax.set_ylim(-0.03, 1.03)
@@ -53,10 +54,26 @@ def power_figure(summary, path: Path) -> Path:
             ax.set_xscale("log")
             ax.set_xticks(n, [f"{v:g}" for v in n])
             ax.minorticks_off()
-    fig.suptitle("power: P(95% HDI excludes the null), band ±2 Monte Carlo se; dashed: 0.8", fontsize=9)
+    fig.suptitle(
+        "power: P(95% HDI excludes the null); band: its 95% Monte Carlo interval (Wilson); dashed: 0.8", fontsize=9
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
     return Path(path)
+
+
+def wilson(p, reps, z: float = 1.96):
+    """The Wilson interval of a proportion ``p`` of ``reps`` trials: unlike ``p ± 2 se``, not empty at 0 or 1.
+
+    Examples
+    --------
+    >>> [round(float(v), 3) for v in np.ravel(wilson(np.array([1.0]), np.array([8.0])))]
+    [0.676, 1.0]
+    """
+    p, reps = np.asarray(p, dtype=float), np.maximum(np.asarray(reps, dtype=float), 1)
+    centre = (p + z * z / (2 * reps)) / (1 + z * z / reps)
+    half = z * np.sqrt(p * (1 - p) / reps + z * z / (4 * reps * reps)) / (1 + z * z / reps)
+    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
 
 
 def rank_bins(reps: int) -> int:
