@@ -15,6 +15,8 @@
 4. A mixed K = 3 table on grids (normal, bernoulli, poisson mediators, logit outcome with a
    t:m product, 4000 draws, N = 5000): seconds and error bound, against Monte Carlo over the
    mediators (bench/mixed.py).
+6. Simulation studies: per-fit wall time of `dagmed power` on 2 workers against one
+   `dagmed run --no-plots` (bench/studies.py).
 """
 
 from __future__ import annotations
@@ -235,7 +237,7 @@ def first_run(repeats):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
-    ap.add_argument("--only", choices=["1", "2", "3", "4", "5"], help="run one comparison")
+    ap.add_argument("--only", choices=["1", "2", "3", "4", "5", "6"], help="run one comparison")
     args = ap.parse_args(argv)
     print(f"dagmed benchmarks on {os.cpu_count()} cores, python {sys.version.split()[0]}")
     if args.only in (None, "1"):
@@ -253,6 +255,11 @@ def main(argv=None):
         mixed.main(["--draws", "200", "--rows", "500"] if args.quick else [])
     if args.only in (None, "5"):
         first_run(1 if args.quick else 3)
+    if args.only in (None, "6"):
+        import studies
+
+        print("6. simulation studies (bench/studies.py)")
+        studies.main(["--runs", "1", "--reps", "4"] if args.quick else [])
 
 
 if __name__ == "__main__":

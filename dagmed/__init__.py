@@ -8,11 +8,12 @@ The pipeline, one folder per stage, each importing only the stages before it::
     fit     pm.Model --> InferenceData                          (nutpie / PyMC, psens, tests)
     effects posterior --> regimes --> effects                   (the exact decomposition)
     report  effects --> table, effects.json, pictures, report.html
-    api     run(); study: simulate(); cli: the ``dagmed`` command
+    api     run(); study: simulate(), power(), calibrate(); cli: the ``dagmed`` command
 
 ``import dagmed`` loads the spec language and the graph checks only: :func:`parse`,
 :func:`load`, :func:`analyse` and :func:`check` stay light. :func:`run`, :func:`compile`,
-:func:`load_data` and :func:`simulate` import PyMC when first used (PEP 562).
+:func:`load_data` and :func:`simulate` import PyMC when first used (PEP 562); so do the
+simulation studies :func:`power` and :func:`calibrate`, which import Dask too.
 """
 
 from __future__ import annotations
@@ -35,11 +36,13 @@ __all__ = [
     "SpecSyntaxError",
     "UsageError",
     "analyse",
+    "calibrate",
     "check",
     "compile",
     "load",
     "load_data",
     "parse",
+    "power",
     "run",
     "simulate",
 ]
@@ -51,11 +54,14 @@ _LAZY = {
     "compile": "dagmed.api",
     "load_data": "dagmed.api",
     "simulate": "dagmed.study.simulate",
+    "power": "dagmed.study.power",
+    "calibrate": "dagmed.study.power",
 }
 
 
 def __getattr__(name: str):
-    """``dagmed.run``, ``dagmed.compile``, ``dagmed.load_data`` and ``dagmed.simulate``, imported when first used.
+    """``dagmed.run``, ``dagmed.compile``, ``dagmed.load_data``, ``dagmed.simulate``, ``dagmed.power`` and
+    ``dagmed.calibrate``, imported when first used.
 
     Examples
     --------

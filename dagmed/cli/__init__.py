@@ -130,6 +130,50 @@ def make_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, help="random seed (default: none, i.e. not reproducible)")
     s.set_defaults(func=commands.cmd_simulate)
 
+    for name, helptext in (
+        ("power", "simulation study: power, coverage, bias and RMSE of every effect at each sample size"),
+        ("calibrate", "simulation-based calibration: parameters drawn from the priors, ranks and HDI coverage"),
+    ):
+        st = sub.add_parser(name, help=helptext)
+        st.add_argument("spec", help="the spec file (.dag)")
+        if name == "power":
+            st.add_argument(
+                "--params",
+                help="YAML file of parameter values (as for simulate); parameters not given are drawn from their "
+                "priors, anew for each rep",
+            )
+            st.add_argument("--n", required=True, help="sample sizes, comma-separated (200,400,800)")
+        else:
+            st.add_argument("--n", required=True, help="the sample size (or sizes, comma-separated)")
+        st.add_argument("--reps", type=int, required=True, help="datasets per sample size")
+        st.add_argument(
+            "--out",
+            required=True,
+            help="directory for study.json, results.csv, summary.csv and the picture; rerunning into it resumes "
+            "(finished fits are kept), one made with another spec, parameters or options is refused",
+        )
+        st.add_argument(
+            "--seed", type=int, help="every rep's seeds derive from it (default: one is chosen and recorded)"
+        )
+        st.add_argument(
+            "--workers", type=int, help="local Dask worker processes, one thread each (default: one per core)"
+        )
+        st.add_argument(
+            "--scheduler", help="address of a running Dask scheduler (tcp://host:port) instead of local workers"
+        )
+        st.add_argument("--draws", type=int, help="posterior draws per chain (default 1000)")
+        st.add_argument("--tune", type=int, help="tuning steps per chain (default 1000)")
+        st.add_argument("--chains", type=int, help="chains (default 4)")
+        st.add_argument("--cores", type=int, help="chains run in parallel within a worker (default: its threads, 1)")
+        st.add_argument(
+            "--target-accept", type=float, dest="target_accept", help="NUTS target acceptance (default 0.8)"
+        )
+        st.add_argument("--sampler", choices=["auto", "nutpie", "pymc"], help="auto: nutpie when installed (default)")
+        st.add_argument("--convention", choices=sorted(CONVENTIONS), help="effect convention (default control)")
+        st.add_argument("--no-plots", action="store_true", dest="no_plots", help="skip the picture")
+        st.add_argument("--quiet", action="store_true", help="no progress lines or bar")
+        st.set_defaults(func=commands.cmd_study)
+
     pl = sub.add_parser("plot", help="redraw DIR/plots/*.png and DIR/report.html from a finished run")
     pl.add_argument("dir", help="a run directory written by 'dagmed run --out DIR'")
     pl.set_defaults(func=commands.cmd_plot)

@@ -1,5 +1,5 @@
 """Every ``dagmed`` command: ``check``, ``run`` (options from flags and ``--config`` YAML,
-flags win), ``fmt``, ``simulate`` and ``plot``.
+flags win), ``fmt``, ``simulate``, ``plot``, and the studies ``power`` and ``calibrate``.
 
 Each ``cmd_*`` takes the parsed arguments and returns the exit code; errors are raised as
 :class:`~dagmed.errors.DagmedError` and reported by :func:`dagmed.cli.main`. PyMC is
@@ -263,3 +263,59 @@ def cmd_simulate(args) -> int:
     print(sim.describe())
     print(f"wrote {args.out} ({len(sim.data)} rows)" + (f" and {args.truth}" if args.truth else ""))
     return 0
+
+
+def cmd_study(args) -> int:
+    """``dagmed power SPEC`` and ``dagmed calibrate SPEC``: a simulation study on Dask workers, resumable.
+
+    Every refusal (options, spec, parameters, an ``--out`` of another study) comes before a
+    worker starts. Ctrl-C stops the study; every finished fit stays in ``results.csv`` and
+    the same command resumes it (exit code 5).
+
+    Examples
+    --------
+    >>> from dagmed.cli import make_parser
+    >>> args = make_parser().parse_args(["power", "s.dag", "--n", "150,600", "--reps", "8", "--out", "st"])
+    >>> cmd_study(args)  # doctest: +SKIP
+    power: 16 fits (n=150, n=600; reps 8) on 2 Dask workers into st
+    ...
+    wrote study.json, results.csv, summary.csv, power.png to st
+    0
+    """
+    from ..study import power as study  # PyMC and Dask: only now that there is something to fit
+    from ..study.store import fits_done
+
+    quiet = bool(args.quiet)
+    log = _warnings_only if quiet else _stderr
+    sampler = {k: getattr(args, k) for k in ("draws", "tune", "chains", "cores", "target_accept", "sampler")}
+    common = dict(
+        out=args.out,
+        seed=args.seed,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        convention=args.convention or "control",
+        progressbar=not quiet,
+        log=log,
+        plots=not args.no_plots,
+        **sampler,
+    )
+    spec = load(args.spec)
+    sizes = study.parse_sizes(args.n)
+    try:
+        if args.command == "power":
+            result = study.power(spec, args.params, sizes, args.reps, **common)
+        else:
+            result = study.calibrate(spec, sizes, args.reps, **common)
+    except KeyboardInterrupt:
+        kept = fits_done(args.out)
+        print(
+            f"dagmed: interrupted: {kept} finished fit{'s' if kept != 1 else ''} kept in {Path(args.out) / 'results.csv'}; "
+            "rerun the same command to resume",
+            file=sys.stderr,
+        )
+        return 5
+    print(study.format_summary(result.summary, args.command))
+    picture = [] if args.no_plots else ["power.png" if args.command == "power" else "ranks.png"]
+    written = [p for p in ("study.json", "results.csv", "summary.csv", *picture) if (Path(args.out) / p).exists()]
+    print(f"wrote {', '.join(written)} to {args.out}")
+    return 5 if result.missing else 0

@@ -7,8 +7,10 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def progress(label: str, total: float, show: bool):
+def progress(label: str, total: float, show: bool, eta: bool = False, done: float = 0):
     """A progress bar on a terminal's stderr that goes away when done; yields ``advance(amount=1)``.
+
+    ``eta`` adds the time remaining; ``done`` is how much is done already (a resumed study).
 
     Nothing is shown when ``show`` is false or stderr is not a terminal (a log file, a pipe).
 
@@ -21,9 +23,18 @@ def progress(label: str, total: float, show: bool):
         yield lambda amount=1: None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     columns = (TextColumn(f"{label}:"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    if eta:
+        columns += (TextColumn("ETA"), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(label, total=total)
+        task = bar.add_task(label, total=total, completed=done)
         yield lambda amount=1: bar.advance(task, amount)

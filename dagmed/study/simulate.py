@@ -46,6 +46,7 @@ from ..effects.decomposition import decompose, effects
 from ..effects.kinds import regime_labels
 from ..errors import UsageError
 from ..files import check_distinct, check_new_file, read_mapping, write_atomically
+from ..fit import _compat
 from ..graph.analysis import check
 from ..lang.ir import Spec
 from ..model import compiler
@@ -194,34 +195,98 @@ def simulate(spec: Spec, n: int, params=None, seed: int | None = None) -> Simula
     Traceback (most recent call last):
     dagmed.errors.UsageError: params: y_sigma must be > 0, got -1.0
     """
-    import pymc as pm
+    return Simulator(spec, n, params).draw(seed)
 
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise UsageError(f"n must be a positive integer, got {n!r}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise UsageError(f"seed must be an integer >= 0, got {seed!r}")
-    source = "params"
-    if isinstance(params, (str, os.PathLike)):
-        source, params = str(params), read_params(params)
-    ir = ModelIR.from_analysis(check(spec))
-    model = compiler.build(ir, n)
-    given = _checked(ir, model, dict(params or {}), source)
-    rng = np.random.default_rng(seed)
-    exogenous = _exogenous(ir, n, rng)
-    for name, values in exogenous.items():
-        model.set_data(name, values)
-    nodes = [node.name for node in ir.nodes]
-    fixed = pm.do(model, given) if given else model
-    drawn = [p.name for p in ir.params if p.name not in given]
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
-        draws = dict(zip(drawn + nodes, pm.draw([fixed[v] for v in drawn + nodes], random_seed=rng)))
-    columns = {**exogenous, **{n: draws[n] for n in nodes}}
-    order = [*ir.covariates, ir.treatment, *ir.mediators, ir.outcome, *ir.other]
-    data = _as_written(ir, pd.DataFrame({n: columns[n] for n in order if n in columns}))
-    chosen = {**given, **{k: draws[k] for k in drawn}}
-    params = {p.name: chosen[p.name] for p in ir.params}  # the model's order
-    return Simulation(data, _readable(ir, params), tuple(drawn), _truth(ir, data, params, seed, drawn, list(exogenous)))
+
+class Simulator:
+    r"""One spec's generative model at one set of parameter values, compiled once, drawn from many times.
+
+    :func:`simulate` is ``Simulator(spec, n, params).draw(seed)``. A simulation study draws
+    hundreds of datasets of one spec: the model is built, the parameters checked and the
+    forward-sampling function compiled once, then each :meth:`draw` only reseeds it. The
+    same seed gives the same rows as :func:`simulate` (``dagmed simulate --seed``).
+
+    Parameters
+    ----------
+    spec, n, params
+        As for :func:`simulate`; refused alike, when the simulator is made.
+
+    Examples
+    --------
+    >>> import dagmed
+    >>> spec = dagmed.parse("treatment t\noutcome y\nt -> m -> y\nt -> y\nt, m, y ~ bernoulli\n")
+    >>> sim = Simulator(spec, 50, params={"y_intercept": -1.0})
+    >>> a, b = sim.draw(seed=1), sim.draw(seed=2)
+    >>> a.data.equals(simulate(spec, 50, params={"y_intercept": -1.0}, seed=1).data), a.data.equals(b.data)
+    (True, False)
+    >>> sim.drawn
+    ('t_intercept', 'm_intercept', 'm_beta', 'y_beta')
+    """
+
+    def __init__(self, spec: Spec, n: int, params=None):
+        import pymc as pm
+
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise UsageError(f"n must be a positive integer, got {n!r}")
+        source = "params"
+        if isinstance(params, (str, os.PathLike)):
+            source, params = str(params), read_params(params)
+        self.ir = ModelIR.from_analysis(check(spec))
+        self.n = int(n)
+        self.model = compiler.build(self.ir, self.n)
+        self.given = _checked(self.ir, self.model, dict(params or {}), source)
+        self.fixed = pm.do(self.model, self.given) if self.given else self.model
+        self.drawn = tuple(p.name for p in self.ir.params if p.name not in self.given)
+        self._function = None  # compiled on the first draw
+
+    def _compiled(self):
+        """The forward-sampling function of the drawn parameters and the nodes, and its random generators."""
+        if self._function is None:
+            from pymc.pytensorf import collect_default_updates
+            from pymc.pytensorf import compile as compile_pymc
+
+            outputs = [self.fixed[v] for v in (*self.drawn, *(node.name for node in self.ir.nodes))]
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
+                function = compile_pymc(inputs=[], outputs=outputs)
+            # the generators compile_pymc reseeds, in its order: pm.draw(random_seed=...) reseeds them alike
+            self._function = function, list(collect_default_updates(inputs=[], outputs=outputs))
+        return self._function
+
+    def draw(self, seed: int | None = None) -> Simulation:
+        """``n`` rows and their true effects; the parameters not given drawn anew from their priors.
+
+        Parameters
+        ----------
+        seed : int, optional
+            The same seed gives the same rows as :func:`simulate` with this seed.
+
+        Raises
+        ------
+        UsageError
+            ``seed`` is not an integer >= 0.
+        """
+        from pymc.pytensorf import reseed_rngs
+
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+            raise UsageError(f"seed must be an integer >= 0, got {seed!r}")
+        ir, n = self.ir, self.n
+        rng = np.random.default_rng(seed)
+        exogenous = _exogenous(ir, n, rng)
+        for name, values in exogenous.items():  # pm.do's model has its own containers
+            self.fixed[name].set_value(np.asarray(values, dtype=self.fixed[name].dtype))
+        function, rngs = self._compiled()
+        reseed_rngs(rngs, _compat.chain_seed(rng))  # what pm.draw(random_seed=rng) does before drawing
+        nodes = [node.name for node in ir.nodes]
+        drawn = list(self.drawn)
+        draws = dict(zip(drawn + nodes, function()))
+        columns = {**exogenous, **{v: draws[v] for v in nodes}}
+        order = [*ir.covariates, ir.treatment, *ir.mediators, ir.outcome, *ir.other]
+        data = _as_written(ir, pd.DataFrame({v: columns[v] for v in order if v in columns}))
+        chosen = {**self.given, **{k: draws[k] for k in drawn}}
+        params = {p.name: chosen[p.name] for p in ir.params}  # the model's order
+        truth = _truth(ir, data, params, seed, drawn, list(exogenous))
+        return Simulation(data, _readable(ir, params), tuple(drawn), truth)
 
 
 def read_params(path) -> dict:
