@@ -51,7 +51,7 @@ import numpy as np
 from ..errors import SpecError
 from ..model.ir import split_factor
 from . import gridkernel
-from .regimes import DEFAULT_CHUNK_BYTES, RegimeInputs, independent_joint, predictor
+from .regimes import DEFAULT_CHUNK_BYTES, RegimeInputs, independent_joint, observation_sum, predictor
 
 TAIL = 1e-10  # a count mediator's upper tail left out, at most, per draw, observation and treatment level
 NODES = 8  # nodes per continuous mediator to begin with; doubled to estimate the error, and while it is above TARGET
@@ -117,10 +117,12 @@ def needed(inputs: RegimeInputs) -> bool:
     for name, m in zip(inputs.mediator_names, inputs.mediators):
         if parents[name] and not m.link.affine:
             return True
-    for glm in (inputs.outcome, *inputs.mediators):
-        if any(len(names.intersection(split_factor(f)[0] for f in fs)) >= 2 for fs in glm.factors):
-            return True
-    return False
+    return any(_multiplies_mediators(glm, names) for glm in (inputs.outcome, *inputs.mediators))
+
+
+def _multiplies_mediators(glm, names: set) -> bool:
+    """Some term of ``glm`` is a product of two or more of the mediators ``names``."""
+    return any(len(names.intersection(split_factor(f)[0] for f in fs)) >= 2 for fs in glm.factors)
 
 
 def _extras(m, s: slice, ndim: int) -> dict:
@@ -234,7 +236,7 @@ def _marginal(inputs: RegimeInputs, s: slice, i: slice, j: int, nodes: int, tail
     members = _ancestors(inputs, j)
     vals, w = _walk(inputs, s, i, members, nodes, tail)
     v = vals[name]  # (.., 2, C)
-    if m.family.support.name != "real":
+    if not continuous(m.family):
         # equal values in every configuration: the probabilities of each value add up
         size = int(v.max()) + 1 if v.size else 1
         onehot = v[..., None] == np.arange(size)  # (.., 2, C, size)
@@ -260,8 +262,7 @@ def _outcome(inputs: RegimeInputs, s: slice, i: slice, values: dict) -> np.ndarr
 
 def additive(inputs: RegimeInputs) -> bool:
     """No term of the outcome's equation multiplies two mediators: :mod:`dagmed.effects.gridkernel` takes it."""
-    names = set(inputs.mediator_names)
-    return all(len(names.intersection(split_factor(f)[0] for f in fs)) < 2 for fs in inputs.outcome.factors)
+    return not _multiplies_mediators(inputs.outcome, set(inputs.mediator_names))
 
 
 def _compiled(inputs: RegimeInputs, s: slice, i: slice, grids: list) -> np.ndarray:
@@ -292,7 +293,7 @@ def _chunk(inputs: RegimeInputs, s: slice, i: slice, nodes: int, tail: list):
     if inputs.dependent:
         vals, w = _walk(inputs, s, i, inputs.topological_order(), nodes, tail)  # (.., 2 [t*], C)
         mu = _outcome(inputs, s, i, vals)  # (s, n, 2 [t], 2 [t*], C)
-        joint = _observation_sum((mu * w[:, :, None]).sum(axis=-1), inputs, s, i)
+        joint = observation_sum((mu * w[:, :, None]).sum(axis=-1), inputs, s, i)
     if additive(inputs) and inputs.outcome.link.code >= 0:
         return _compiled(inputs, s, i, grids), joint
     values = {}
@@ -303,15 +304,7 @@ def _chunk(inputs: RegimeInputs, s: slice, i: slice, nodes: int, tail: list):
         w = np.moveaxis(grids[j][1], 2, -1)  # (s, n, U_j, 2)
         w = w.reshape(w.shape[:2] + (1, w.shape[2]) + (1,) * (k - 1) + (2,))
         r = (r[..., None] * w).sum(axis=3)
-    return _observation_sum(r, inputs, s, i), joint
-
-
-def _observation_sum(r: np.ndarray, inputs: RegimeInputs, s: slice, i: slice) -> np.ndarray:
-    """Sum ``r[s, i, ...]`` over the observations, each with its weight when there are weights."""
-    if inputs.weights is None:
-        return r.sum(axis=1)
-    w = inputs.weights[s, i]
-    return (r * w.reshape(w.shape + (1,) * (r.ndim - 2))).sum(axis=1)
+    return observation_sum(r, inputs, s, i), joint
 
 
 def _sizes(inputs: RegimeInputs, nodes: int) -> list[int]:

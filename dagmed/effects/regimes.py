@@ -404,7 +404,7 @@ def regime_table(inputs: RegimeInputs, chunk_bytes: int = DEFAULT_CHUNK_BYTES, e
     return regimes(inputs, chunk_bytes, engine).table
 
 
-def _observation_sum(r: np.ndarray, inputs: RegimeInputs, s: slice, i: slice) -> np.ndarray:
+def observation_sum(r: np.ndarray, inputs: RegimeInputs, s: slice, i: slice) -> np.ndarray:
     """Sum ``r[s, i, ...]`` over the observations, each with its weight when there are weights."""
     if inputs.weights is None:
         return r.sum(axis=1)
@@ -424,9 +424,9 @@ def _chunk_numpy(inputs: RegimeInputs, joint_needed: bool, chunk_bytes: int):
             mu = outcome_corners(inputs, s, i)
             jt = mediator_joint(inputs, s, i) if joint_needed else None
             if jt is not None:
-                joint[s] += _observation_sum(joint_regimes(mu, jt), inputs, s, i)
+                joint[s] += observation_sum(joint_regimes(mu, jt), inputs, s, i)
             r = contract(mu, mediator_marginals(inputs, s, i, jt))
-            table[s] += _observation_sum(r, inputs, s, i).reshape(s.stop - s.start, -1)
+            table[s] += observation_sum(r, inputs, s, i).reshape(s.stop - s.start, -1)
     if inputs.weights is None:
         return table / inputs.n_obs, joint / inputs.n_obs
     total = inputs.weights.sum(axis=1)
