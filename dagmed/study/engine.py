@@ -51,6 +51,22 @@ def _quiet_logs():
             lg.setLevel(level)
 
 
+def check_options(workers: int | None = None, scheduler: str | None = None) -> None:
+    """Refuse engine options that cannot work, before anything is simulated or written.
+
+    Examples
+    --------
+    >>> check_options(workers=2)
+    >>> check_options(workers=2, scheduler="tcp://127.0.0.1:8786")
+    Traceback (most recent call last):
+    dagmed.errors.UsageError: --workers and --scheduler exclude each other: the scheduler's cluster has its own workers
+    """
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise UsageError(f"--workers must be an integer >= 1, got {workers!r}")
+    if workers is not None and scheduler is not None:
+        raise UsageError("--workers and --scheduler exclude each other: the scheduler's cluster has its own workers")
+
+
 @contextmanager
 def cluster(workers: int | None = None, scheduler: str | None = None):
     """A Dask client: to ``scheduler`` when given, else to a new local cluster, closed on leaving.
@@ -74,10 +90,7 @@ def cluster(workers: int | None = None, scheduler: str | None = None):
     Traceback (most recent call last):
     dagmed.errors.UsageError: --workers must be an integer >= 1, got 0
     """
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise UsageError(f"--workers must be an integer >= 1, got {workers!r}")
-    if workers is not None and scheduler is not None:
-        raise UsageError("--workers and --scheduler exclude each other: the scheduler's cluster has its own workers")
+    check_options(workers, scheduler)
     from distributed import Client, LocalCluster
 
     with _quiet_logs():

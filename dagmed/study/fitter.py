@@ -33,7 +33,7 @@ import numpy as np
 
 from ..effects import decomposition, regimes
 from ..effects.kinds import CONVENTIONS
-from ..errors import DagmedError, UsageError
+from ..errors import DagmedError, DataError, UsageError
 from ..fit import diagnostics, sampling
 from ..graph.analysis import check
 from ..lang import parse
@@ -379,6 +379,9 @@ def _hdi(x: np.ndarray, prob: float) -> tuple[float, float]:
     return summary["hdi_low"], summary["hdi_high"]
 
 
+DESIGN_DRAWS = 5  # datasets check_design tries before it calls a design unfittable
+
+
 def check_design(design: Design, n: int) -> None:
     """Refuse, before any worker starts, what every fit would refuse: the spec, the parameters, the options.
 
@@ -408,5 +411,14 @@ def check_design(design: Design, n: int) -> None:
     check(spec)
     simulator = Simulator(spec, n, design.params)
     regimes.check_size(len(simulator.ir.mediators), settings.chains * settings.draws)
-    sim = simulator.draw(design.seed)
-    data_mod.refuse_unstated_contrast(data_mod.load(simulator.ir, sim.data))
+    # A small draw can be degenerate by chance (a treatment constant in 10 rows): that rep's row
+    # will say so; the design is refused only when no draw of a few can be loaded.
+    for attempt in range(DESIGN_DRAWS):
+        try:
+            dataset = data_mod.load(simulator.ir, simulator.draw(design.seed + attempt).data)
+        except DataError:
+            if attempt == DESIGN_DRAWS - 1:
+                raise
+        else:
+            break
+    data_mod.refuse_unstated_contrast(dataset)

@@ -226,6 +226,7 @@ def _study(mode, spec, params, n, reps, out, seed, workers, scheduler, conventio
     sizes = parse_sizes(n)
     if isinstance(reps, bool) or not isinstance(reps, (int, np.integer)) or reps < 1:
         raise UsageError(f"--reps must be a positive integer, got {reps!r}")
+    engine.check_options(workers, scheduler)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
         raise UsageError(f"--seed must be an integer >= 0, got {seed!r}")
     unknown = sorted(set(sampler) - set(SAMPLER_KEYS))

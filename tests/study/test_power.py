@@ -289,7 +289,7 @@ def test_cli_power_and_calibrate(tmp_path, scheduler, chain_spec, capsys, monkey
 )
 def test_cli_refusals_are_one_line(tmp_path, chain_spec, capsys, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
-    code = cli.main(["power", str(chain_spec), "--out", "st", *args])
+    code = cli.main(["power", str(chain_spec), "--out", "st", "--seed", "1", *args])
     err = capsys.readouterr().err
     assert code == 2 and message in err and "Traceback" not in err, err
     assert not (tmp_path / "st" / "results.csv").exists()
