@@ -110,7 +110,9 @@ def inputs_from(posterior, dataset) -> reg.RegimeInputs:
     The parameters are read through the dataset's model IR (:meth:`Draws.from_posterior`).
     With missing covariates (``missing model``) every row is used: the rows and weights of
     :func:`dagmed.effects.rows.regime_rows`. Rows missing only a treatment, mediator or
-    outcome value enter through their covariates like every row.
+    outcome value enter through their covariates like every row. A covariate of known
+    distribution (a sensitivity analysis's confounder) is averaged over its two values
+    (:func:`dagmed.effects.rows.average_known`).
 
     Raises
     ------
@@ -122,15 +124,18 @@ def inputs_from(posterior, dataset) -> reg.RegimeInputs:
     """
     ir = dataset.ir
     data.refuse_unstated_contrast(dataset)
-    lay = missing.layout(dataset) if any(c in dataset.missing for c in ir.covariates) else None
+    known = rows.known_covariates(ir)  # a sensitivity analysis's confounder, missing everywhere by design
+    measured = [c for c in ir.covariates if c not in known]
+    lay = missing.layout(dataset) if any(c in dataset.missing for c in measured) else None
     try:
         draws = Draws.from_posterior(posterior, ir, latent=lay.latent_rows if lay else ())
     except KeyError as exc:
         raise UsageError(exc.args[0]) from None
-    covariates, weights, n_obs = {c: dataset[c] for c in ir.covariates}, None, dataset.n_obs
+    covariates, weights, n_obs = {c: dataset[c] for c in measured}, None, dataset.n_obs
     if lay is not None:
         covariates, weights, _ = rows.regime_rows(draws, lay, dataset)
         n_obs = weights.shape[1]
+    covariates, weights, n_obs = rows.average_known(covariates, weights, n_obs, known)
     return reg.RegimeInputs(
         outcome=draws[ir.outcome],
         mediators=tuple(draws[m] for m in ir.mediators),

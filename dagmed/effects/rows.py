@@ -18,6 +18,58 @@ from ..model.draws import Draws
 from ..model.missing import Layout
 
 
+def known_covariates(ir) -> dict[str, float]:
+    """The covariates whose distribution is known, each with its ``P(value = 1)``: a transform's confounder.
+
+    A node with no parameter and no design (:func:`dagmed.model.confounding.confound`'s ``U``) is
+    a binary covariate independent of everything measured upstream: the regimes average over it
+    with its own probabilities, not its posterior given each row.
+
+    Examples
+    --------
+    >>> import dagmed
+    >>> from dagmed.model.confounding import confound
+    >>> from dagmed.model.ir import ModelIR
+    >>> ir = ModelIR.from_analysis(dagmed.check(dagmed.parse("treatment t\\noutcome y\\nt -> m -> y\\nt -> y\\nm, y ~ bernoulli\\n")))
+    >>> known_covariates(ir), known_covariates(confound(ir, "m", 1.0))
+    ({}, {'U_m': 0.5})
+    """
+    out = {}
+    for c in ir.covariates:
+        node = ir.node(c) if ir.is_modelled(c) else None
+        if node is not None and not node.params and not node.terms and not node.known_terms:
+            eta = node.known_predictor({}, {})
+            out[c] = float(node.family.link.inverse(np.asarray(eta, dtype=float)))
+    return out
+
+
+def average_known(covariates: dict, weights, n_obs: int, known: dict[str, float]):
+    """Every regime row once per value of each known covariate, weighted by its probability.
+
+    ``(covariates, weights, n_obs)`` as :class:`~dagmed.effects.regimes.RegimeInputs` takes them
+    (``weights`` None: every row alike); returns them with the rows repeated, the first copy at
+    the value 0, the second at 1. At probability 1/2 and no weights the rows are repeated
+    unweighted: the mean over both copies is the average with weight 1/2 each, and rows alike
+    can still be merged (:meth:`~dagmed.effects.regimes.RegimeInputs.distinct`).
+
+    Examples
+    --------
+    >>> cov, w, n = average_known({"x": np.array([3.0, 4.0])}, None, 2, {"u": 0.5})
+    >>> cov["x"].tolist(), cov["u"].tolist(), w, n
+    ([3.0, 4.0, 3.0, 4.0], [0.0, 0.0, 1.0, 1.0], None, 4)
+    >>> average_known({}, None, 2, {"u": 0.25})[1].tolist()
+    [[0.75, 0.75, 0.25, 0.25]]
+    """
+    for c, p in known.items():
+        covariates = {k: np.concatenate([x, x], axis=-1) for k, x in covariates.items()}
+        covariates[c] = np.repeat([0.0, 1.0], n_obs)
+        if weights is not None or p != 0.5:
+            w = np.ones((1, n_obs)) if weights is None else weights
+            weights = np.concatenate([w * (1 - p), w * p], axis=1)
+        n_obs *= 2
+    return covariates, weights, n_obs
+
+
 def regime_rows(draws: Draws, lay: Layout, dataset) -> tuple[dict, np.ndarray, np.ndarray]:
     """The rows the regimes average over, and their weights per draw (MATH.md section 3c).
 
@@ -25,7 +77,8 @@ def regime_rows(draws: Draws, lay: Layout, dataset) -> tuple[dict, np.ndarray, n
     ``2^b`` rows, one per combination of their values, weighted per draw by its posterior
     probability given the row's observed values and the draw's parameters and latent
     values; a row's weights add up to 1. A missing continuous covariate takes its latent
-    variable's draws: that covariate's column is ``(S, N')``.
+    variable's draws: that covariate's column is ``(S, N')``. A covariate of known distribution
+    (:func:`known_covariates`) is left out: :func:`average_known` adds it.
 
     Parameters
     ----------
@@ -45,7 +98,8 @@ def regime_rows(draws: Draws, lay: Layout, dataset) -> tuple[dict, np.ndarray, n
         appears once per combination of their values).
     """
     n_draws = draws.n_draws
-    covs = tuple(lay.ir.covariates)
+    known = known_covariates(lay.ir)  # averaged over their own distribution (average_known), not per row
+    covs = tuple(c for c in lay.ir.covariates if c not in known)
     summed_covs = [c for c in covs if dataset.method.get(c) == SUMMED]
     row_of = []  # the data row of each regime row
     bits = {c: [] for c in summed_covs}  # the value of a summed-out covariate at each regime row (NaN: observed)

@@ -234,11 +234,13 @@ def _glm(model: pm.Model, node: NodeModel, tensors: dict):
             model.add_coord(p.dim, p.coords)
         if p.level_dim is not None and p.level_dim not in model.coords:
             model.add_coord(p.level_dim, p.levels)
-    eta = _prior(node.intercept)  # a categorical node's: one per level but the first, as is every coefficient
+    # a categorical node's intercept: one per level but the first, as is every coefficient; a known one is no parameter
+    eta = _prior(node.intercept) if node.intercept is not None else 0.0
     if node.terms:
         design = pt.stack([t.values(tensors) for t in node.terms], axis=1)
         eta = eta + pt.dot(design, _prior(node.beta))
     extras = {p.kind: _prior(p) for p in node.extras}
+    eta = eta + node.known_predictor(tensors, extras)
     if fam.tensor_extras is not None:
         extras = fam.tensor_extras(extras)
     likelihood = getattr(pm, fam.likelihood)

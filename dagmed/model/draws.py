@@ -28,7 +28,7 @@ import numpy as np
 
 from ..lang.families import Family
 from . import names
-from .ir import Term, split_factor
+from .ir import INTERCEPT, Term, split_factor
 
 SAMPLE_DIMS = ("chain", "draw")
 
@@ -141,19 +141,26 @@ class Draws:
 
         nodes = {}
         for node in ir.nodes:
-            beta = node.beta
-            b = flat(beta.name, beta.dims) if beta is not None else np.zeros((size, 0) + node.intercept.shape)
+            beta, extras = node.beta, {p.kind: flat(p.name, p.dims) for p in node.extras}
+            # a known intercept (a transformed model's) is no parameter: its draws are its value
+            intercept = flat(node.intercept.name, node.intercept.dims) if node.intercept is not None else np.zeros(size)
+            b = flat(beta.name, beta.dims) if beta is not None else np.zeros((size, 0) + intercept.shape[1:])
             if beta is not None and tuple(map(str, posterior[beta.dim].values)) != beta.coords:
                 raise KeyError(
                     f"{beta.name} has coordinates {tuple(posterior[beta.dim].values)}, the model "
                     f"{beta.coords}: it was not fitted to this model"
                 )
+            # known coefficients join the estimated ones as columns: every reader sees one design
+            known = [np.broadcast_to(k.coefficient(extras), (size,)) for k in node.known if k.term != INTERCEPT]
+            if known:
+                b = np.column_stack([b, *known])
+            intercept = intercept + sum(k.coefficient(extras) for k in node.known if k.term == INTERCEPT)
             nodes[node.name] = NodeDraws(
                 node.family,
-                flat(node.intercept.name, node.intercept.dims),
+                intercept,
                 b,
-                node.term_names,
-                {p.kind: flat(p.name, p.dims) for p in node.extras},
+                node.term_names + tuple(t.name for t in node.known_terms),
+                extras,
             )
         lat = {v: flat(names.missing(v), (names.missing_dim(v),)) for v in latent}
         return cls(nodes, lat, size)

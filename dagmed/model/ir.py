@@ -179,6 +179,34 @@ class Param:
         return len(self.priors) * (len(self.levels) if self.level_dim else 1)
 
 
+INTERCEPT = "1"  # a known coefficient's term when it is the intercept (R's formula notation)
+
+
+@dataclass(frozen=True)
+class Known:
+    """A coefficient that is given, not estimated: ``value`` (times the node's ``per`` parameter) on ``term``.
+
+    Only a model transform makes these (:func:`dagmed.model.confounding.confound`: an assumed
+    unmeasured confounder's effects). ``term`` is a :class:`Term`'s name, or :data:`INTERCEPT`.
+    ``per`` names an extra parameter of the node that multiplies ``value`` (``"sigma"``: in
+    units of a normal node's residual sd), None for a plain number on the link scale.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Known("u", 2.0, "sigma").coefficient({"sigma": np.array([0.5, 1.0])}).tolist()
+    [1.0, 2.0]
+    """
+
+    term: str
+    value: float
+    per: str | None = None
+
+    def coefficient(self, extras: dict):
+        """The coefficient, given the node's extra parameters by kind (arrays or tensors)."""
+        return self.value if self.per is None else self.value * extras[self.per]
+
+
 @dataclass(frozen=True)
 class NodeModel:
     """A modelled node: its family, its design terms and its parameters.
@@ -197,6 +225,9 @@ class NodeModel:
         the model's creation order.
     role : str
         treatment, mediator, outcome, covariate or other.
+    known : tuple of Known
+        Coefficients that are given, not parameters (empty but for a transformed model). A
+        node whose intercept is known has no intercept parameter.
     loc : Loc
         Where the node is first mentioned (not compared).
     """
@@ -208,10 +239,35 @@ class NodeModel:
     role: str
     loc: Loc | None = field(default=None, compare=False)
     levels: int | None = None  # an ordinal node's number of levels
+    known: tuple[Known, ...] = ()
 
     @property
-    def intercept(self) -> Param:
-        return self.params[0]
+    def intercept(self) -> Param | None:
+        """The intercept parameter; None when the intercept is known (:attr:`known`)."""
+        return self.params[0] if self.params and self.params[0].kind == "intercept" else None
+
+    @property
+    def known_terms(self) -> tuple[Term, ...]:
+        """The terms with a known coefficient, in the order of :attr:`known` (the intercept aside)."""
+        return tuple(Term.parse(k.term) for k in self.known if k.term != INTERCEPT)
+
+    def known_predictor(self, columns, extras: dict):
+        """The known part of the linear predictor (0 when nothing is known): NumPy arrays or tensors.
+
+        ``columns`` maps each factor to its values, ``extras`` each extra parameter's kind to its value.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> node = NodeModel("y", None, (), (), "outcome", known=(Known("1", 0.5), Known("u", 2.0)))
+        >>> node.known_predictor({"u": np.array([0.0, 1.0])}, {}).tolist()
+        [0.5, 2.5]
+        """
+        eta = 0.0
+        for k in self.known:
+            value = 1.0 if k.term == INTERCEPT else Term.parse(k.term).values(columns)
+            eta = eta + k.coefficient(extras) * value
+        return eta
 
     @property
     def beta(self) -> Param | None:
@@ -227,8 +283,8 @@ class NodeModel:
 
     @property
     def parents(self) -> tuple[str, ...]:
-        """The nodes the design reads, each once, in the order of the terms."""
-        return tuple(dict.fromkeys(n for t in self.terms for n in t.nodes))
+        """The nodes the design reads, each once, in the order of the terms (known ones last)."""
+        return tuple(dict.fromkeys(n for t in self.terms + self.known_terms for n in t.nodes))
 
     def equation(self) -> str:
         """The GLM as one line: family, link and design terms.
@@ -245,12 +301,13 @@ class NodeModel:
     def predictor(self, intercept, beta, columns):
         """The linear predictor ``intercept + sum_j beta[..., j] * term_j`` (NumPy, any broadcastable shapes).
 
-        ``beta``'s last axis runs over the terms; ``columns`` maps each factor to its values.
+        ``beta``'s last axis runs over the terms, then the known ones (:attr:`known_terms`), as
+        :class:`~dagmed.model.draws.NodeDraws` has them; ``columns`` maps each factor to its values.
         A categorical node's ``intercept`` and ``beta`` have a trailing level axis (``beta``'s
         terms second to last), and so has the predictor.
         """
         eta = intercept
-        for j, term in enumerate(self.terms):
+        for j, term in enumerate(self.terms + self.known_terms):
             if self.family.vector:
                 eta = eta + beta[..., j, :] * term.values(columns)[..., None]
             else:

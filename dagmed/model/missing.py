@@ -231,10 +231,11 @@ def _params(model, node: NodeModel, values: dict) -> dict:
     """The arguments of ``node``'s likelihood given its parents' ``values``, as :func:`dagmed.model.compiler.build` has them."""
     import pytensor.tensor as pt
 
-    eta = model[node.intercept.name]
+    eta = model[node.intercept.name] if node.intercept is not None else 0.0
     if node.terms:
         eta = eta + pt.dot(pt.stack([t.values(values) for t in node.terms], axis=1), model[node.beta.name])
     extras = {p.kind: model[p.name] for p in node.extras}
+    eta = eta + node.known_predictor(values, extras)
     if node.family.tensor_extras is not None:
         extras = node.family.tensor_extras(extras)
     return {node.family.mean_param: node.family.link.tensor(eta), **extras}

@@ -47,3 +47,19 @@ def missing(node: str) -> str:
 def missing_dim(node: str) -> str:
     """Its dimension; the coordinates are the rows' positions in the data."""
     return f"{node}_missing_id"
+
+
+def confounder(mediator: str, taken=()) -> str:
+    """The sensitivity analysis's unmeasured confounder of ``mediator`` and the outcome: ``U_<mediator>``.
+
+    An underscore is added while the name is ``taken`` (a node of the spec).
+
+    Examples
+    --------
+    >>> confounder("m1"), confounder("m1", taken=("U_m1",))
+    ('U_m1', 'U_m1_')
+    """
+    name = f"U_{mediator}"
+    while name in taken:
+        name += "_"
+    return name
