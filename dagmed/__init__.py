@@ -13,7 +13,8 @@ The pipeline, one folder per stage, each importing only the stages before it::
 ``import dagmed`` loads the spec language and the graph checks only: :func:`parse`,
 :func:`load`, :func:`analyse` and :func:`check` stay light. :func:`run`, :func:`compile`,
 :func:`load_data` and :func:`simulate` import PyMC when first used (PEP 562); so do the
-simulation studies :func:`power` and :func:`calibrate`, which import Dask too.
+simulation studies :func:`power` and :func:`calibrate`, which import Dask too, and the
+sensitivity analysis :func:`sensitivity` (an unmeasured mediator-outcome confounder).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ __all__ = [
     "parse",
     "power",
     "run",
+    "sensitivity",
     "simulate",
 ]
 
@@ -56,12 +58,13 @@ _LAZY = {
     "simulate": "dagmed.study.simulate",
     "power": "dagmed.study.power",
     "calibrate": "dagmed.study.power",
+    "sensitivity": "dagmed.study.confounding",
 }
 
 
 def __getattr__(name: str):
-    """``dagmed.run``, ``dagmed.compile``, ``dagmed.load_data``, ``dagmed.simulate``, ``dagmed.power`` and
-    ``dagmed.calibrate``, imported when first used.
+    """``dagmed.run``, ``dagmed.compile``, ``dagmed.load_data``, ``dagmed.simulate``, ``dagmed.power``,
+    ``dagmed.calibrate`` and ``dagmed.sensitivity``, imported when first used.
 
     Examples
     --------

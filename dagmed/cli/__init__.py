@@ -155,29 +155,64 @@ def make_parser() -> argparse.ArgumentParser:
         st.add_argument(
             "--seed", type=int, help="every rep's seeds derive from it (default: one is chosen and recorded)"
         )
-        st.add_argument(
-            "--workers", type=int, help="local Dask worker processes, one thread each (default: one per core)"
-        )
-        st.add_argument(
-            "--scheduler", help="address of a running Dask scheduler (tcp://host:port) instead of local workers"
-        )
-        st.add_argument("--draws", type=int, help="posterior draws per chain (default 1000)")
-        st.add_argument("--tune", type=int, help="tuning steps per chain (default 1000)")
-        st.add_argument("--chains", type=int, help="chains (default 4)")
-        st.add_argument("--cores", type=int, help="chains run in parallel within a worker (default: its threads, 1)")
-        st.add_argument(
-            "--target-accept", type=float, dest="target_accept", help="NUTS target acceptance (default 0.8)"
-        )
-        st.add_argument("--sampler", choices=["auto", "nutpie", "pymc"], help="auto: nutpie when installed (default)")
-        st.add_argument("--convention", choices=sorted(CONVENTIONS), help="effect convention (default control)")
-        st.add_argument("--no-plots", action="store_true", dest="no_plots", help="skip the picture")
-        st.add_argument("--quiet", action="store_true", help="no progress lines or bar")
+        _fit_options(st, "local Dask worker processes, one thread each (default: one per core)")
         st.set_defaults(func=commands.cmd_study)
+
+    se = sub.add_parser(
+        "sensitivity",
+        help="how strong an unmeasured mediator-outcome confounder would have to be to explain each indirect effect away",
+    )
+    se.add_argument("spec", help="the spec file (.dag)")
+    se.add_argument("--data", help="CSV path or URL (overrides the spec's data statement)")
+    se.add_argument(
+        "--mediator",
+        action="append",
+        dest="mediators",
+        help="the mediator whose confounder with the outcome is assumed (repeatable; default every mediator)",
+    )
+    se.add_argument(
+        "--strength",
+        default="0,0.5,1,1.5,2",
+        help="the confounder's coefficient in the mediator's equation, comma-separated (default 0,0.5,1,1.5,2); "
+        "log-odds for bernoulli, log for counts, residual sds for normal nodes",
+    )
+    se.add_argument(
+        "--strength-y",
+        dest="strength_y",
+        help="its coefficient in the outcome's equation, comma-separated: every pair with --strength is fitted "
+        "(default: equal to --strength)",
+    )
+    se.add_argument(
+        "--out",
+        required=True,
+        help="directory for sensitivity.json, sensitivity.csv, tipping.csv, coefficients.csv and a picture per "
+        "mediator; rerunning into it resumes (finished grid points are kept)",
+    )
+    se.add_argument("--seed", type=int, help="every fit's seed (default: one is chosen and recorded)")
+    se.add_argument("--scale", choices=list(SCALES), help="the effects' scale (default: the spec's, else diff)")
+    se.add_argument("--hdi", type=float, dest="hdi_prob", help="HDI probability (default 0.95)")
+    _fit_options(se, "fit the grid points on local Dask worker processes (default: one after another in this process)")
+    se.set_defaults(func=commands.cmd_sensitivity)
 
     pl = sub.add_parser("plot", help="redraw DIR/plots/*.png and DIR/report.html from a finished run")
     pl.add_argument("dir", help="a run directory written by 'dagmed run --out DIR'")
     pl.set_defaults(func=commands.cmd_plot)
     return ap
+
+
+def _fit_options(p, workers_help: str) -> None:
+    """The engine's and the sampler's options of the commands that fit many times (power, calibrate, sensitivity)."""
+    p.add_argument("--workers", type=int, help=workers_help)
+    p.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:port) instead of local workers")
+    p.add_argument("--draws", type=int, help="posterior draws per chain (default 1000)")
+    p.add_argument("--tune", type=int, help="tuning steps per chain (default 1000)")
+    p.add_argument("--chains", type=int, help="chains (default 4)")
+    p.add_argument("--cores", type=int, help="chains run in parallel (on a Dask worker default: its threads, 1)")
+    p.add_argument("--target-accept", type=float, dest="target_accept", help="NUTS target acceptance (default 0.8)")
+    p.add_argument("--sampler", choices=["auto", "nutpie", "pymc"], help="auto: nutpie when installed (default)")
+    p.add_argument("--convention", choices=sorted(CONVENTIONS), help="effect convention (default control)")
+    p.add_argument("--no-plots", action="store_true", dest="no_plots", help="skip the pictures")
+    p.add_argument("--quiet", action="store_true", help="no progress lines or bar")
 
 
 def main(argv=None) -> int:

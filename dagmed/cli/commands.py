@@ -1,5 +1,5 @@
 """Every ``dagmed`` command: ``check``, ``run`` (options from flags and ``--config`` YAML,
-flags win), ``fmt``, ``simulate``, ``plot``, and the studies ``power`` and ``calibrate``.
+flags win), ``fmt``, ``simulate``, ``plot``, the studies ``power`` and ``calibrate``, and ``sensitivity``.
 
 Each ``cmd_*`` takes the parsed arguments and returns the exit code; errors are raised as
 :class:`~dagmed.errors.DagmedError` and reported by :func:`dagmed.cli.main`. PyMC is
@@ -285,20 +285,7 @@ def cmd_study(args) -> int:
     from ..study import power as study  # PyMC and Dask: only now that there is something to fit
     from ..study.store import fits_done
 
-    quiet = bool(args.quiet)
-    log = _warnings_only if quiet else _stderr
-    sampler = {k: getattr(args, k) for k in ("draws", "tune", "chains", "cores", "target_accept", "sampler")}
-    common = dict(
-        out=args.out,
-        seed=args.seed,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        convention=args.convention or "control",
-        progressbar=not quiet,
-        log=log,
-        plots=not args.no_plots,
-        **sampler,
-    )
+    common = _fit_options(args)
     spec = load(args.spec)
     sizes = study.parse_sizes(args.n)
     try:
@@ -319,3 +306,70 @@ def cmd_study(args) -> int:
     written = [p for p in ("study.json", "results.csv", "summary.csv", *picture) if (Path(args.out) / p).exists()]
     print(f"wrote {', '.join(written)} to {args.out}")
     return 5 if result.missing else 0
+
+
+def _fit_options(args) -> dict:
+    """The engine's and the sampler's options, and the log, of ``power``, ``calibrate`` and ``sensitivity``."""
+    quiet = bool(args.quiet)
+    sampler = {k: getattr(args, k) for k in ("draws", "tune", "chains", "cores", "target_accept", "sampler")}
+    return dict(
+        out=args.out,
+        seed=args.seed,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        convention=args.convention or "control",
+        progressbar=not quiet,
+        log=_warnings_only if quiet else _stderr,
+        plots=not args.no_plots,
+        **sampler,
+    )
+
+
+def cmd_sensitivity(args) -> int:
+    """``dagmed sensitivity SPEC``: one fit per grid point of an unmeasured confounder's strength; tipping points.
+
+    Every refusal (options, spec, data, an ``--out`` made otherwise) comes before the first fit.
+    Ctrl-C keeps every finished grid point in ``sensitivity.csv``; the same command resumes (exit code 5).
+
+    Examples
+    --------
+    >>> from dagmed.cli import make_parser
+    >>> args = make_parser().parse_args(["sensitivity", "s.dag", "--mediator", "m1", "--strength", "0,2", "--out", "d"])
+    >>> args.mediators, args.strength, args.strength_y, args.func.__name__
+    (['m1'], '0,2', None, 'cmd_sensitivity')
+    """
+    with _imported_once():
+        from ..study import confounding  # PyMC: only now that there is something to fit
+
+    common = _fit_options(args)
+    spec = load(args.spec)
+    try:
+        results = confounding.sensitivity(
+            spec,
+            args.data,
+            mediators=args.mediators,
+            strength=args.strength,
+            strength_y=args.strength_y,
+            scale=args.scale,
+            hdi_prob=args.hdi_prob if args.hdi_prob is not None else confounding.HDI_PROB,
+            **common,
+        )
+    except KeyboardInterrupt:
+        kept = confounding.points_done(args.out)
+        print(
+            f"dagmed: interrupted: {kept} finished grid point{'s' if kept != 1 else ''} kept in "
+            f"{Path(args.out) / confounding.RESULTS}; rerun the same command to resume",
+            file=sys.stderr,
+        )
+        return 5
+    print(confounding.format_tipping(results))
+    written = [
+        p
+        for p in (confounding.MANIFEST, confounding.RESULTS, confounding.TIPPING, confounding.COEFFICIENTS)
+        if (Path(args.out) / p).exists()
+    ]
+    pictures = [confounding.picture(m) for m in dict.fromkeys(results["mediator"])]
+    written += [p for p in pictures if (Path(args.out) / p).exists()]
+    print(f"wrote {', '.join(written)} to {args.out}")
+    failed = int((results["error"] != "").sum())
+    return 5 if failed else 0

@@ -330,6 +330,8 @@ def why_not(ir, model) -> str | None:
     """
     if model.potentials:
         return "the model has a potential (rows with missing values)"
+    if any(node.known for node in ir.nodes):
+        return "the model has known coefficients (a sensitivity analysis's confounder)"
     if sorted(v.name for v in model.free_RVs) != sorted(p.name for p in ir.params):
         return "the model has free variables other than the GLMs' parameters"
     for node in ir.nodes:

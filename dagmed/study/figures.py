@@ -1,4 +1,5 @@
-r"""A study's pictures: ``power.png`` (power against n per effect) and ``ranks.png`` (rank histograms).
+r"""A study's pictures: ``power.png`` (power against n per effect), ``ranks.png`` (rank histograms),
+and a sensitivity analysis's ``sensitivity_<mediator>.png`` (effects against the confounder's strength).
 
 Each is a ``matplotlib.figure.Figure`` of its own, written as PNG; pyplot and its backend are
 never touched.
@@ -118,6 +119,74 @@ def ranks_figure(results, path: Path) -> Path:
         ax.set_xlabel("rank of the truth / draws", fontsize=8)
         ax.tick_params(labelsize=7)
     fig.suptitle("simulation-based calibration: ranks of the truth; grey: 99% band of a uniform histogram", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    return Path(path)
+
+
+SENSITIVITY_KINDS = ("TE", "DE", "IIE[")  # the effects drawn against strength: the rest are in sensitivity.csv
+
+
+def sensitivity_figure(rows, mediator: str, joint: bool, path: Path, null: float = 0.0) -> Path:
+    """Effects against the strength of ``mediator``'s confounder: one panel per effect, the 95% HDI as a band.
+
+    ``joint``: one axis (``strength_y = strength``). Otherwise a grid: one line per
+    ``strength_y`` in each panel, and a last panel with the contour of ``IIE[mediator]``'s posterior
+    mean over ``(strength, strength_y)``, the points whose 95% HDI holds the null marked.
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile
+    >>> rows = pd.DataFrame({"strength": [0.0, 1.0, 0.0, 1.0], "strength_y": [0.0, 0.0, 1.0, 1.0],
+    ...                      "effect": "IIE[m]", "mean": [0.3, 0.2, 0.25, 0.1],
+    ...                      "hdi_low": [0.1, 0.05, 0.05, -0.1], "hdi_high": [0.5, 0.4, 0.45, 0.3]})
+    >>> sensitivity_figure(rows, "m", False, Path(tempfile.mkdtemp()) / "s.png").name
+    's.png'
+    """
+    effects = [e for e in dict.fromkeys(rows["effect"]) if str(e).startswith(SENSITIVITY_KINDS)]
+    own = f"IIE[{mediator}]"
+    contour = not joint and rows["strength"].nunique() > 1 and rows["strength_y"].nunique() > 1
+    fig, axes = _grid(len(effects) + contour)
+    for ax, name in zip(axes, effects):
+        e = rows[rows["effect"] == name]
+        for j, (sy, g) in enumerate(e.groupby("strength_y") if not joint else [(None, e)]):
+            g = g.sort_values("strength")
+            x = g["strength"].to_numpy(float)
+            ax.fill_between(x, g["hdi_low"], g["hdi_high"], color=f"C{j}", alpha=0.2, lw=0)
+            ax.plot(x, g["mean"], "o-", color=f"C{j}", ms=3, label=None if joint else f"strength_y {sy:g}")
+        ax.axhline(null, color="0.5", lw=0.8, ls="--")
+        ax.set_title(name + ("  (this mediator)" if name == own else ""), fontsize=9)
+        ax.set_xlabel("strength" + (" = strength_y" if joint else ""), fontsize=8)
+        ax.tick_params(labelsize=7)
+        if not joint and name == own:
+            ax.legend(fontsize=6)
+    if contour:
+        ax = axes[-1]
+        e = rows[rows["effect"] == own].pivot_table(index="strength_y", columns="strength", values="mean")
+        cs = ax.contourf(
+            e.columns.to_numpy(float), e.index.to_numpy(float), e.to_numpy(float), levels=12, cmap="RdBu_r"
+        )
+        fig.colorbar(cs, ax=ax, shrink=0.8).ax.tick_params(labelsize=6)
+        g = rows[rows["effect"] == own]
+        holds = (g["hdi_low"] <= null) & (null <= g["hdi_high"])
+        ax.scatter(g["strength"][~holds], g["strength_y"][~holds], s=8, c="k", marker="o", label="HDI excludes null")
+        ax.scatter(
+            g["strength"][holds],
+            g["strength_y"][holds],
+            s=14,
+            c="w",
+            edgecolors="k",
+            marker="o",
+            label="HDI holds null",
+        )
+        ax.legend(fontsize=6)
+        ax.set_title(f"{own}: posterior mean", fontsize=9)
+        ax.set_xlabel("strength (mediator)", fontsize=8)
+        ax.set_ylabel("strength_y (outcome)", fontsize=8)
+        ax.tick_params(labelsize=7)
+    fig.suptitle(
+        f"unmeasured confounder of {mediator} and the outcome: effects (95% HDI band) against its strength", fontsize=9
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
     return Path(path)

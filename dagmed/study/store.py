@@ -56,6 +56,8 @@ WHAT = {
     "sampling": "other sampling options",
     "convention": "another convention",
     "seed": "another seed",
+    "data": "other data",
+    "scale": "another scale",
 }
 
 
@@ -70,6 +72,11 @@ class Store:
         What the study is made with (written to ``study.json``; compared with an existing one).
     columns : sequence of str
         The columns of ``results.csv``.
+    key : callable, optional
+        A row's fit: the key :attr:`done` collects (default ``(n, rep)``).
+    files : tuple of (str, str, tuple of str), optional
+        The manifest's and the results' file names and every file the directory may hold
+        (default ``study.json``, ``results.csv`` and a study's own).
 
     Raises
     ------
@@ -78,50 +85,52 @@ class Store:
         design (the first difference is named).
     """
 
-    def __init__(self, out, manifest: dict, columns):
+    def __init__(self, out, manifest: dict, columns, key=None, files=(MANIFEST, RESULTS, OWN)):
         self.out = None if out is None else Path(out)
         self.manifest = manifest
         self.columns = list(columns)
         self.rows: list[dict] = []
+        self.key = key or (lambda r: (int(r["n"]), int(r["rep"])))
+        manifest_name, self.results, own = files
         if self.out is None:
             return
         if self.out.exists() and not self.out.is_dir():
             raise UsageError(f"--out {self.out} is a file: choose a directory")
         self.out.mkdir(parents=True, exist_ok=True)
-        strange = sorted(p.name for p in self.out.iterdir() if p.name not in OWN and not p.name.startswith("."))
+        strange = sorted(p.name for p in self.out.iterdir() if p.name not in own and not p.name.startswith("."))
         if strange:
             raise UsageError(
                 f"--out {self.out} holds files that are not a dagmed study's ({', '.join(strange[:3])}"
                 f"{', ...' if len(strange) > 3 else ''}): choose another directory"
             )
-        path = self.out / MANIFEST
+        path = self.out / manifest_name
         if path.exists():
             try:
                 old = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
                 raise UsageError(f"{path} cannot be read ({exc}): choose another --out") from None
-            if read_results(self.out / RESULTS, self.columns):
+            if read_results(self.out / self.results, self.columns):
                 _refuse_difference(self.out, old, manifest)
             else:  # no fit finished under the old design: nothing to keep, nothing to mix
                 path.unlink()
                 write_atomically(path, json.dumps(manifest, indent=2) + "\n")
-        elif (self.out / RESULTS).exists():
-            raise UsageError(f"--out {self.out} has {RESULTS} but no {MANIFEST}: choose another directory")
+        elif (self.out / self.results).exists():
+            raise UsageError(f"--out {self.out} has {self.results} but no {manifest_name}: choose another directory")
         else:
             write_atomically(path, json.dumps(manifest, indent=2) + "\n")
-        self.rows = read_results(self.out / RESULTS, self.columns)
+        self.rows = read_results(self.out / self.results, self.columns)
 
     @property
-    def done(self) -> set[tuple[int, int]]:
-        """The (n, rep) pairs fitted already."""
-        return {(int(r["n"]), int(r["rep"])) for r in self.rows}
+    def done(self) -> set:
+        """The fits done already: the (n, rep) pairs, or the keys of ``key``."""
+        return {self.key(r) for r in self.rows}
 
     def append(self, rows: list[dict]) -> None:
         """One fit's rows, appended whole: one write, SIGINT held back until it is on disk."""
         self.rows.extend(rows)
         if self.out is None:
             return
-        path = self.out / RESULTS
+        path = self.out / self.results
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=self.columns, extrasaction="ignore", lineterminator="\n")
         new = not path.exists() or path.stat().st_size == 0
