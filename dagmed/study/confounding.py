@@ -194,7 +194,7 @@ def measured_coefficients(posterior, dataset, mediators, hdi_prob: float = HDI_P
                 {
                     "node": node,
                     "covariate": c,
-                    "change": "0 to 1" if binary else f"mean -/+ 1 sd ({step:.3g})",
+                    "change": "0 to 1" if binary else f"mean - sd to mean + sd, {step:.3g}",
                     **{k: s[k] for k in ("mean", "hdi_low", "hdi_high")},
                 }
             )
