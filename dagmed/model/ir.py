@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import networkx as nx
+import numpy as np
 
 from ..graph import dag
 from ..graph.analysis import Analysis
@@ -204,7 +205,8 @@ class Known:
 
     def coefficient(self, extras: dict):
         """The coefficient, given the node's extra parameters by kind (arrays or tensors)."""
-        return self.value if self.per is None else self.value * extras[self.per]
+        # a NumPy float: pytensor would make a Python float a float32 constant
+        return np.float64(self.value) if self.per is None else self.value * extras[self.per]
 
 
 @dataclass(frozen=True)
