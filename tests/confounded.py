@@ -5,7 +5,7 @@ independent of ``t`` and ``x``, adding ``STRENGTH`` (2) to the log-odds of ``m1`
 ``U`` is not in the data. The true effects are computed here by NumPy alone (never dagmed's
 decomposition): every regime enumerated over ``m1, m2`` at each data row's ``x`` and at both
 values of ``U`` (weight 1/2 each), which is the estimand dagmed's regimes average over.
-Used by ``tests/study/test_confounding.py`` and ``bench/sensitivity.py``.
+Used by ``tests/effects/test_rows.py``, ``tests/study/test_confounding.py`` and ``bench/sensitivity.py``.
 """
 
 from __future__ import annotations
