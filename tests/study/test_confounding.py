@@ -129,8 +129,8 @@ def test_ctrl_c_keeps_the_finished_points_and_the_same_command_resumes(tmp_path,
     assert "x -> y: 0.40 [0.30, 0.50] (0 to 1)" in captured.out
     tipping = pd.read_csv(out / "tipping.csv")
     assert tipping[["mediator", "effect", "tipping"]].values.tolist()[:2] == [
-        ["m1", "IIE[m1]", 1.0],
-        ["m1", "IIE[m2]", 1.0],
+        ["m1", "IIE[m1]", 2.0],
+        ["m1", "IIE[m2]", 2.0],
     ]
     assert {"sensitivity_m1.png", "sensitivity_m2.png", "coefficients.csv"} <= {p.name for p in out.iterdir()}
     # the same analysis with another seed is refused, naming the difference
