@@ -217,7 +217,7 @@ def tipping_points(results: pd.DataFrame, null: float = 0.0, joint: bool = True)
     >>> tipping_points(r)[["mediator", "effect", "tipping", "beyond"]].to_dict("records")
     [{'mediator': 'm', 'effect': 'IIE[m]', 'tipping': 2.0, 'beyond': False}]
     """
-    ok = results[results["error"].fillna("").astype(str) == ""]
+    ok = results[results["error"].astype(object).fillna("").astype(str) == ""]
     ok = ok[ok["effect"].astype(str).str.startswith("IIE[")]
     rows = []
     groups = ["mediator", "effect"] if joint else ["mediator", "strength_y", "effect"]
@@ -488,7 +488,7 @@ def _frame(rows, mediators, points) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=list(COLUMNS))
     for c in ("strength", "strength_y", "mean", "sd", "hdi_low", "hdi_high", "divergences", "rhat_max", "seconds"):
         df[c] = pd.to_numeric(df[c], errors="coerce")
-    df["error"] = df["error"].fillna("").astype(str)
+    df["error"] = df["error"].astype(object).fillna("").astype(str)
     wanted = {(m, float(s), float(sy)) for m in mediators for s, sy in points}
     keep = [_key(r) in wanted for r in df.to_dict("records")]
     df = df[keep]
