@@ -111,6 +111,11 @@ def make_parser() -> argparse.ArgumentParser:
         help="no progress lines or bars; warnings (R-hat, ESS, divergences, prior sensitivity, contradicted "
         "implications, likely typos) still reach stderr",
     )
+    r.add_argument(
+        "--sensitivity",
+        metavar="DIR",
+        help="a 'dagmed sensitivity --out DIR' directory: its tipping points and pictures become a section of report.html",
+    )
     r.set_defaults(func=commands.cmd_run)
 
     f = sub.add_parser("fmt", help="print a spec in canonical form (comments are not kept)")
@@ -196,6 +201,7 @@ def make_parser() -> argparse.ArgumentParser:
 
     pl = sub.add_parser("plot", help="redraw DIR/plots/*.png and DIR/report.html from a finished run")
     pl.add_argument("dir", help="a run directory written by 'dagmed run --out DIR'")
+    pl.add_argument("--sensitivity", metavar="DIR", help="add a 'dagmed sensitivity --out DIR' section to report.html")
     pl.set_defaults(func=commands.cmd_plot)
     return ap
 

@@ -141,6 +141,7 @@ def cmd_run(args) -> int:
     quiet = opts.pop("quiet", False)
     plots = not opts.pop("no_plots", False)
     data = opts.pop("data", None)
+    sensitivity = _sensitivity_dir(opts.pop("sensitivity", None), out, plots)
     log = _warnings_only if quiet else _stderr
     with _imported_once():
         from ..api import run  # PyMC: only now that there is something to fit
@@ -159,7 +160,7 @@ def cmd_run(args) -> int:
         sampling.predictive(result.model, result.idata, seed=result.settings.seed, progressbar=not quiet)
 
         def extra(tmp: Path) -> None:
-            _pictures_and_report(tmp, result.ir, result.idata, doc, log, progressbar=not quiet)
+            _pictures_and_report(tmp, result.ir, result.idata, doc, log, progressbar=not quiet, sensitivity=sensitivity)
 
     rundir.write(result, out, extra=extra)
     written = list(rundir.FILES) + (["plots/", "report.html"] if plots else [])
@@ -197,12 +198,24 @@ def _imported_once():
             gc.enable()
 
 
-def _pictures_and_report(run_dir: Path, ir, idata, doc, log, progressbar: bool = True) -> None:
+def _sensitivity_dir(directory, out, plots: bool) -> Path | None:
+    """``--sensitivity DIR``: a finished ``dagmed sensitivity`` directory for report.html, checked before sampling."""
+    if directory is None:
+        return None
+    if out is None or not plots:
+        raise UsageError("--sensitivity adds a section to report.html: it needs --out, and not --no-plots")
+    directory = Path(directory)
+    if not (directory / "tipping.csv").is_file():
+        raise UsageError(f"--sensitivity {directory}: no tipping.csv there; write it with 'dagmed sensitivity --out'")
+    return directory
+
+
+def _pictures_and_report(run_dir: Path, ir, idata, doc, log, progressbar: bool = True, sensitivity=None) -> None:
     from ..report import html, plots  # matplotlib and PyMC: only now that there is something to draw
 
     log("plots: drawing the pictures and report.html")
     plots.draw_all(run_dir, ir, idata, doc, log=log, progressbar=progressbar)
-    page = html.render(doc, text.describe(ir), run_dir / "plots")
+    page = html.render(doc, text.describe(ir), run_dir / "plots", sensitivity)
     (run_dir / "report.html").write_text(page, encoding="utf-8")
 
 
@@ -228,7 +241,8 @@ def cmd_plot(args) -> int:
     doc = json.loads((run_dir / "effects.json").read_text())
     spec = parse((run_dir / "spec.dag").read_text(encoding="utf-8"), str(run_dir / "spec.dag"))
     idata = az.from_netcdf(run_dir / "idata.nc")
-    _pictures_and_report(run_dir, ModelIR.from_analysis(check(spec)), idata, doc, _stderr)
+    sensitivity = _sensitivity_dir(getattr(args, "sensitivity", None), run_dir, True)
+    _pictures_and_report(run_dir, ModelIR.from_analysis(check(spec)), idata, doc, _stderr, sensitivity=sensitivity)
     print(f"wrote plots/ and report.html to {run_dir}")
     return 0
 

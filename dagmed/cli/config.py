@@ -24,6 +24,7 @@ CONFIG_KEYS = {
     "quiet": bool,
     "no_plots": bool,
     "strict": bool,
+    "sensitivity": str,
 }
 
 

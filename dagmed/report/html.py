@@ -6,6 +6,7 @@ What each effect means comes from the effect kinds (:mod:`dagmed.effects.kinds`)
 from __future__ import annotations
 
 import base64
+import csv
 import html
 from pathlib import Path
 
@@ -112,12 +113,74 @@ def _verdict(doc: dict) -> str:
     return "\n".join(out)
 
 
-def render(doc: dict, check_text: str, plots_dir: Path) -> str:
+def _rows(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def sensitivity_section(directory: Path | None) -> str:
+    """The section of a ``dagmed sensitivity --out DIR`` directory: tipping points, measured covariates, pictures.
+
+    Empty without a directory. Read from its files alone (``tipping.csv``, ``coefficients.csv``,
+    ``sensitivity_<mediator>.png``; docs/sensitivity.md), so any run's report can show it.
+
+    Examples
+    --------
+    >>> sensitivity_section(None)
+    ''
+    """
+    if directory is None:
+        return ""
+    e = html.escape
+    directory = Path(directory)
+    tipping = _rows(directory / "tipping.csv")
+    out = [
+        '<h2 id="sensitivity">Sensitivity to an unmeasured mediator-outcome confounder</h2>',
+        f"<p>From {e(str(directory))}: a binary U ~ Bernoulli(1/2) adds <i>strength</i> to a mediator's linear "
+        "predictor and <i>strength_y</i> to the outcome's (log-odds for bernoulli nodes, log for counts, residual "
+        "sds for normal ones). The tipping point is the smallest strength at which the indirect effect's HDI "
+        "includes the null; see docs/sensitivity.md.</p>",
+    ]
+    if not tipping:
+        out.append(
+            f'<p class="warn">{e(str(directory))} has no tipping.csv: not a finished dagmed sensitivity run.</p>'
+        )
+        return "\n".join(out)
+    body = "".join(
+        f"<tr><td>{e(t['mediator'])}</td><td>{e(t['effect'])}</td><td>{e(t['strength_y'] or '= strength')}</td>"
+        f"<td>{'beyond the grid (|strength| &le; ' + e(t['grid_max']) + ')' if t['beyond'] == 'True' else e(t['tipping'])}</td></tr>"
+        for t in tipping
+    )
+    out.append(
+        "<table><tr><th>U of mediator</th><th>effect</th><th>strength_y</th><th>tipping point</th></tr>"
+        + body
+        + "</table>"
+    )
+    coefficients = _rows(directory / "coefficients.csv")
+    if coefficients:
+        body = "".join(
+            f"<tr><td>{e(c['covariate'])} &rarr; {e(c['node'])}</td><td>{float(c['mean']):.2f}</td>"
+            f"<td>[{float(c['hdi_low']):.2f}, {float(c['hdi_high']):.2f}]</td><td>{e(c['change'])}</td></tr>"
+            for c in coefficients
+        )
+        out.append(
+            "<p>Measured covariates on the same scale, for comparison (the change of the linear predictor):</p>"
+            "<table><tr><th>covariate</th><th>mean</th><th>95% HDI</th><th>change</th></tr>" + body + "</table>"
+        )
+    for p in sorted(directory.glob("sensitivity_*.png")):
+        out.append(_figure(p, f"Effects against the strength of the confounder of {p.stem[len('sensitivity_') :]}"))
+    return "\n".join(out)
+
+
+def render(doc: dict, check_text: str, plots_dir: Path, sensitivity: Path | None = None) -> str:
     """The report as one HTML string, images embedded as base64 PNG.
 
     The first screen answers the question: the summary paragraph, the effect table (headed by
     what the effects measure and the contrast) and the forest plot; the spec, its equations and
-    priors, the data's verdict, the diagnostics and the other pictures follow.
+    priors, the data's verdict, the diagnostics and the other pictures follow; with
+    ``sensitivity``, a ``dagmed sensitivity`` directory's section (:func:`sensitivity_section`) after the verdict.
     """
     e = html.escape
     rows = "\n".join(_effect_row(x) for x in doc["effects"])
@@ -169,6 +232,7 @@ figure {{ margin: 2em 0; }} img {{ max-width: 100%; }}
 Convention: {e(doc.get("convention_description", doc["convention"]))}.
 Scale: {e(doc.get("scale_description", "differences of the outcome's mean"))}.</p>
 {_verdict(doc)}
+{sensitivity_section(sensitivity)}
 <h2>Diagnostics</h2>
 {warning}
 <p>R-hat max {_fmt(d.get("rhat_max"))}, bulk ESS min {d.get("ess_bulk_min") or 0:.0f}, divergences {d.get("divergences")}.

@@ -124,7 +124,7 @@ def ranks_figure(results, path: Path) -> Path:
     return Path(path)
 
 
-SENSITIVITY_KINDS = ("TE", "DE", "IIE[")  # the effects drawn against strength: the rest are in sensitivity.csv
+SENSITIVITY_KINDS = ("TE", "DE", "IIE[")  # the effects drawn against strength (DEP, INT, PM: sensitivity.csv)
 
 
 def sensitivity_figure(rows, mediator: str, joint: bool, path: Path, null: float = 0.0) -> Path:
@@ -143,7 +143,7 @@ def sensitivity_figure(rows, mediator: str, joint: bool, path: Path, null: float
     >>> sensitivity_figure(rows, "m", False, Path(tempfile.mkdtemp()) / "s.png").name
     's.png'
     """
-    effects = [e for e in dict.fromkeys(rows["effect"]) if str(e).startswith(SENSITIVITY_KINDS)]
+    effects = [e for e in dict.fromkeys(rows["effect"]) if e in SENSITIVITY_KINDS or str(e).startswith("IIE[")]
     own = f"IIE[{mediator}]"
     contour = not joint and rows["strength"].nunique() > 1 and rows["strength_y"].nunique() > 1
     fig, axes = _grid(len(effects) + contour)

@@ -603,3 +603,20 @@ def test_check_shows_the_na_codes(dagmed_cli, tmp_path):
     r = dagmed_cli("check", "s.dag")
     assert r.code == 0, r.err
     assert 'na:           cells holding ".", "-99" are missing values (blank and NA cells always are)' in r.out
+
+
+def test_run_sensitivity_needs_a_finished_sensitivity_directory_and_out(dagmed_cli, tiny, tmp_path):
+    spec, csv = tiny
+    r = dagmed_cli("run", spec, "--data", csv, "--sensitivity", tmp_path)
+    assert r.code == 2 and "--sensitivity adds a section to report.html: it needs --out" in r.err
+    r = dagmed_cli("run", spec, "--data", csv, "--out", tmp_path / "out", "--sensitivity", tmp_path / "none")
+    assert r.code == 2 and "no tipping.csv there" in r.err and "sampling:" not in r.err
+
+
+def test_sensitivity_refuses_a_non_mediator_before_fitting(dagmed_cli, tmp_path):
+    spec = tmp_path / "m.dag"
+    spec.write_text("treatment t\noutcome y\nt -> m -> y\nt -> y\nm, y ~ bernoulli\n")
+    (tmp_path / "d.csv").write_text("t,m,y\n0,1,1\n1,0,0\n1,1,1\n0,0,0\n")
+    r = dagmed_cli("sensitivity", spec, "--data", tmp_path / "d.csv", "--mediator", "t", "--out", tmp_path / "s")
+    assert r.code == 2 and "--mediator t is not a mediator; the mediators are m" in r.err
+    assert not (tmp_path / "s").exists()
