@@ -58,7 +58,7 @@ _LAZY = {
     "simulate": "dagmed.study.simulate",
     "power": "dagmed.study.power",
     "calibrate": "dagmed.study.power",
-    "sensitivity": "dagmed.study.confounding",
+    "sensitivity": "dagmed.study.tipping",
 }
 
 

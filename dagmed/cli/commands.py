@@ -353,36 +353,36 @@ def cmd_sensitivity(args) -> int:
     (['m1'], '0,2', None, 'cmd_sensitivity')
     """
     with _imported_once():
-        from ..study import confounding  # PyMC: only now that there is something to fit
+        from ..study import tipping  # PyMC: only now that there is something to fit
 
     common = _fit_options(args)
     spec = load(args.spec)
     try:
-        results = confounding.sensitivity(
+        results = tipping.sensitivity(
             spec,
             args.data,
             mediators=args.mediators,
             strength=args.strength,
             strength_y=args.strength_y,
             scale=args.scale,
-            hdi_prob=args.hdi_prob if args.hdi_prob is not None else confounding.HDI_PROB,
+            hdi_prob=args.hdi_prob if args.hdi_prob is not None else tipping.HDI_PROB,
             **common,
         )
     except KeyboardInterrupt:
-        kept = confounding.points_done(args.out)
+        kept = tipping.points_done(args.out)
         print(
             f"dagmed: interrupted: {kept} finished grid point{'s' if kept != 1 else ''} kept in "
-            f"{Path(args.out) / confounding.RESULTS}; rerun the same command to resume",
+            f"{Path(args.out) / tipping.RESULTS}; rerun the same command to resume",
             file=sys.stderr,
         )
         return 5
-    print(confounding.format_tipping(results))
+    print(tipping.format_tipping(results))
     written = [
         p
-        for p in (confounding.MANIFEST, confounding.RESULTS, confounding.TIPPING, confounding.COEFFICIENTS)
+        for p in (tipping.MANIFEST, tipping.RESULTS, tipping.TIPPING, tipping.COEFFICIENTS)
         if (Path(args.out) / p).exists()
     ]
-    pictures = [confounding.picture(m) for m in dict.fromkeys(results["mediator"])]
+    pictures = [tipping.picture(m) for m in dict.fromkeys(results["mediator"])]
     written += [p for p in pictures if (Path(args.out) / p).exists()]
     print(f"wrote {', '.join(written)} to {args.out}")
     failed = int((results["error"] != "").sum())

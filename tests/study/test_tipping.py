@@ -1,4 +1,4 @@
-"""dagmed sensitivity (dagmed.study.confounding): tipping points, refusals before any fit, Ctrl-C and
+"""dagmed sensitivity (dagmed.study.tipping): tipping points, refusals before any fit, Ctrl-C and
 resuming (a stand-in fit), and (slow) the issue's case end to end: strength 0 is ``dagmed run``'s
 numbers, the true strength recovers every true effect."""
 
@@ -11,7 +11,7 @@ import pytest
 import dagmed
 from dagmed import cli
 from dagmed.errors import UsageError
-from dagmed.study import confounding
+from dagmed.study import tipping
 
 import confounded
 
@@ -31,14 +31,14 @@ def test_the_tipping_point_is_the_smallest_strength_whose_hdi_holds_the_null():
             "hdi_high": [0.5, 0.4, 0.3, 0.2, 0.1],
         }
     )
-    t = tipping_points = confounding.tipping_points(r)
+    t = tipping.tipping_points(r)
     assert t.loc[0, "tipping"] == 1.0 and not t.loc[0, "beyond"] and np.isnan(t.loc[0, "strength_y"])
     # by absolute value: -1 is as strong as 1 and comes first when its HDI holds 0
     r.loc[0, "hdi_low"] = -0.1
-    assert confounding.tipping_points(r).loc[0, "tipping"] == -1.0
+    assert tipping.tipping_points(r).loc[0, "tipping"] == -1.0
     r.loc[0, "error"] = "sampling failed"  # a failed fit is no evidence
-    assert confounding.tipping_points(r).loc[0, "tipping"] == 1.0
-    assert list(tipping_points.columns) == ["mediator", "effect", "strength_y", "tipping", "beyond", "grid_max"]
+    assert tipping.tipping_points(r).loc[0, "tipping"] == 1.0
+    assert list(t.columns) == ["mediator", "effect", "strength_y", "tipping", "beyond", "grid_max"]
 
 
 def test_beyond_the_grid_on_a_ratio_scale_and_per_strength_y():
@@ -52,7 +52,7 @@ def test_beyond_the_grid_on_a_ratio_scale_and_per_strength_y():
             "hdi_high": [1.5, 1.4, 1.4, 1.2],
         }
     )
-    t = confounding.tipping_points(r, null=1.0, joint=False)
+    t = tipping.tipping_points(r, null=1.0, joint=False)
     assert t["strength_y"].tolist() == [0.0, 1.0]
     assert t["beyond"].tolist() == [True, False] and np.isnan(t.loc[0, "tipping"]) and t.loc[1, "tipping"] == 1.0
 
@@ -72,15 +72,15 @@ SPEC = dagmed.parse(confounded.SPEC)
     ],
 )
 def test_refused_before_any_fit(kwargs, message, tmp_path, monkeypatch):
-    monkeypatch.setattr(confounding, "fit_point", lambda *a: pytest.fail("fitted"))
+    monkeypatch.setattr(tipping, "fit_point", lambda *a: pytest.fail("fitted"))
     with pytest.raises(UsageError, match=message):
-        confounding.sensitivity(SPEC, confounded.simulate(50, 1), out=tmp_path / "s", **kwargs)
+        tipping.sensitivity(SPEC, confounded.simulate(50, 1), out=tmp_path / "s", **kwargs)
 
 
 def test_a_directory_with_other_files_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(UsageError, match="holds files that are not a dagmed study's"):
-        confounding.sensitivity(SPEC, confounded.simulate(50, 1), out=tmp_path)
+        tipping.sensitivity(SPEC, confounded.simulate(50, 1), out=tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 
 
@@ -113,29 +113,29 @@ def test_ctrl_c_keeps_the_finished_points_and_the_same_command_resumes(tmp_path,
     out = tmp_path / "sens"
     argv = ["sensitivity", str(spec), "--data", str(data), "--strength", "0,1,2", "--out", str(out), "--seed", "3"]
     calls = []
-    monkeypatch.setattr(confounding, "fit_point", fake_fit(calls, stop_after=2))
+    monkeypatch.setattr(tipping, "fit_point", fake_fit(calls, stop_after=2))
     assert cli.main(argv) == 5
     assert "interrupted: 3 finished grid points kept" in capsys.readouterr().err  # (0, 0) for m1 and m2, m1 at 1
     assert calls == [(("m1", "m2"), 0.0, 0.0), (("m1",), 1.0, 1.0)]
     kept = pd.read_csv(out / "sensitivity.csv")
     assert len(kept) == 9 and json.loads((out / "sensitivity.json").read_text())["seed"] == 3
     calls.clear()
-    monkeypatch.setattr(confounding, "fit_point", fake_fit(calls))
+    monkeypatch.setattr(tipping, "fit_point", fake_fit(calls))
     assert cli.main(argv) == 0
     assert calls == [(("m2",), 1.0, 1.0), (("m1",), 2.0, 2.0), (("m2",), 2.0, 2.0)]
     captured = capsys.readouterr()
     assert "3 of 6 grid points done already" in captured.err
     assert "IIE[m1]           = strength       0.100 [0.080, 0.120]         2" in captured.out
     assert "x -> y: 0.40 [0.30, 0.50] (0 to 1)" in captured.out
-    tipping = pd.read_csv(out / "tipping.csv")
-    assert tipping[["mediator", "effect", "tipping"]].values.tolist()[:2] == [
+    points = pd.read_csv(out / "tipping.csv")
+    assert points[["mediator", "effect", "tipping"]].values.tolist()[:2] == [
         ["m1", "IIE[m1]", 2.0],
         ["m1", "IIE[m2]", 2.0],
     ]
     assert {"sensitivity_m1.png", "sensitivity_m2.png", "coefficients.csv"} <= {p.name for p in out.iterdir()}
     # the same analysis with another seed is refused, naming the difference
     with pytest.raises(UsageError, match="another seed"):
-        confounding.sensitivity(spec, data, out=out, seed=4)
+        tipping.sensitivity(spec, data, out=out, seed=4)
 
 
 @pytest.mark.slow
