@@ -3,12 +3,13 @@ sensitivity analysis's confounder U) averaged over its two values, against the t
 the confounded data computed by NumPy enumeration (tests/confounded.py)."""
 
 import numpy as np
+import pymc as pm
 import pytest
 import xarray as xr
 
 import dagmed
 from dagmed.effects import decomposition, rows
-from dagmed.model import confounding
+from dagmed.model import compiler, confounding
 
 import confounded
 
@@ -60,3 +61,22 @@ def test_weights_multiply_by_the_probability():
     cov, weights, n = rows.average_known({"x": np.zeros((2, 3))}, w, 3, {"u": 0.3})
     assert n == 6 and cov["x"].shape == (2, 6) and cov["u"].tolist() == [0, 0, 0, 1, 1, 1]
     assert np.allclose(weights, np.hstack([0.7 * w, 0.3 * w]))
+
+
+@pytest.mark.filterwarnings("ignore:The effect of Potentials:UserWarning")
+def test_with_missing_covariates_each_rows_weights_add_up_to_one():
+    df = confounded.simulate(60, seed=6)
+    df["xb"] = (df["x"] > 0).astype(float)
+    df.loc[::7, "xb"] = np.nan  # a binary covariate missing: weighted by its posterior, U by 1/2
+    spec = confounded.SPEC.replace("x -> t", "x, xb -> t") + "xb ~ bernoulli\nmissing model\n"
+    ds = dagmed.load_data(dagmed.parse(spec), df)
+    ir = confounding.confound(ds.ir, "m1", 2.0)
+    data = confounding.confounded_data(ds, ir)
+    with compiler.attach(compiler.build(ir, data.n_obs), data):
+        prior = pm.sample_prior_predictive(draws=5, random_seed=1).prior
+    inputs = decomposition.inputs_from(prior, data)
+    missing = int(np.isnan(df["xb"]).sum())
+    assert inputs.n_obs == 2 * (60 + missing)  # a missing xb doubles its row, U doubles every row
+    assert np.allclose(inputs.weights.sum(axis=1), 60)
+    half = inputs.n_obs // 2
+    assert np.allclose(inputs.weights[:, :half], inputs.weights[:, half:])  # U = 0 and U = 1 alike, 1/2 each
