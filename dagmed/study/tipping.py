@@ -410,7 +410,12 @@ def sensitivity(
     results = _frame(store.rows, mediators, points)
     tipping = tipping_points(results, SCALES[scale].null, joint)
     results.attrs.update(
-        tipping=tipping, coefficients=pd.DataFrame(coefficients), joint=joint, scale=scale, null=SCALES[scale].null
+        tipping=tipping,
+        coefficients=pd.DataFrame(coefficients),
+        joint=joint,
+        scale=scale,
+        null=SCALES[scale].null,
+        hdi_prob=hdi_prob,
     )
     if out is not None:
         _write(Path(out), results, tipping, mediators, joint, plots)
@@ -523,10 +528,10 @@ def format_tipping(results: pd.DataFrame) -> str:
     IIE[m]            = strength       0.300 [0.200, 0.400]         1
     """
     tipping, coefficients = results.attrs["tipping"], results.attrs["coefficients"]
-    null = SCALES[results.attrs["scale"]].null
+    null, hdi = SCALES[results.attrs["scale"]].null, results.attrs.get("hdi_prob", HDI_PROB)
     lines = [
         "tipping points: the smallest strength of U (its coefficient in the mediator's and the outcome's equation) "
-        f"at which the 95% HDI includes {null:g}",
+        f"at which the {hdi:.0%} HDI includes {null:g}",
         f"{'effect':<18}{'strength_y':<17}{'at 0 (plain)':<29}tipping",
     ]
     for _, t in tipping.iterrows():
@@ -548,7 +553,7 @@ def format_tipping(results: pd.DataFrame) -> str:
         lines.append(f"{t['effect']:<18}{sy:<17}{at0:<29}{tip}")
     if len(coefficients):
         lines.append(
-            "measured covariates on the same scale (posterior mean [95% HDI] of the change in the linear predictor; "
+            f"measured covariates on the same scale (posterior mean [{hdi:.0%} HDI] of the change in the linear predictor; "
             "normal nodes in residual sds):"
         )
         for _, c in coefficients.iterrows():
