@@ -515,7 +515,7 @@ def _write(out: Path, results, tipping, mediators, joint, plots) -> None:
 
 
 def format_tipping(results: pd.DataFrame) -> str:
-    """The terminal's table: each mediator's own indirect effect, its tipping point, and the measured covariates beside it.
+    """The terminal's table: every indirect effect's tipping point per confounder, and the measured covariates beside them.
 
     Examples
     --------
@@ -524,19 +524,17 @@ def format_tipping(results: pd.DataFrame) -> str:
     >>> r.attrs.update(tipping=tipping_points(r), coefficients=pd.DataFrame(), joint=True, scale="diff")
     >>> print(format_tipping(r))
     tipping points: the smallest strength of U (its coefficient in the mediator's and the outcome's equation) at which the 95% HDI includes 0
-    effect            strength_y       at 0 (plain)                 tipping
-    IIE[m]            = strength       0.300 [0.200, 0.400]         1
+    U of        effect            strength_y    at 0 (plain)                tipping
+    m           IIE[m]            = strength    0.300 [0.200, 0.400]        1
     """
     tipping, coefficients = results.attrs["tipping"], results.attrs["coefficients"]
     null, hdi = SCALES[results.attrs["scale"]].null, results.attrs.get("hdi_prob", HDI_PROB)
     lines = [
         "tipping points: the smallest strength of U (its coefficient in the mediator's and the outcome's equation) "
         f"at which the {hdi:.0%} HDI includes {null:g}",
-        f"{'effect':<18}{'strength_y':<17}{'at 0 (plain)':<29}tipping",
+        f"{'U of':<12}{'effect':<18}{'strength_y':<14}{'at 0 (plain)':<28}tipping",
     ]
     for _, t in tipping.iterrows():
-        if t["effect"] != f"IIE[{t['mediator']}]":
-            continue
         plain = results[
             (results["mediator"] == t["mediator"])
             & (results["effect"] == t["effect"])
@@ -550,7 +548,7 @@ def format_tipping(results: pd.DataFrame) -> str:
         )
         sy = "= strength" if pd.isna(t["strength_y"]) else f"{t['strength_y']:g}"
         tip = f"{BEYOND} (|strength| <= {t['grid_max']:g})" if t["beyond"] else f"{t['tipping']:g}"
-        lines.append(f"{t['effect']:<18}{sy:<17}{at0:<29}{tip}")
+        lines.append(f"{t['mediator']:<12}{t['effect']:<18}{sy:<14}{at0:<28}{tip}")
     if len(coefficients):
         lines.append(
             f"measured covariates on the same scale (posterior mean [{hdi:.0%} HDI] of the change in the linear predictor; "

@@ -125,7 +125,7 @@ def test_ctrl_c_keeps_the_finished_points_and_the_same_command_resumes(tmp_path,
     assert calls == [(("m2",), 1.0, 1.0), (("m1",), 2.0, 2.0), (("m2",), 2.0, 2.0)]
     captured = capsys.readouterr()
     assert "3 of 6 grid points done already" in captured.err
-    assert "IIE[m1]           = strength       0.100 [0.080, 0.120]         2" in captured.out
+    assert "m1          IIE[m1]           = strength    0.100 [0.080, 0.120]        2" in captured.out
     assert "x -> y: 0.40 [0.30, 0.50] (0 to 1)" in captured.out
     points = pd.read_csv(out / "tipping.csv")
     assert points[["mediator", "effect", "tipping"]].values.tolist()[:2] == [
