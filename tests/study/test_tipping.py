@@ -139,19 +139,28 @@ def test_ctrl_c_keeps_the_finished_points_and_the_same_command_resumes(tmp_path,
 
 
 @pytest.mark.slow
-def test_the_issues_case_strength_0_is_the_plain_run_and_the_true_strength_recovers_the_truth(tmp_path):
-    # the issue's data at N = 2000 (bench/sensitivity.py runs N = 5000 and the full sampler)
+def test_the_issues_case_strength_0_is_the_plain_run_and_the_true_strength_recovers_the_truth(tmp_path, capsys):
+    # the issue's command on its data at N = 2000 (bench/sensitivity.py runs N = 5000 and the full sampler)
     df = confounded.simulate(2000, seed=5)
     truth = confounded.truth(df)
-    options = dict(draws=400, tune=400, chains=2, seed=7)
-    results = dagmed.sensitivity(
-        SPEC, df, mediators=["m1"], strength="0,2", out=tmp_path / "s", progressbar=False, log=lambda m: None, **options
-    )
-    plain = dagmed.run(SPEC, df, progressbar=False, log=lambda m: None, **options).effects
+    data, spec = tmp_path / "data.csv", tmp_path / "confounded.dag"
+    df.to_csv(data, index=False)
+    spec.write_text(confounded.SPEC)
+    options = ["--data", data, "--draws", 400, "--tune", 400, "--chains", 2, "--seed", 7, "--quiet"]
+    sens, run = tmp_path / "sens", tmp_path / "run"
+    argv = ["sensitivity", spec, *options, "--mediator", "m1", "--strength", "0,2", "--out", sens]
+    assert cli.main([str(a) for a in argv]) == 0
+    assert "m1          IIE[m1]           = strength" in capsys.readouterr().out
+    assert cli.main([str(a) for a in ["run", spec, *options, "--out", run, "--sensitivity", sens]]) == 0
+    results = pd.read_csv(sens / "sensitivity.csv")
     at = {s: results[results.strength == s].set_index("effect") for s in (0.0, 2.0)}
+    plain = pd.read_csv(run / "effects.csv", index_col="name")
     for name in plain.index:  # the same model, sampler and seed: the same numbers
         assert at[0.0].loc[name, "mean"] == plain.loc[name, "mean"], name
+        assert at[0.0].loc[name, "hdi_low"] == plain.loc[name, "hdi_low"], name
     for name, value in truth.items():
         row = at[2.0].loc[name]
         assert abs(row["mean"] - value) <= 3 * row["sd"], (name, row["mean"], row["sd"], value)
-    assert (tmp_path / "s" / "tipping.csv").exists() and (tmp_path / "s" / "sensitivity_m1.png").exists()
+    assert (sens / "tipping.csv").exists() and (sens / "sensitivity_m1.png").exists()
+    report = (run / "report.html").read_text()
+    assert "Sensitivity to an unmeasured mediator-outcome confounder" in report and "<td>IIE[m1]</td>" in report
