@@ -21,9 +21,10 @@ from ..model.missing import Layout
 def known_covariates(ir) -> dict[str, float]:
     """The covariates whose distribution is known, each with its ``P(value = 1)``: a transform's confounder.
 
-    A node with no parameter and no design (:func:`dagmed.model.confounding.confound`'s ``U``) is
-    a binary covariate independent of everything measured upstream: the regimes average over it
-    with its own probabilities, not its posterior given each row.
+    A fully known node (:attr:`~dagmed.model.ir.NodeModel.fully_known`: no parameter, no design;
+    :func:`dagmed.model.confounding.confound`'s ``U``) is a binary covariate independent of
+    everything measured: the regimes average over it with its own probabilities, not its
+    posterior given each row.
 
     Examples
     --------
@@ -37,7 +38,7 @@ def known_covariates(ir) -> dict[str, float]:
     out = {}
     for c in ir.covariates:
         node = ir.node(c) if ir.is_modelled(c) else None
-        if node is not None and not node.params and not node.terms and not node.known_terms:
+        if node is not None and node.fully_known:
             eta = node.known_predictor({}, {})
             out[c] = float(node.family.link.inverse(np.asarray(eta, dtype=float)))
     return out

@@ -106,9 +106,9 @@ def confound(ir: ModelIR, mediator: str, strength: float, strength_y: float | No
 def confounder_of(ir: ModelIR) -> str | None:
     """The confounder :func:`confound` added to ``ir`` (None for a plain model).
 
-    A node with no parameter and no design is fully known: only :func:`confound` makes one.
+    Only :func:`confound` makes a fully known node (:attr:`~dagmed.model.ir.NodeModel.fully_known`).
     """
-    return next((n.name for n in ir.nodes if not n.params and not n.terms and not n.known_terms), None)
+    return next((n.name for n in ir.nodes if n.fully_known), None)
 
 
 def confounded_data(dataset: Dataset, ir: ModelIR) -> Dataset:

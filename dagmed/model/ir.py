@@ -249,6 +249,11 @@ class NodeModel:
         return self.params[0] if self.params and self.params[0].kind == "intercept" else None
 
     @property
+    def fully_known(self) -> bool:
+        """No parameter and no design: a distribution given outright (a transform's confounder, independent of all)."""
+        return not self.params and not self.terms and not self.known_terms
+
+    @property
     def known_terms(self) -> tuple[Term, ...]:
         """The terms with a known coefficient, in the order of :attr:`known` (the intercept aside)."""
         return tuple(Term.parse(k.term) for k in self.known if k.term != INTERCEPT)
