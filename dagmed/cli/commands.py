@@ -236,12 +236,12 @@ def cmd_plot(args) -> int:
     missing = [p.name for p in needed if not p.exists()]
     if missing:
         raise UsageError(f"{run_dir} is not a dagmed run directory: {', '.join(missing)} missing")
+    sensitivity = _sensitivity_dir(getattr(args, "sensitivity", None), run_dir, True)
     import arviz as az
 
     doc = json.loads((run_dir / "effects.json").read_text())
     spec = parse((run_dir / "spec.dag").read_text(encoding="utf-8"), str(run_dir / "spec.dag"))
     idata = az.from_netcdf(run_dir / "idata.nc")
-    sensitivity = _sensitivity_dir(getattr(args, "sensitivity", None), run_dir, True)
     _pictures_and_report(run_dir, ModelIR.from_analysis(check(spec)), idata, doc, _stderr, sensitivity=sensitivity)
     print(f"wrote plots/ and report.html to {run_dir}")
     return 0
