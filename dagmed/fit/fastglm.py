@@ -330,6 +330,9 @@ def why_not(ir, model) -> str | None:
     """
     if model.potentials:
         return "the model has a potential (rows with missing values)"
+    if any(node.clusters for node in ir.nodes):
+        # documented fallback (docs/clusters.md): nutpie samples the compiled PyMC model instead
+        return "no fast density for cluster effects (cluster statements)"
     if sorted(v.name for v in model.free_RVs) != sorted(p.name for p in ir.params):
         return "the model has free variables other than the GLMs' parameters"
     for node in ir.nodes:
