@@ -148,6 +148,8 @@ def cmd_run(args) -> int:
     result = run(spec, data, progressbar=not quiet, log=log, **opts)
     doc = document.effects_document(result)
     print(text.format_table(result, see="effects.csv" if out is not None else None))
+    for line in text.format_clusters(doc.get("clusters")):
+        print(line)
     print(doc["summary"])
     if out is None:
         return 0
