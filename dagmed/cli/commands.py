@@ -254,17 +254,34 @@ def cmd_simulate(args) -> int:
     wrote .../data.csv (40 rows) and .../truth.json
     0
     """
-    from ..study.simulate import simulate  # PyMC: only now that there is something to draw
+    from ..study.simulate import Clusters, simulate  # PyMC: only now that there is something to draw
 
     targets = [Path(p) for p in (args.out, args.truth) if p is not None]
     check_distinct(targets)
     for p in targets:
         check_new_file(p)
-    sim = simulate(load(args.spec), args.n, params=args.params, seed=args.seed)
+    clusters = _simulated_clusters(args, Clusters)
+    sim = simulate(load(args.spec), args.n, params=args.params, seed=args.seed, clusters=clusters)
     sim.write(args.out, args.truth)
     print(sim.describe())
     print(f"wrote {args.out} ({len(sim.data)} rows)" + (f" and {args.truth}" if args.truth else ""))
     return 0
+
+
+def _simulated_clusters(args, clusters_class):
+    """``--clusters G --cluster-size n [--by-cluster t]``: both or neither of the first two; refused otherwise."""
+    given = [f for f, v in (("--clusters", args.clusters), ("--cluster-size", args.cluster_size)) if v is not None]
+    if len(given) == 1:
+        missing = "--cluster-size" if given[0] == "--clusters" else "--clusters"
+        raise UsageError(f"{given[0]} needs {missing} too (e.g. --clusters 40 --cluster-size 75)")
+    if not given:
+        if args.by_cluster:
+            raise UsageError("--by-cluster needs --clusters and --cluster-size")
+        if args.n is None:
+            raise UsageError("--n is required (or --clusters G --cluster-size n for a spec with cluster statements)")
+        return None
+    by = tuple(v.strip() for v in args.by_cluster.split(",")) if args.by_cluster else ()
+    return clusters_class(args.clusters, args.cluster_size, by)
 
 
 def cmd_study(args) -> int:

@@ -195,7 +195,13 @@ def log_densities(idata, model, ir):
             "not a log_likelihood group"
         )
     posterior = idata.posterior
-    params = [v for v in model.free_RVs if names.OBS_DIM not in model.named_vars_to_dims.get(v.name, ())]
+    # the clusters' standardised effects are Normal(0, 1) by construction (non-centred), not a prior
+    # anyone chose: power-scaling them would scale the hierarchy itself; their sds' priors are scaled
+    params = [
+        v
+        for v in model.free_RVs
+        if not any(d == names.OBS_DIM or names.is_cluster_dim(d) for d in model.named_vars_to_dims.get(v.name, ()))
+    ]
     return az.InferenceData(
         posterior=posterior,
         log_prior=_log_prior(posterior, params),
