@@ -40,8 +40,9 @@ def main(argv=None) -> int:
     fits = {}
     for name, s in (("cluster school", spec), ("no cluster", plain)):
         t0 = time.perf_counter()
-        res = dagmed.run(s, sim.data, draws=draws, tune=draws, chains=chains, seed=args.seed, progressbar=False,
-                         log=lambda m: None)
+        res = dagmed.run(
+            s, sim.data, draws=draws, tune=draws, chains=chains, seed=args.seed, progressbar=False, log=lambda m: None
+        )
         fits[name] = (res, time.perf_counter() - t0)
     clustered, plain_fit = fits["cluster school"][0].effects, fits["no cluster"][0].effects
     print(f"{schools} schools x {size} pupils, seed {args.seed}, {chains} chains x {draws} draws")
@@ -53,7 +54,9 @@ def main(argv=None) -> int:
         a, b = clustered.loc[effect], plain_fit.loc[effect]
         za, zb = (a["mean"] - value) / a["sd"], (b["mean"] - value) / b["sd"]
         worst = max(worst, abs(za))
-        print(f"{effect:<27}{value:9.4f}{a['mean']:11.4f}{a['sd']:8.4f}{za:7.2f}{b['mean']:12.4f}{b['sd']:8.4f}{zb:7.2f}")
+        print(
+            f"{effect:<27}{value:9.4f}{a['mean']:11.4f}{a['sd']:8.4f}{za:7.2f}{b['mean']:12.4f}{b['sd']:8.4f}{zb:7.2f}"
+        )
     ratio = clustered.loc["TE", "sd"] / plain_fit.loc["TE", "sd"]
     diag = fits["cluster school"][0].diagnostics
     print(f"largest |z| of the clustered fit: {worst:.2f} (goal <= 3)")

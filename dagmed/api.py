@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .effects import clusters as cluster_effects
+from .effects import clustered as cluster_effects
 from .effects import decomposition
 from .effects import regimes as regimes_mod
 from .effects.kinds import CONVENTIONS, regime_labels

@@ -25,7 +25,7 @@ from ..errors import UsageError
 from ..lang.vocabulary import SCALES
 from ..model import data, missing
 from ..model.draws import Draws
-from . import clusters as cluster_effects
+from . import clustered as cluster_effects
 from . import quadrature, rows
 from . import regimes as reg
 from .kinds import CONVENTIONS, DE, DEP, IIE, INT, PM, TE, Effect, interaction_sets, kind_of
@@ -178,7 +178,7 @@ def decompose(
     clusters : {"observed", "new"}
         With ``cluster`` statements: the effects over the observed rows with their own
         clusters' intercepts, or in a new cluster, its intercepts integrated out
-        (:mod:`dagmed.effects.clusters`). Ignored without clusters.
+        (:mod:`dagmed.effects.clustered`). Ignored without clusters.
 
     Returns
     -------

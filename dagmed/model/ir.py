@@ -38,10 +38,10 @@ from functools import cached_property
 
 import networkx as nx
 
+from ..errors import SpecError
 from ..graph import dag
 from ..graph.analysis import Analysis
 from ..lang.families import FAMILIES, Family
-from ..errors import SpecError
 from ..lang.ir import ClusterTerm, Dist, Loc, Spec
 from . import names
 

@@ -171,7 +171,9 @@ def cluster_document(result) -> dict | None:
 
 
 def _summary(draws, hdi_prob: float) -> dict:
-    return {k: json_number(v) for k, v in summarize(draws, hdi_prob).items() if k in ("mean", "sd", "hdi_low", "hdi_high")}
+    return {
+        k: json_number(v) for k, v in summarize(draws, hdi_prob).items() if k in ("mean", "sd", "hdi_low", "hdi_high")
+    }
 
 
 def _effect_rows(table) -> list[dict]:
