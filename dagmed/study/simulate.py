@@ -364,8 +364,8 @@ class Simulator:
         columns = {**exogenous, **{v: draws[v] for v in nodes}}
         order = [*ir.covariates, ir.treatment, *ir.mediators, ir.outcome, *ir.other]
         data = _as_written(ir, pd.DataFrame({v: columns[v] for v in order if v in columns}))
-        for column, (codes, labels) in reversed(self.clusters.items()):  # the cluster labels first
-            data.insert(0, column, np.array(labels)[codes])
+        for column, (codes, _) in reversed(self.clusters.items()):  # the cluster labels 1..G first
+            data.insert(0, column, codes + 1)
         chosen = {**self.given, **{k: draws[k] for k in drawn}}
         params = {p.name: chosen[p.name] for p in ir.params}  # the model's order
         effects = {v: draws[v] for v in self.effects}
