@@ -288,8 +288,13 @@ class NodeModel:
         >>> ir = ModelIR.from_analysis(dagmed.check(dagmed.parse("treatment t\\noutcome y\\nt -> y ~ poisson\\n")))
         >>> ir.node("y").equation()
         'y ~ poisson(log: t)'
+        >>> ir = ModelIR.from_analysis(dagmed.check(dagmed.parse("treatment t\\noutcome y\\nt -> y ~ poisson\\ncluster g: t -> y\\n")))
+        >>> ir.node("y").equation()
+        'y ~ poisson(log: t) + (1 + t | g)'
         """
-        return f"{self.name} ~ {self.family.name}({self.family.link.name}: {', '.join(self.term_names) or '1'})"
+        glm = f"{self.name} ~ {self.family.name}({self.family.link.name}: {', '.join(self.term_names) or '1'})"
+        # random effects as lme4 writes them: (1 | school), (1 + t | school)
+        return glm + "".join(f" + (1{' + ' + c.slope if c.slope else ''} | {c.column})" for c in self.clusters)
 
     def predictor(self, intercept, beta, columns):
         """The linear predictor ``intercept + sum_j beta[..., j] * term_j`` (NumPy, any broadcastable shapes).

@@ -113,6 +113,11 @@ def describe(ir) -> str:
     lines += [f"  {node.equation()}" for node in ir.nodes]
     lines += _priors(ir)
     lines += _independence(a)
+    if ir.cluster_columns:
+        lines.append(
+            f"clusters:     {', '.join(ir.cluster_columns)} (each row's cluster enters as a covariate: the "
+            f"independence above holds given it; docs/clusters.md)"
+        )
     joint = "" if a.independent else " marginal, and 4 joint Ej(t; t*)"
     lines.append(f"regimes:      {a.n_regimes} = 2^({len(a.mediators)}+1){joint}")
     if spec.contrast is not None:
@@ -138,6 +143,8 @@ def _priors(ir) -> list[str]:
                 groups.setdefault(str(dist), []).append(term)
             parts += [f"beta[{', '.join(ts)}] {dist}" for dist, ts in groups.items()]
         parts += [f"{p.kind} {p.priors[0]}" for p in node.extras]
+        for c in node.clusters:
+            parts += [f"{p.name.removeprefix(node.name + '_')} {p.priors[0]}" for p in c.params]
         lines.append(f"  {node.name}: {'; '.join(parts)}")
     return lines
 

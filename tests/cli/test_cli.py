@@ -603,3 +603,17 @@ def test_check_shows_the_na_codes(dagmed_cli, tmp_path):
     r = dagmed_cli("check", "s.dag")
     assert r.code == 0, r.err
     assert 'na:           cells holding ".", "-99" are missing values (blank and NA cells always are)' in r.out
+
+
+def test_run_clusters_option_is_refused_without_cluster_statements(dagmed_cli, tiny):
+    spec, data = tiny
+    r = dagmed_cli("run", spec, "--data", data, "--clusters", "new")
+    assert r.code == 2 and "clusters 'new': the spec has no cluster statement" in r.err and "Traceback" not in r.err
+
+
+def test_run_refuses_an_absent_cluster_column_before_sampling(dagmed_cli, tiny):
+    spec, data = tiny
+    spec.write_text(TINY + "cluster school\n")
+    r = dagmed_cli("run", spec, "--data", data)
+    assert r.code == 4 and "cluster column school not found (the spec says 'cluster school')" in r.err
+    assert "sampling" not in r.err
