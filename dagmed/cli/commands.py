@@ -270,18 +270,19 @@ def cmd_simulate(args) -> int:
 
 def _simulated_clusters(args, clusters_class):
     """``--clusters G --cluster-size n [--by-cluster t]``: both or neither of the first two; refused otherwise."""
-    given = [f for f, v in (("--clusters", args.clusters), ("--cluster-size", args.cluster_size)) if v is not None]
+    count, size, by_cluster = (getattr(args, k, None) for k in ("clusters", "cluster_size", "by_cluster"))
+    given = [f for f, v in (("--clusters", count), ("--cluster-size", size)) if v is not None]
     if len(given) == 1:
         missing = "--cluster-size" if given[0] == "--clusters" else "--clusters"
         raise UsageError(f"{given[0]} needs {missing} too (e.g. --clusters 40 --cluster-size 75)")
     if not given:
-        if args.by_cluster:
+        if by_cluster:
             raise UsageError("--by-cluster needs --clusters and --cluster-size")
         if args.n is None:
             raise UsageError("--n is required (or --clusters G --cluster-size n for a spec with cluster statements)")
         return None
-    by = tuple(v.strip() for v in args.by_cluster.split(",")) if args.by_cluster else ()
-    return clusters_class(args.clusters, args.cluster_size, by)
+    by = tuple(v.strip() for v in by_cluster.split(",")) if by_cluster else ()
+    return clusters_class(count, size, by)
 
 
 def cmd_study(args) -> int:

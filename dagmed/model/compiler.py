@@ -225,11 +225,15 @@ def node_values(model: pm.Model, name: str) -> np.ndarray:
     return np.asarray(var.get_value(), dtype=np.float64)
 
 
-def distinct_rows(model: pm.Model, node: NodeModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def distinct_rows(
+    model: pm.Model, node: NodeModel, clusters: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""A node's distinct rows: its design terms' values ``(R, P)``, its own ``(R,)``, and how many rows are alike.
 
     A GLM's likelihood is a sum over rows, and rows alike have the same term: summing each
-    distinct row once, weighted by its count, is the same sum reordered.
+    distinct row once, weighted by its count, is the same sum reordered. With ``clusters``,
+    each of the node's cluster columns' codes is one more column after the terms: rows are
+    alike only within a cluster.
 
     Examples
     --------
@@ -242,7 +246,8 @@ def distinct_rows(model: pm.Model, node: NodeModel) -> tuple[np.ndarray, np.ndar
     ([0.0, 1.0, 1.0], [1.0, 0.0, 1.0], [1, 2, 1])
     """
     columns = {p: node_values(model, p) for p in node.parents}
-    table = np.column_stack([*(t.values(columns) for t in node.terms), node_values(model, node.name)])
+    codes = [model[names.cluster_codes(c.column)].get_value() for c in node.clusters] if clusters else []
+    table = np.column_stack([*(t.values(columns) for t in node.terms), *codes, node_values(model, node.name)])
     rows, counts = np.unique(table, axis=0, return_counts=True)
     return rows[:, :-1], rows[:, -1], counts
 
