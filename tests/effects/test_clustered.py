@@ -132,3 +132,30 @@ def test_the_grid_repeats_each_distinct_row_at_every_point_with_weights_summing_
     grid = cluster_effects.new_cluster(base, 8)
     assert grid.n_obs == base.distinct().n_obs * 8**3
     np.testing.assert_allclose(grid.weights[0].sum(), ds.n_obs)
+
+
+def test_crossed_groupings_add_each_columns_intercept():
+    """``cluster school`` and ``cluster class``: a row adds its school's and its class's intercepts."""
+    rng = np.random.default_rng(8)
+    n = 24
+    df = pd.DataFrame({"school": rng.integers(0, 3, n), "class": rng.choice(["a", "b"], n), "x": rng.normal(size=n)})
+    df["t"], df["m"], df["y"] = rng.integers(0, 2, n), rng.integers(0, 2, n), rng.integers(0, 2, n)
+    spec = dagmed.parse(
+        "treatment t\noutcome y\nt -> m -> y\nt -> y\nx -> m, y\nm, y ~ bernoulli\ncluster school\ncluster class: y\n"
+    )
+    ds = dagmed.load_data(spec, df)
+    post = _posterior(s=2, seed=4).drop_vars(["y_slope_sd_school", "y_slope_z_school", "y_corr_school"])
+    post = post.isel(school_cluster=slice(0, 3)).assign(
+        y_sd_class=(("chain", "draw"), [[0.7, 1.3]]),
+        y_z_class=(("chain", "draw", "class_cluster"), [[[0.5, -1.0], [1.5, 0.2]]]),
+    )
+    post = post.assign_coords(class_cluster=["a", "b"])
+    table = decompose(post, ds)[0]
+    school, klass = ds.clusters["school"][0], ds.clusters["class"][0]
+    for s in range(2):
+        d = {k: post[k].values[0, s] for k in post.data_vars}
+        u_m = d["m_sd_school"] * d["m_z_school"][school]
+        u_y = d["y_sd_school"] * d["y_z_school"][school] + d["y_sd_class"] * d["y_z_class"][klass]
+        np.testing.assert_allclose(table[s], _brute(post, ds, u_m, u_y, np.zeros(n), s), rtol=1e-12)
+    new = decompose_reporting(post, ds, clusters="new")[3]["new_cluster"]
+    assert new["dimensions"] == 3 and new["error"] < 1e-3
