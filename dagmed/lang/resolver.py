@@ -533,9 +533,21 @@ def _clusters(d: _Declarations, treatment: str) -> tuple[ir.ClusterTerm, ...]:
         )
     for (kind, param, node, _), (_, loc) in d.priors.items():
         target = cluster_param(param)
-        if kind != "node" or target is None:
+        if target is None or (kind == "default" and param == "sd"):
             continue
         what, column = target
+        if kind == "default":
+            raise SpecError(
+                f"prior {param} names a cluster column but no node: write 'prior y.{param} = ...' for node y "
+                f"('prior sd = ...' sets every cluster sd)",
+                **d.at(loc),
+            )
+        if not column:
+            raise SpecError(
+                f"prior {node}.{param}: name the cluster column, e.g. 'prior {node}.sd_school' for the sd of "
+                f"{node}'s intercepts by school",
+                **d.at(loc),
+            )
         term = next((t for t in out if t.column == column and t.node == node), None)
         if term is None:
             raise SpecError(

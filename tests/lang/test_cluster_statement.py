@@ -70,6 +70,11 @@ def test_family_default_sd_prior():
         ("cluster school\nprior y.slope_sd_school = halfnormal(1)", r"s.dag:7:1: .*y has no random slope by school"),
         ("cluster school\nprior y.corr_school = normal(0, 1)", r"s.dag:7:23: .*lkj\(eta\) with eta > 0"),
         ("cluster school\nprior y.sd_school = normal(0, 1)", r"s.dag:7:21: .*needs a positive prior"),
+        (
+            "cluster school\nprior sd_school = halfnormal(1)",
+            r"s.dag:7:1: prior sd_school names a cluster column but no",
+        ),
+        ("cluster school\nprior y.sd = halfnormal(1)", r"s.dag:7:1: prior y.sd: name the cluster column"),
     ],
 )
 def test_refusals(extra, message):
