@@ -88,9 +88,8 @@ class Dataset:
             self.n_rows - int(keep.sum()),
             self.n_rows,
             positions=np.flatnonzero(keep) if self.positions is None else self.positions[keep],
-            clusters={
-                c: (codes[keep], labels) for c, (codes, labels) in self.clusters.items()
-            },  # every cluster kept: the incomplete rows use them too
+            # every cluster kept, even one left without a complete row: the incomplete rows use them too
+            clusters={c: (codes[keep], labels) for c, (codes, labels) in self.clusters.items()},
         )
 
     def cluster_summary(self) -> str:
