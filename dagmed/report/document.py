@@ -134,8 +134,8 @@ def cluster_document(result) -> dict | None:
     column's number of clusters and smallest and largest size), and ``nodes``: one entry per
     node and column with the posterior summary of the intercepts' ``sd``, the intraclass
     correlation ``icc`` on the linear predictor's scale (None for a count node), and with a
-    random slope its ``slope_sd`` and the correlation ``corr``; ``implications`` says that the
-    tests of the graph's independencies ignore the clustering.
+    random slope its ``slope_sd`` and the correlation ``corr``; ``implications`` says how the
+    tests of the graph's independencies treat the clusters (as fixed effects).
     """
     ir = result.ir
     if not ir.cluster_columns:
@@ -163,7 +163,7 @@ def cluster_document(result) -> dict | None:
         "effects_over": result.clusters,
         "columns": columns,
         "nodes": nodes,
-        "implications": "the tests of the independencies the graph implies ignore the clustering",
+        "implications": "the tests of the independencies the graph implies take each node's clusters as fixed effects",
     }
     if "new_cluster" in result.integration:
         doc["integration"] = result.integration["new_cluster"]

@@ -315,7 +315,7 @@ def format_clusters(clusters: dict | None) -> list[str]:
     >>> doc = {"effects_over": "observed", "columns": {"school": {"clusters": 40, "smallest": 75, "largest": 75}},
     ...        "nodes": [{"node": "y", "column": "school", "sd": {"mean": 0.8, "hdi_low": 0.6, "hdi_high": 1.0},
     ...                   "icc": {"mean": 0.16, "hdi_low": 0.1, "hdi_high": 0.23}}],
-    ...        "implications": "the tests of the independencies the graph implies ignore the clustering"}
+    ...        "implications": "the tests of the independencies the graph implies take each node's clusters as fixed effects"}
     >>> print("\\n".join(format_clusters(doc)))
     clusters: school (40 clusters of 75 rows); effects over the observed clusters, each row with its own cluster's intercepts
       y by school: sd 0.800 [0.600, 1.000], ICC 0.160 [0.100, 0.230]
