@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .effects import clustered as cluster_effects
 from .effects import decomposition
 from .effects import regimes as regimes_mod
 from .effects.kinds import CONVENTIONS, regime_labels
@@ -64,6 +65,7 @@ class Result:
     integration: dict = field(
         default_factory=lambda: {"method": "enumeration", "error": 0.0, "regime_error": 0.0, "tail": 0.0, "nodes": {}}
     )
+    clusters: str = "observed"  # with cluster statements: effects over the observed clusters, or in a new one
 
     @property
     def analysis(self) -> Analysis:
@@ -186,6 +188,7 @@ def run(
     strict: bool = False,
     log=None,
     scale: str | None = None,
+    clusters: str | None = None,
     **sampler,
 ) -> Result:
     """Check, load the data, compile, sample, decompose.
@@ -209,6 +212,10 @@ def run(
     scale : {"diff", "rr", "or"}, optional
         The effects' scale (docs/effects.md); the spec's ``scale`` statement when not given,
         else ``diff``. ``or`` needs a binary outcome, ``rr`` one with a positive mean.
+    clusters : {"observed", "new"}, optional
+        With ``cluster`` statements (docs/clusters.md): the effects over the observed rows with
+        their own clusters' intercepts (``observed``, the default), or in a new cluster whose
+        intercepts are integrated out (``new``). Refused for a spec without clusters.
     **sampler
         :class:`dagmed.fit.sampling.SamplerSettings` fields: draws, tune, chains, cores, seed,
         target_accept, sampler, progressbar.
@@ -245,11 +252,15 @@ def run(
         raise strict_error(analysis.warnings[0])
     ir = ModelIR.from_analysis(analysis)
     scale = _scale(ir, scale)
+    clusters = _clusters(ir, clusters)
     regimes_mod.check_size(len(ir.mediators), settings.chains * settings.draws)
     dataset = data_mod.load(ir, data)
     data_mod.refuse_unstated_contrast(dataset)  # before sampling: the effects need it
     tests = implications.verdict(dataset, strict, log)
     log(f"data: {dataset.source}: {dataset.summary()}")
+    if dataset.clusters:
+        over = "a new cluster (intercepts integrated out)" if clusters == "new" else "the observed clusters"
+        log(f"clusters: {dataset.cluster_summary()}; effects over {over}")
     outside = data_mod.contrast_outside(dataset)
     if outside:
         log(f"dagmed: warning: {outside}")
@@ -270,10 +281,16 @@ def run(
     n_draws = idata.posterior.sizes["chain"] * idata.posterior.sizes["draw"]
     with progress.progress("regimes", n_draws, settings.progressbar) as advance:
         table, joint, effect_draws, accuracy = decomposition.decompose_reporting(
-            idata.posterior, dataset, convention, progress=advance, scale=scale
+            idata.posterior, dataset, convention, progress=advance, scale=scale, clusters=clusters
         )
     if accuracy["method"] == "grid":
         log(f"integration: {_integration_line(accuracy)}")
+    if "new_cluster" in accuracy:
+        new = accuracy["new_cluster"]
+        log(
+            f"new cluster: Gauss-Hermite, {new['nodes']} nodes in each of {new['dimensions']} dimensions; estimated "
+            f"error of the effects {new['error']:.1e} (their change when the nodes are halved)"
+        )
     group = _mediation_group(
         ir.mediators, effect_draws, table, joint, idata.posterior.sizes["chain"], idata.posterior.sizes["draw"]
     )
@@ -300,7 +317,19 @@ def run(
         sens,
         scale,
         accuracy,
+        clusters,
     )
+
+
+def _clusters(ir: ModelIR, clusters: str | None) -> str:
+    """The clusters the effects are over: the one given (refused without cluster statements), else ``observed``."""
+    if clusters is None:
+        return "observed"
+    if clusters not in cluster_effects.MODES:
+        raise UsageError(f"unknown clusters {clusters!r}; valid options are {', '.join(cluster_effects.MODES)}")
+    if not ir.cluster_columns:
+        raise UsageError(f"clusters {clusters!r}: the spec has no cluster statement, so there are no clusters")
+    return clusters
 
 
 def _integration_line(accuracy: dict) -> str:

@@ -84,6 +84,13 @@ def make_parser() -> argparse.ArgumentParser:
         "ratios (rr) or odds ratios (or, binary outcome); overrides the spec's scale statement",
     )
     r.add_argument(
+        "--clusters",
+        choices=["observed", "new"],
+        help="with cluster statements: the effects over the observed rows with their own clusters' intercepts "
+        "(observed, the default), or in a new cluster drawn from the fitted distribution, its intercepts "
+        "integrated out by Gauss-Hermite quadrature with the error reported (new)",
+    )
+    r.add_argument(
         "--strict",
         action="store_true",
         default=None,
@@ -124,7 +131,7 @@ def make_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("simulate", help="draw a dataset from the spec's own model, and the true effects")
     s.add_argument("spec", help="the spec file (.dag)")
-    s.add_argument("--n", type=int, required=True, help="rows to draw")
+    s.add_argument("--n", type=int, help="rows to draw (or --clusters G --cluster-size n)")
     s.add_argument("--out", required=True, help="the CSV file to write (an existing file is refused)")
     s.add_argument(
         "--params",
@@ -133,6 +140,19 @@ def make_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--truth", help="JSON file for the true effects at these parameter values")
     s.add_argument("--seed", type=int, help="random seed (default: none, i.e. not reproducible)")
+    s.add_argument(
+        "--clusters",
+        type=int,
+        help="with cluster statements: how many clusters to draw (labels 1..G, with --cluster-size rows each; "
+        "--n is then G x size); each cluster's intercepts are drawn from Normal(0, sd)",
+    )
+    s.add_argument("--cluster-size", type=int, dest="cluster_size", help="rows per cluster (with --clusters)")
+    s.add_argument(
+        "--by-cluster",
+        dest="by_cluster",
+        help="nodes without a family (comma-separated, e.g. the treatment of a cluster-randomised trial) drawn "
+        "once per cluster of the first cluster column instead of once per row",
+    )
     s.set_defaults(func=commands.cmd_simulate)
 
     for name, helptext in (

@@ -149,6 +149,8 @@ def cmd_run(args) -> int:
     result = run(spec, data, progressbar=not quiet, log=log, **opts)
     doc = document.effects_document(result)
     print(text.format_table(result, see="effects.csv" if out is not None else None))
+    for line in text.format_clusters(doc.get("clusters")):
+        print(line)
     print(doc["summary"])
     if out is None:
         return 0
@@ -266,17 +268,35 @@ def cmd_simulate(args) -> int:
     wrote .../data.csv (40 rows) and .../truth.json
     0
     """
-    from ..study.simulate import simulate  # PyMC: only now that there is something to draw
+    from ..study.simulate import Clusters, simulate  # PyMC: only now that there is something to draw
 
     targets = [Path(p) for p in (args.out, args.truth) if p is not None]
     check_distinct(targets)
     for p in targets:
         check_new_file(p)
-    sim = simulate(load(args.spec), args.n, params=args.params, seed=args.seed)
+    clusters = _simulated_clusters(args, Clusters)
+    sim = simulate(load(args.spec), args.n, params=args.params, seed=args.seed, clusters=clusters)
     sim.write(args.out, args.truth)
     print(sim.describe())
     print(f"wrote {args.out} ({len(sim.data)} rows)" + (f" and {args.truth}" if args.truth else ""))
     return 0
+
+
+def _simulated_clusters(args, clusters_class):
+    """``--clusters G --cluster-size n [--by-cluster t]``: both or neither of the first two; refused otherwise."""
+    count, size, by_cluster = (getattr(args, k, None) for k in ("clusters", "cluster_size", "by_cluster"))
+    given = [f for f, v in (("--clusters", count), ("--cluster-size", size)) if v is not None]
+    if len(given) == 1:
+        missing = "--cluster-size" if given[0] == "--clusters" else "--clusters"
+        raise UsageError(f"{given[0]} needs {missing} too (e.g. --clusters 40 --cluster-size 75)")
+    if not given:
+        if by_cluster:
+            raise UsageError("--by-cluster needs --clusters and --cluster-size")
+        if args.n is None:
+            raise UsageError("--n is required (or --clusters G --cluster-size n for a spec with cluster statements)")
+        return None
+    by = tuple(v.strip() for v in by_cluster.split(",")) if by_cluster else ()
+    return clusters_class(count, size, by)
 
 
 def cmd_study(args) -> int:

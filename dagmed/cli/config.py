@@ -19,6 +19,7 @@ CONFIG_KEYS = {
     "sampler": str,
     "convention": str,
     "scale": str,
+    "clusters": str,
     "hdi_prob": float,
     "out": str,
     "quiet": bool,

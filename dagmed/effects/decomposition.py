@@ -25,6 +25,7 @@ from ..errors import UsageError
 from ..lang.vocabulary import SCALES
 from ..model import data, missing
 from ..model.draws import Draws
+from . import clustered as cluster_effects
 from . import quadrature, rows
 from . import regimes as reg
 from .kinds import CONVENTIONS, DE, DEP, IIE, INT, PM, TE, Effect, interaction_sets, kind_of
@@ -104,7 +105,7 @@ def components(effect_draws: dict[str, np.ndarray]) -> list[str]:
     return [n for n in effect_draws if kind_of(n).component]
 
 
-def inputs_from(posterior, dataset) -> reg.RegimeInputs:
+def inputs_from(posterior, dataset, clusters: str = "observed") -> reg.RegimeInputs:
     """The regime table's inputs from a posterior and the data it was fitted to.
 
     The parameters are read through the dataset's model IR (:meth:`Draws.from_posterior`).
@@ -123,6 +124,8 @@ def inputs_from(posterior, dataset) -> reg.RegimeInputs:
         The treatment is not 0/1 and the spec states no ``contrast``.
     """
     ir = dataset.ir
+    if clusters not in cluster_effects.MODES:
+        raise UsageError(f"unknown clusters {clusters!r}; valid options are {', '.join(cluster_effects.MODES)}")
     data.refuse_unstated_contrast(dataset)
     known = rows.known_covariates(ir)  # a sensitivity analysis's confounder, missing everywhere by design
     measured = [c for c in ir.covariates if c not in known]
@@ -132,11 +135,14 @@ def inputs_from(posterior, dataset) -> reg.RegimeInputs:
     except KeyError as exc:
         raise UsageError(exc.args[0]) from None
     covariates, weights, n_obs = {c: dataset[c] for c in measured}, None, dataset.n_obs
+    row_of = np.arange(n_obs)
     if lay is not None:
-        covariates, weights, _ = rows.regime_rows(draws, lay, dataset)
+        covariates, weights, row_of = rows.regime_rows(draws, lay, dataset)
         n_obs = weights.shape[1]
-    covariates, weights, n_obs = rows.average_known(covariates, weights, n_obs, known)
-    return reg.RegimeInputs(
+    covariates, weights, expanded = rows.average_known(covariates, weights, n_obs, known)
+    row_of = np.tile(row_of, expanded // n_obs)  # a known covariate's copies of the rows: the same clusters
+    n_obs = expanded
+    inputs = reg.RegimeInputs(
         outcome=draws[ir.outcome],
         mediators=tuple(draws[m] for m in ir.mediators),
         mediator_names=ir.mediators,
@@ -146,6 +152,9 @@ def inputs_from(posterior, dataset) -> reg.RegimeInputs:
         weights=weights,
         contrast=ir.contrast,
     )
+    if clusters == "observed" and dataset.clusters:
+        inputs = cluster_effects.observed(inputs, {c: codes[row_of] for c, (codes, _) in dataset.clusters.items()})
+    return inputs
 
 
 def decompose(
@@ -155,6 +164,7 @@ def decompose(
     chunk_bytes: int = reg.DEFAULT_CHUNK_BYTES,
     progress=None,
     scale: str = "diff",
+    clusters: str = "observed",
 ):
     """Marginal regimes, joint regimes and effect draws from a posterior.
 
@@ -172,6 +182,10 @@ def decompose(
         Called with the number of draws done after each chunk.
     scale : {"diff", "rr", "or"}
         The effects' scale (:func:`effects`).
+    clusters : {"observed", "new"}
+        With ``cluster`` statements: the effects over the observed rows with their own
+        clusters' intercepts, or in a new cluster, its intercepts integrated out
+        (:mod:`dagmed.effects.clustered`). Ignored without clusters.
 
     Returns
     -------
@@ -184,7 +198,7 @@ def decompose(
     UsageError
         An unknown convention, or a posterior of another model.
     """
-    table, joint, eff, _ = decompose_reporting(posterior, dataset, convention, chunk_bytes, progress, scale)
+    table, joint, eff, _ = decompose_reporting(posterior, dataset, convention, chunk_bytes, progress, scale, clusters)
     return table, joint, eff
 
 
@@ -195,6 +209,7 @@ def decompose_reporting(
     chunk_bytes: int = reg.DEFAULT_CHUNK_BYTES,
     progress=None,
     scale: str = "diff",
+    clusters: str = "observed",
 ):
     """:func:`decompose`, and how the regimes were computed: ``(table, joint, effects, accuracy)``.
 
@@ -207,13 +222,32 @@ def decompose_reporting(
     """
     if convention not in CONVENTIONS:
         raise UsageError(f"unknown convention {convention!r}; valid options are {', '.join(CONVENTIONS)}")
-    inputs = inputs_from(posterior, dataset)
+    inputs = inputs_from(posterior, dataset, clusters)
+    new = None
+    if clusters == "new" and dataset.clusters:
+
+        def effects_of(few):
+            r, _ = _regimes(few, chunk_bytes, None, dataset.ir.mediators, convention, scale)
+            return effects(r.table, dataset.ir.mediators, convention, joint=r.joint, scale=scale)
+
+        nodes, error = cluster_effects.choose_nodes(inputs, effects_of)
+        new = {"nodes": nodes, "dimensions": cluster_effects.n_dimensions(inputs), "error": error}
+        inputs = cluster_effects.new_cluster(inputs, nodes)
+    r, accuracy = _regimes(inputs, chunk_bytes, progress, dataset.ir.mediators, convention, scale)
+    if new is not None:
+        accuracy["new_cluster"] = new
+    eff = effects(r.table, dataset.ir.mediators, convention, joint=r.joint, scale=scale)
+    return r.table, r.joint, eff, accuracy
+
+
+def _regimes(inputs, chunk_bytes, progress, mediators, convention, scale):
+    """The regimes of ``inputs`` (enumerated, or on the mediators' grids) and how accurately."""
     if quadrature.needed(inputs):
         r = quadrature.integrate(inputs.distinct(), chunk_bytes=chunk_bytes, progress=progress)
         error = 0.0
         if r.check is not None:  # the effects at the nodes used against twice as many, on the same draws
-            coarse = effects(r.check[0], dataset.ir.mediators, convention, joint=r.check[1], scale=scale)
-            fine = effects(r.check[2], dataset.ir.mediators, convention, joint=r.check[3], scale=scale)
+            coarse = effects(r.check[0], mediators, convention, joint=r.check[1], scale=scale)
+            fine = effects(r.check[2], mediators, convention, joint=r.check[3], scale=scale)
             with np.errstate(invalid="ignore"):
                 gaps = [np.nanmax(np.abs(fine[n] - coarse[n]), initial=0.0) for n in fine if not n.startswith("PM[")]
             error = float(max(gaps, default=0.0))
@@ -221,5 +255,4 @@ def decompose_reporting(
     else:
         r = reg.regimes(inputs, chunk_bytes=chunk_bytes, progress=progress)
         accuracy = {"method": "enumeration", "error": 0.0, "regime_error": 0.0, "tail": 0.0, "nodes": {}}
-    eff = effects(r.table, dataset.ir.mediators, convention, joint=r.joint, scale=scale)
-    return r.table, r.joint, eff, accuracy
+    return r, accuracy

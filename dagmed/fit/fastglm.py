@@ -44,6 +44,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from ..lang.ir import Dist
 from ..lang.priors import PRIORS
 from ..model.compiler import distinct_rows
 from . import _compat
@@ -103,7 +104,7 @@ def _prior_logp(code, v, a, b, c):
 
 
 @numba.njit(cache=True, nogil=True)
-def logp_grad(x, grad, value, dvalue, priors, prior_params, nodes, design, y, w, const):
+def logp_grad(x, grad, value, dvalue, priors, prior_params, nodes, design, y, w, const, clusters):
     """The model's log density at the unconstrained point ``x``; its gradient into ``grad``.
 
     Parameters
@@ -113,10 +114,14 @@ def logp_grad(x, grad, value, dvalue, priors, prior_params, nodes, design, y, w,
     priors : (D, 2) integers (any dtype), per parameter: prior code (``PriorDist.code``) and transform
         (``dagmed.lang.priors``: 0 none, 1 log, 2 interval)
     prior_params : (D, 4) the prior's parameters ``a, b, c`` and its log normalising constant
-    nodes : (G, 6) integers (any dtype), per GLM: likelihood code (``Family.fast``), first and last row,
+    nodes : (G, 8) integers (any dtype), per GLM: likelihood code (``Family.fast``), first and last row,
         number of coefficients P, index in ``x`` of its intercept (its P coefficients
-        follow), index of its extra parameter, a scale (-1 if none)
-    design : (rows, Pmax) the parents' values of every distinct row
+        follow), index of its extra parameter, a scale (-1 if none), its number K of random
+        intercepts and the first of their rows in ``clusters``
+    design : (rows, Pmax) the parents' values of every distinct row; after a node's P terms,
+        the row's cluster code of each of its K random intercepts
+    clusters : (C, 2) integers (any dtype), per random intercept: the index in ``x`` of its sd
+        and of its first standardised intercept ``z``; a row of cluster ``c`` adds ``sd * z[c]``
     y, w, const : (rows,) the node's value, how many data rows are alike, the part of the
         log likelihood that depends on the value alone (``Family.value_term``: ``-lgamma(y + 1)``
         for a count)
@@ -143,12 +148,15 @@ def logp_grad(x, grad, value, dvalue, priors, prior_params, nodes, design, y, w,
     for g in range(nodes.shape[0]):
         lik, r0, r1, p = int(nodes[g, 0]), int(nodes[g, 1]), int(nodes[g, 2]), int(nodes[g, 3])
         first, sig = int(nodes[g, 4]), int(nodes[g, 5])
+        nk, k0 = int(nodes[g, 6]), int(nodes[g, 7])
         sigma = value[sig] if sig >= 0 else 1.0
         dsigma = 0.0
         for r in range(r0, r1):
             eta = value[first]
             for j in range(p):
                 eta += value[first + 1 + j] * design[r, j]
+            for k in range(nk):  # non-centred random intercepts: sd * z[the row's cluster]
+                eta += value[int(clusters[k0 + k, 0])] * value[int(clusters[k0 + k, 1]) + int(design[r, p + k])]
             if lik == 0:  # bernoulli, logit link: softplus and sigmoid from one exponential
                 e = math.exp(-abs(eta))
                 ll = y[r] * eta - (max(eta, 0.0) + math.log1p(e))
@@ -167,6 +175,10 @@ def logp_grad(x, grad, value, dvalue, priors, prior_params, nodes, design, y, w,
             grad[first] += deta * dvalue[first]
             for j in range(p):
                 grad[first + 1 + j] += deta * design[r, j] * dvalue[first + 1 + j]
+            for k in range(nk):
+                sd, z = int(clusters[k0 + k, 0]), int(clusters[k0 + k, 1]) + int(design[r, p + k])
+                grad[sd] += deta * value[z] * dvalue[sd]
+                grad[z] += deta * value[sd] * dvalue[z]
         if sig >= 0:
             grad[sig] += dsigma * dvalue[sig]
     return total
@@ -188,7 +200,7 @@ def constrain(x, out, priors, prior_params):
 
 # nutpie's C callbacks read the model from one float64 buffer (its ``user_data`` pointer):
 # a header of sizes and offsets, then the arrays. One module-level function, so numba caches it.
-_HEADER = 12  # total length, D, G, rows, Pmax, then the offsets of the 7 arrays
+_HEADER = 14  # total length, D, G, rows, Pmax, C, then the offsets of the 8 arrays
 
 
 @numba.njit(cache=True, nogil=True)
@@ -200,16 +212,17 @@ def _unpack(user_data):
     """
     head = numba.carray(user_data, (_HEADER,), np.float64)
     buf = numba.carray(user_data, (int(head[0]),), np.float64)
-    d, g, rows, pmax = int(head[1]), int(head[2]), int(head[3]), int(head[4])
-    o = head[5:]  # where the 7 arrays start
+    d, g, rows, pmax, c = int(head[1]), int(head[2]), int(head[3]), int(head[4]), int(head[5])
+    o = head[6:]  # where the 8 arrays start
     return (
         buf[int(o[0]) : int(o[0]) + 2 * d].reshape((d, 2)),
         buf[int(o[1]) : int(o[1]) + 4 * d].reshape((d, 4)),
-        buf[int(o[2]) : int(o[2]) + 6 * g].reshape((g, 6)),
+        buf[int(o[2]) : int(o[2]) + 8 * g].reshape((g, 8)),
         buf[int(o[3]) : int(o[3]) + rows * pmax].reshape((rows, pmax)),
         buf[int(o[4]) : int(o[4]) + rows],
         buf[int(o[5]) : int(o[5]) + rows],
         buf[int(o[6]) : int(o[6]) + rows],
+        buf[int(o[7]) : int(o[7]) + 2 * c].reshape((c, 2)),
     )
 
 
@@ -232,12 +245,12 @@ _EXPAND_SIG = numba.types.int64(
 @numba.cfunc(_LOGP_SIG, cache=True)
 def _logp_callback(dim, x_, grad_, logp_, user_data):
     """nutpie's log density callback: 0 on success, 3 or 4 for a non-finite gradient or value (nutpie's codes)."""
-    priors, prior_params, nodes, design, y, w, const = _unpack(user_data)
+    priors, prior_params, nodes, design, y, w, const, clusters = _unpack(user_data)
     x = numba.carray(x_, (dim,))
     grad = numba.carray(grad_, (dim,))
     logp = numba.carray(logp_, (1,))
     value, dvalue = np.empty(dim), np.empty(dim)
-    logp[0] = logp_grad(x, grad, value, dvalue, priors, prior_params, nodes, design, y, w, const)
+    logp[0] = logp_grad(x, grad, value, dvalue, priors, prior_params, nodes, design, y, w, const, clusters)
     for d in range(dim):
         if not np.isfinite(grad[d]):
             return 3
@@ -249,7 +262,7 @@ def _logp_callback(dim, x_, grad_, logp_, user_data):
 @numba.cfunc(_EXPAND_SIG, cache=True)
 def _expand_callback(dim, expanded, x_, out_, user_data):
     """nutpie's draw callback: the constrained values of an unconstrained point."""
-    priors, prior_params, nodes, design, y, w, const = _unpack(user_data)
+    priors, prior_params, nodes, design, y, w, const, _ = _unpack(user_data)
     constrain(numba.carray(x_, (dim,)), numba.carray(out_, (expanded,)), priors, prior_params)
     return 0
 
@@ -284,6 +297,7 @@ class FastModel:
     rows: np.ndarray
     dists: tuple  # the prior of each element of ``x``
     model: object
+    clusters: np.ndarray = None  # (C, 2): each random intercept's sd and first z in ``x``
 
     @property
     def n_dim(self) -> int:
@@ -295,7 +309,18 @@ class FastModel:
         grad = np.empty(self.n_dim)
         value, dvalue = np.empty(self.n_dim), np.empty(self.n_dim)
         lp = logp_grad(
-            x, grad, value, dvalue, self.priors, self.prior_params, self.nodes, self.design, self.y, self.w, self.const
+            x,
+            grad,
+            value,
+            dvalue,
+            self.priors,
+            self.prior_params,
+            self.nodes,
+            self.design,
+            self.y,
+            self.w,
+            self.const,
+            self._clusters,
         )
         return lp, grad
 
@@ -305,11 +330,23 @@ class FastModel:
         constrain(np.asarray(x, dtype=np.float64), v, self.priors, self.prior_params)
         return {n: v[s].reshape(shape) for n, s, shape in zip(self.names, self.slices, self.shapes)}
 
+    @property
+    def _clusters(self) -> np.ndarray:
+        return np.zeros((0, 2), dtype=np.int64) if self.clusters is None else self.clusters
+
     def packed(self) -> np.ndarray:
         """Every array in one float64 buffer, as nutpie's callbacks read it (:func:`_unpack`)."""
-        parts = [self.priors, self.prior_params, self.nodes, self.design, self.y, self.w, self.const]
+        parts = [self.priors, self.prior_params, self.nodes, self.design, self.y, self.w, self.const, self._clusters]
         sizes = np.cumsum([_HEADER] + [p.size for p in parts])
-        head = [sizes[-1], self.n_dim, self.nodes.shape[0], self.y.shape[0], self.design.shape[1], *sizes[:-1]]
+        head = [
+            sizes[-1],
+            self.n_dim,
+            self.nodes.shape[0],
+            self.y.shape[0],
+            self.design.shape[1],
+            self._clusters.shape[0],
+            *sizes[:-1],
+        ]
         return np.concatenate([np.array(head, dtype=np.float64)] + [np.ravel(p).astype(np.float64) for p in parts])
 
 
@@ -332,7 +369,10 @@ def why_not(ir, model) -> str | None:
         return "the model has a potential (rows with missing values)"
     if any(node.known for node in ir.nodes):
         return "the model has known coefficients (a sensitivity analysis's confounder)"
-    if sorted(v.name for v in model.free_RVs) != sorted(p.name for p in ir.params):
+    if any(c.slope is not None for node in ir.nodes for c in node.clusters):
+        # documented fallback (docs/clusters.md): nutpie samples the compiled PyMC model instead
+        return "no fast density for random slopes (cluster statements with '->')"
+    if sorted(v.name for v in model.free_RVs) != sorted(_parameters(ir)):
         return "the model has free variables other than the GLMs' parameters"
     for node in ir.nodes:
         if node.family.fast < 0:
@@ -342,6 +382,14 @@ def why_not(ir, model) -> str | None:
     return None
 
 
+def _parameters(ir) -> list[str]:
+    """The model's free variables: the IR's parameters and each random intercept's standardised ``z``."""
+    return [p.name for p in ir.params] + [c.z for node in ir.nodes for c in node.clusters]
+
+
+_STANDARD_NORMAL = Dist("normal", (), (("mu", 0.0), ("sigma", 1.0)))
+
+
 def plan(ir, model) -> FastModel | None:
     """The fast-path arrays of ``model`` (data attached), or None when :func:`why_not` says no.
 
@@ -349,34 +397,41 @@ def plan(ir, model) -> FastModel | None:
     """
     if why_not(ir, model) is not None:
         return None
-    params = {p.name: p for p in ir.params}
+    params = {p.name: (p.shape, p.priors) for p in ir.params}
+    for node in ir.nodes:  # the standardised intercepts: Normal(0, 1), one per cluster
+        for c in node.clusters:
+            g = len(model.coords[c.dim])
+            params[c.z] = ((g,), (_STANDARD_NORMAL,) * g)
     names_, shapes, slices, priors, pparams, all_dists = [], [], [], [], [], []
     offset = 0
     for var in model.free_RVs:
-        param = params[var.name]
+        shape, dists = params[var.name]
         names_.append(var.name)
-        shapes.append(param.shape)
-        slices.append(slice(offset, offset + param.size))
-        offset += param.size
-        all_dists += param.priors
-        for dist in param.priors:
+        shapes.append(shape)
+        slices.append(slice(offset, offset + len(dists)))
+        offset += len(dists)
+        all_dists += dists
+        for dist in dists:
             code, transform, row = _prior_row(dist)
             priors.append((code, transform))
             pparams.append(row)
     index = {n: s.start for n, s in zip(names_, slices)}
-    pmax = max([len(node.terms) for node in ir.nodes] + [1])
-    blocks, node_rows = [], []
+    pmax = max([len(node.terms) + len(node.clusters) for node in ir.nodes] + [1])
+    blocks, node_rows, cluster_rows = [], [], []
     start = 0
     # the nodes' likelihoods summed in spec order, as since the fast path began: another order
     # rounds differently, and NUTS turns a last-bit difference into other draws for the same seed
     spec_order = {n.name: i for i, n in enumerate(ir.spec.nodes)}
     for node in sorted(ir.nodes, key=lambda n: spec_order[n.name]):
-        design, yd, counts = distinct_rows(model, node)
+        design, yd, counts = distinct_rows(model, node, clusters=True)  # the codes after the terms
         padded = np.zeros((len(yd), pmax))
         padded[:, : design.shape[1]] = design
         blocks.append((padded, yd, counts.astype(np.float64), np.asarray(node.family.value_term(yd), dtype=np.float64)))
         extra = index[node.extras[0].name] if node.extras else -1
-        node_rows.append((node.family.fast, start, start + len(yd), design.shape[1], index[node.intercept.name], extra))
+        p = len(node.terms)
+        first = (len(node.clusters), len(cluster_rows))
+        node_rows.append((node.family.fast, start, start + len(yd), p, index[node.intercept.name], extra, *first))
+        cluster_rows += [(index[c.sd.name], index[c.z]) for c in node.clusters]
         start += len(yd)
     return FastModel(
         tuple(names_),
@@ -384,7 +439,7 @@ def plan(ir, model) -> FastModel | None:
         tuple(slices),
         np.array(priors, dtype=np.int64).reshape(-1, 2),
         np.array(pparams, dtype=np.float64).reshape(-1, 4),
-        np.array(node_rows, dtype=np.int64).reshape(-1, 6),
+        np.array(node_rows, dtype=np.int64).reshape(-1, 8),
         np.concatenate([b[0] for b in blocks]),
         np.concatenate([b[1] for b in blocks]),
         np.concatenate([b[2] for b in blocks]),
@@ -392,6 +447,7 @@ def plan(ir, model) -> FastModel | None:
         np.array([r[2] - r[1] for r in node_rows]),
         tuple(all_dists),
         model,
+        np.array(cluster_rows, dtype=np.int64).reshape(-1, 2),
     )
 
 

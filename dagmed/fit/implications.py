@@ -197,6 +197,49 @@ def _one_test(node, candidate, given, family, y, X0, x, nested):
     return ext.estimate, ext.estimate - z * ext.se, ext.estimate + z * ext.se, statistic, p, None
 
 
+def _informative(node, dataset, y: np.ndarray) -> np.ndarray:
+    """The rows outside any of the node's clusters whose values all sit at an edge of its mean's range.
+
+    With a cluster's fixed effect (:func:`_with_clusters`), a cluster whose binary node is all 0
+    or all 1 (a count all 0) is fitted exactly, its coefficient infinite: the rows add nothing to
+    either likelihood of the test and would only make the fit separate, so they are left out.
+    """
+    keep = np.ones(len(y), dtype=bool)
+    low, high = node.family.link.mean_range
+    for c in node.clusters:
+        codes = dataset.clusters[c.column][0]
+        for edge in (low, high):
+            if np.isfinite(edge):
+                off = np.bincount(codes, weights=(y != edge) & np.isfinite(y), minlength=codes.max() + 1)
+                keep &= off[codes] > 0
+    return keep
+
+
+def _with_clusters(X0: np.ndarray, node, dataset, used: np.ndarray) -> np.ndarray:
+    """The node's design with its clusters as fixed effects: one indicator per cluster but the first, per column.
+
+    The graph's independencies hold given each row's cluster (its intercepts are a common cause
+    of the nodes they enter), so the test conditions on it. A column that the others span (the
+    treatment of a cluster-randomised trial, constant within its clusters) is left out: the
+    fitted values, and so the likelihood-ratio test, are the same without it.
+    """
+    if not node.clusters:
+        return X0
+    columns = list(X0.T)
+    for c in node.clusters:
+        codes = dataset.clusters[c.column][0][used]
+        columns += [(codes == g).astype(float) for g in np.unique(codes)[1:]]
+    kept, basis = [], np.zeros((X0.shape[0], 0))
+    for col in columns:  # greedy Gram-Schmidt: keep a column when it adds a direction (twice, for rounding)
+        r = col - basis @ (basis.T @ col)
+        r = r - basis @ (basis.T @ r)
+        norm = np.linalg.norm(r)
+        if norm > 1e-9 * max(np.linalg.norm(col), 1.0):
+            kept.append(col)
+            basis = np.column_stack([basis, r / norm])
+    return np.column_stack(kept)
+
+
 def _nested_fit(y, X0, family):
     try:
         return _fit(y, X0, family)
@@ -266,9 +309,11 @@ def test_implications(dataset, alpha: float = ALPHA) -> list[ImplicationTest]:
         used = np.all(
             np.isfinite(list(columns.values())), axis=0
         )  # complete rows (all, unless missing values are modelled)
+        used &= _informative(node, dataset, columns[imp.node])
         kept = {c: v[used] for c, v in columns.items()}
         y, x = kept[imp.node], kept[imp.candidate]
         X0 = np.column_stack([np.ones(int(used.sum())), *(t.values(kept) for t in node.terms)])
+        X0 = _with_clusters(X0, node, dataset, used)
         key = (imp.node, None if used.all() else imp.candidate)
         if node.family.statsmodels is None:  # a family row without a statsmodels family
             nested_fits[key] = f"no likelihood-ratio test for family {node.family.name}"
@@ -391,5 +436,7 @@ def verdict(dataset, strict: bool = False, log=None) -> list:
         raise SpecError(f"{format_contradiction(t)} (--strict)", **dataset.ir.loc_of(t.node))
     for t in rejected:
         log(f"dagmed: warning: {format_contradiction(t)}")
-    log(f"implications: {format_summary(tests)}")
+    # said here rather than left for the reader to guess: how the tests treat the clusters (docs/clusters.md)
+    given = " (each node's clusters as fixed effects in its tests)"
+    log(f"implications: {format_summary(tests)}{given if dataset.clusters else ''}")
     return tests

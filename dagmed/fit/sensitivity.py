@@ -59,7 +59,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model import names
-from ..model.compiler import distinct_rows
+from ..model.clusters import offset
+from ..model.compiler import distinct_rows, node_values
 from ..model.draws import SAMPLE_DIMS, Draws
 
 THRESHOLD = 0.05  # priorsense's: above it a quantity is sensitive to the power-scaled component
@@ -194,7 +195,13 @@ def log_densities(idata, model, ir):
             "not a log_likelihood group"
         )
     posterior = idata.posterior
-    params = [v for v in model.free_RVs if names.OBS_DIM not in model.named_vars_to_dims.get(v.name, ())]
+    # the clusters' standardised effects are Normal(0, 1) by construction (non-centred), not a prior
+    # anyone chose: power-scaling them would scale the hierarchy itself; their sds' priors are scaled
+    params = [
+        v
+        for v in model.free_RVs
+        if not any(d == names.OBS_DIM or names.is_cluster_dim(d) for d in model.named_vars_to_dims.get(v.name, ()))
+    ]
     return az.InferenceData(
         posterior=posterior,
         log_prior=_log_prior(posterior, params),
@@ -216,11 +223,18 @@ def _log_prior(posterior, params):
     import xarray as xr
     from pytensor.compile.mode import Mode
 
+    lkj = [v for v in params if v.owner.op.name == "lkjcorr"]
+    params = [v for v in params if v not in lkj]
     draws = [posterior[v.name].transpose(*SAMPLE_DIMS, ...) for v in params]  # a prior's shape last
     logps = pytensor.function(
         [], [pm.logp(v, pt.constant(d.values)) for v, d in zip(params, draws)], mode=Mode(linker="py", optimizer=None)
     )()
-    return xr.Dataset({d.name: d.copy(data=lp) for d, lp in zip(draws, logps)})
+    out = {d.name: d.copy(data=lp) for d, lp in zip(draws, logps)}
+    for v in lkj:  # PyMC's LKJCorr has a logp of one vector only: two dimensions' density in closed form
+        eta = float(np.asarray(v.owner.inputs[-1].eval()).reshape(-1)[0])
+        rho = posterior[v.name].transpose(*SAMPLE_DIMS, ...)
+        out[v.name] = rho.copy(data=(eta - 1.0) * np.log1p(-(rho.values**2)))  # up to a constant
+    return xr.Dataset(out)
 
 
 def _log_likelihood(posterior, model, ir, chunk: int = 2**22):
@@ -240,6 +254,9 @@ def _log_likelihood(posterior, model, ir, chunk: int = 2**22):
     out = {}
     for node in ir.nodes:
         d = every[node.name]
+        if node.clusters:
+            out[node.name] = (SAMPLE_DIMS, _clustered_loglik(model, node, d, chunk).reshape(chains, draws))
+            continue
         design, y, count = distinct_rows(model, node)
         design = design.T
         total = np.empty(size)
@@ -254,6 +271,27 @@ def _log_likelihood(posterior, model, ir, chunk: int = 2**22):
             total[block] = node.family.logp(y, eta, extras) @ count
         out[node.name] = (SAMPLE_DIMS, total.reshape(chains, draws))
     return xr.Dataset(out, coords={d: posterior[d].values for d in SAMPLE_DIMS})
+
+
+def _clustered_loglik(model, node, d, chunk: int) -> np.ndarray:
+    """A node with cluster effects: its log likelihood per draw over its distinct (terms, clusters, value) rows."""
+    columns = {p: node_values(model, p) for p in node.parents}
+    slopes = list(dict.fromkeys(c.slope for c in node.clusters if c.slope is not None))
+    codes = [np.asarray(model[names.cluster_codes(c.column)].get_value(), dtype=float) for c in node.clusters]
+    parts = [*(t.values(columns) for t in node.terms), *codes, *(node_values(model, v) for v in slopes)]
+    rows, count = np.unique(np.column_stack([*parts, node_values(model, node.name)]), axis=0, return_counts=True)
+    p, k = len(node.terms), len(node.clusters)
+    design, y = rows[:, :p].T, rows[:, -1]
+    at = {c.column: rows[:, p + j].astype(np.int64) for j, c in enumerate(node.clusters)}
+    values = {v: rows[:, p + k + j] for j, v in enumerate(slopes)}
+    total = np.empty(d.n_draws)
+    step = max(1, chunk // len(y))
+    for s in range(0, d.n_draws, step):
+        block = slice(s, s + step)
+        part = d.draws(block)
+        eta = part.intercept[:, None] + part.beta @ design + offset(part.clusters, at, values)
+        total[block] = node.family.logp(y, eta, {k_: x[:, None] for k_, x in part.extras.items()}) @ count
+    return total
 
 
 def _effects_array(effect_draws: dict, chains: int, draws: int):
@@ -279,6 +317,9 @@ def _quantities(posterior, effects) -> list[tuple[str, str, dict, np.ndarray]]:
         other = [d for d in da.dims if d not in SAMPLE_DIMS]
         if names.OBS_DIM in other or not np.issubdtype(da.dtype, np.number):
             continue
+        if any(names.is_cluster_dim(d) for d in other):
+            continue  # each cluster's standardised effect: their sd carries the clusters' sensitivity
+
         da = da.transpose(*SAMPLE_DIMS, *other)
         for index in np.ndindex(*(da.sizes[d] for d in other)):
             sel = {d: da[d].values[i] for d, i in zip(other, index)}

@@ -353,6 +353,13 @@ class Family:
     model_options : tuple of (str, object)
         Keyword arguments of the likelihood in a model (not of its ``.dist``): an ordinal
         node's ``compute_p=False``, which keeps every row's level probabilities out of the posterior.
+    cluster_sd : (str, tuple of float)
+        Default prior of the sd of a node's cluster intercepts (``cluster`` statements): on
+        the scale of the linear predictor, as the intercept's.
+    residual_variance : callable or None
+        ``extras -> `` the variance of the node's residual on the scale of its linear predictor
+        (``pi^2 / 3`` for a logit, ``sigma^2`` for a normal node): the denominator of the
+        intraclass correlation besides the cluster variances; None where none is defined (counts).
     """
 
     name: str
@@ -370,6 +377,8 @@ class Family:
     probs: Callable | None = None
     tensor_extras: Callable | None = None
     model_options: tuple = ()
+    cluster_sd: tuple[str, tuple[float, ...]] = ("halfnormal", (1.0,))
+    residual_variance: Callable | None = None
 
     def extra(self, name: str) -> Param | None:
         return next((p for p in self.extras if p.name == name), None)
@@ -393,6 +402,11 @@ class Family:
         return self.support.name == "real" and self.link.affine
 
 
+def _logistic_variance(extras):
+    """pi^2 / 3: the variance of the standard logistic, a logit model's residual on its latent scale."""
+    return np.pi**2 / 3
+
+
 # Defaults reproduce the reference analyses: Normal(0, 1) on the logit scale
 # (Example 2), Normal(0, 10) and HalfCauchy(1) for linear models (Example 1).
 FAMILIES = {
@@ -412,6 +426,7 @@ FAMILIES = {
             _no_term,
             "Binomial",
             _probs_bernoulli,
+            residual_variance=_logistic_variance,
         ),
         Family(
             "normal",
@@ -426,6 +441,8 @@ FAMILIES = {
             1,
             _no_term,
             "Gaussian",
+            cluster_sd=("halfcauchy", (1.0,)),
+            residual_variance=lambda extras: extras["sigma"] ** 2,
         ),
         # heavy tails: identity link, scale sigma and degrees of freedom nu, nu's prior Gamma(2, 0.1)
         # (Juarez & Steel 2010). No branch of the fast density (a run compiles the PyMC model with
@@ -440,6 +457,11 @@ FAMILIES = {
             ("normal", (0.0, 10.0)),
             ("normal", (0.0, 10.0)),
             _logp_studentt,
+            cluster_sd=("halfcauchy", (1.0,)),
+            # the t's variance, sigma^2 nu / (nu - 2), exists for nu > 2 only
+            residual_variance=lambda extras: np.where(
+                extras["nu"] > 2, extras["sigma"] ** 2 * extras["nu"] / np.maximum(extras["nu"] - 2, 1e-300), np.nan
+            ),
         ),
         # overdispersed counts: log link, the variance mu + mu^2 / alpha (PyMC's and bambi's alpha;
         # NB2's dispersion is 1 / alpha), alpha's prior HalfCauchy(1) as bambi's. No branch of the
@@ -472,6 +494,7 @@ FAMILIES = {
             probs=_probs_ordinal,
             tensor_extras=_tensor_ordinal,
             model_options=(("compute_p", False),),
+            residual_variance=_logistic_variance,
         ),
         # unordered levels 0..L-1 (the first the reference): multinomial logit, one intercept and one
         # coefficient per term for each level but the first (PyMC's Categorical of their softmax).
@@ -487,6 +510,7 @@ FAMILIES = {
             ("normal", (0.0, 1.0)),
             _logp_categorical,
             probs=_probs_categorical,
+            residual_variance=_logistic_variance,
         ),
         Family(
             "poisson",

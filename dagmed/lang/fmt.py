@@ -28,6 +28,7 @@ _KEYWORDS = {
     "scale",
     "na",
     "vs",
+    "cluster",
 }
 
 
@@ -94,6 +95,13 @@ def _code(st: ir.CodeStmt) -> str:
     return f"code {quote(st.column)}: {levels}"
 
 
+def _cluster(st: ir.ClusterStmt) -> str:
+    if st.nodes is None:
+        return f"cluster {quote(st.column)}"
+    slopes = f"{_names(st.slopes)} -> " if st.slopes else ""
+    return f"cluster {quote(st.column)}: {slopes}{_names(st.nodes)}"
+
+
 # Statement class -> its canonical line.
 FORMATTERS = {
     ir.EdgeStmt: _edge,
@@ -107,6 +115,7 @@ FORMATTERS = {
     ir.MissingStmt: lambda st: f"missing {st.policy}",
     ir.ScaleStmt: lambda st: f"scale {st.scale}",
     ir.NaStmt: lambda st: "na " + ", ".join(json.dumps(c, ensure_ascii=False) for c in st.codes),
+    ir.ClusterStmt: _cluster,
     ir.ContrastStmt: lambda st: f"contrast {ir.format_number(st.active)} vs {ir.format_number(st.reference)}",
 }
 

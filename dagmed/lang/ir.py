@@ -183,6 +183,20 @@ class NaStmt:
     loc: Loc
 
 
+@dataclass(frozen=True)
+class ClusterStmt:
+    """``cluster school[: m, y]`` or ``cluster school: t -> y``: random intercepts (and slopes) by a column.
+
+    ``nodes`` None: every modelled node. ``slopes``: the variables whose coefficients vary by
+    cluster too (the left of the arrow), empty for intercepts alone.
+    """
+
+    column: str
+    nodes: tuple[str, ...] | None
+    slopes: tuple[str, ...]
+    loc: Loc
+
+
 # Every statement type; the resolver and the formatter each hold one handler per type.
 STATEMENTS = (
     EdgeStmt,
@@ -197,6 +211,7 @@ STATEMENTS = (
     ContrastStmt,
     ScaleStmt,
     NaStmt,
+    ClusterStmt,
 )
 
 
@@ -284,6 +299,25 @@ class ProductTerm:
 
 
 @dataclass(frozen=True)
+class ClusterTerm:
+    """A node's random intercept by the cluster column ``column`` (and a random slope of ``slope``).
+
+    The intercepts are ``sd * z_g`` with ``z_g ~ Normal(0, 1)`` per cluster ``g`` (non-centred);
+    with a slope, the pair (intercept, slope) per cluster has sds ``sd`` and ``slope_sd`` and
+    correlation ``rho`` whose prior is LKJ(``eta``): for two dimensions ``(rho + 1) / 2 ~
+    Beta(eta, eta)``.
+    """
+
+    column: str
+    node: str
+    sd: Dist
+    slope: str | None = None
+    slope_sd: Dist | None = None
+    eta: float = 2.0
+    loc: Loc | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
 class NodePriors:
     """A node's intercept prior and the priors of its family's extra parameters (e.g. sigma)."""
 
@@ -317,6 +351,7 @@ class Spec:
     contrast: tuple[float, float] | None = None  # the treatment's (active, reference) values; None: not stated
     scale: str | None = None  # the effects' scale (diff, rr, or); None: not stated (diff)
     na: tuple[str, ...] = ()  # data cells holding one of these codes are missing (na statements)
+    clusters: tuple[ClusterTerm, ...] = ()  # random intercepts (and slopes) by cluster columns
     role_locs: tuple[tuple[str, Loc], ...] = field(default=(), compare=False)
     # every node's mentions in the text: (name, the statement of the first, the Loc of each mention's statement)
     mentions: tuple[tuple[str, str, tuple[Loc, ...]], ...] = field(default=(), compare=False)

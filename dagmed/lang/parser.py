@@ -152,6 +152,11 @@ class _ToIR(Transformer):
     def na(self, meta, children):
         return ir.NaStmt(tuple(_unquote(c) for c in children), _loc(meta))
 
+    def cluster(self, meta, children):
+        column, *lists = children
+        nodes, slopes = (None, ()) if not lists else (lists[-1], lists[0] if len(lists) == 2 else ())
+        return ir.ClusterStmt(column, nodes, slopes, _loc(meta))
+
     def contrast(self, meta, children):
         active, reference = children
         return ir.ContrastStmt(active, reference, _loc(meta))

@@ -39,6 +39,7 @@ class _Declarations:
         self.settings: dict[str, tuple] = {}  # data source and missing-value policy
         self.mentions: dict[str, tuple[str, list[ir.Loc]]] = {}  # name -> (statement of the first mention, locs)
         self.na: dict[str, ir.Loc] = {}  # missing-value codes of the data, in the order written
+        self.clusters: list[ir.ClusterStmt] = []  # cluster statements, in the order written
 
     def at(self, loc: ir.Loc | None) -> dict:
         return ir.location(self.source, self.text, loc)
@@ -176,11 +177,47 @@ def _bidirected(st: ir.BidirectedStmt, d: _Declarations) -> None:
     d.add_edge(u, st.b, st.loc)
 
 
+def cluster_param(param: str | None) -> tuple[str, str] | None:
+    """A prior target of a cluster term: ``("sd", "school")`` for ``sd_school``; ``("sd", "")`` for the default ``sd``.
+
+    ``slope_sd_<column>`` is the sd of a random slope, ``corr_<column>`` the correlation of a
+    node's intercepts and slopes; None for any other parameter.
+
+    Examples
+    --------
+    >>> cluster_param("sd_school"), cluster_param("slope_sd_school"), cluster_param("corr_school"), cluster_param("sd")
+    (('sd', 'school'), ('slope_sd', 'school'), ('corr', 'school'), ('sd', ''))
+    >>> cluster_param("sigma") is None
+    True
+    """
+    if param == "sd":
+        return ("sd", "")
+    for kind in ("slope_sd", "sd", "corr"):
+        if param and param.startswith(kind + "_") and len(param) > len(kind) + 1:
+            return (kind, param[len(kind) + 1 :])
+    return None
+
+
+def _lkj(dist: ir.Dist, d: _Declarations) -> ir.Dist:
+    """A correlation's prior: ``lkj(eta)``, eta > 0 (the only one dagmed knows for a correlation)."""
+    values = list(dist.args) + [v for k, v in dist.kwargs if k == "eta"]
+    if dist.name != "lkj" or len(values) != 1 or len(dist.args) + len(dist.kwargs) != 1 or not values[0] > 0:
+        raise SpecError(
+            f"a correlation of cluster effects takes the prior lkj(eta) with eta > 0 (e.g. lkj(2)), not {dist}",
+            **d.at(dist.loc),
+        )
+    return ir.Dist("lkj", (), (("eta", float(values[0])),), dist.loc)
+
+
 def _prior(st: ir.PriorStmt, d: _Declarations) -> None:
-    if st.param is not None:
+    cluster = cluster_param(st.param)
+    if st.param is not None and cluster is None:
         lookup(PARAMS, st.param, "prior target", **d.at(st.loc))
-    scale = st.param is not None and any(f.extra(st.param) for f in FAMILIES.values())
-    dist = _check_dist(st.dist, d, scale=scale, param=st.param)
+    scale = st.param is not None and (cluster is not None or any(f.extra(st.param) for f in FAMILIES.values()))
+    if cluster is not None and cluster[0] == "corr":
+        dist = _lkj(st.dist, d)
+    else:
+        dist = _check_dist(st.dist, d, scale=scale, param=st.param)
     parent = tuple(sorted(st.parent.factors)) if isinstance(st.parent, ir.Product) else st.parent
     d.set_once(d.priors, (st.kind, st.param, st.node, parent), dist, st.loc, "priors for the same parameter")
 
@@ -236,6 +273,10 @@ def _na(st: ir.NaStmt, d: _Declarations) -> None:
         d.na.setdefault(code, st.loc)
 
 
+def _cluster(st: ir.ClusterStmt, d: _Declarations) -> None:
+    d.clusters.append(st)
+
+
 # Statement class -> the handler that records its declarations.
 HANDLERS = {
     ir.EdgeStmt: _edge,
@@ -250,6 +291,7 @@ HANDLERS = {
     ir.ContrastStmt: _contrast,
     ir.ScaleStmt: _scale,
     ir.NaStmt: _na,
+    ir.ClusterStmt: _cluster,
 }
 
 
@@ -262,6 +304,7 @@ STATEMENT_WORDS = {
     ir.BidirectedStmt: "a '<->' statement",
     ir.PriorStmt: "a prior",
     ir.CodeStmt: "a code statement",
+    ir.ClusterStmt: "a cluster statement",
 }
 
 
@@ -281,6 +324,8 @@ def _mentioned(st) -> list[str]:
         return [*([st.node] if st.node else []), *_terms([st.parent] if st.parent else [])]
     if isinstance(st, ir.CodeStmt):
         return [st.column]
+    if isinstance(st, ir.ClusterStmt):
+        return [*st.slopes, *(st.nodes or ())]
     return []
 
 
@@ -381,8 +426,8 @@ def _check_prior_targets(d: _Declarations) -> None:
             )
         if kind == "edge" and not isinstance(parent, tuple) and (parent, node) not in d.edges:
             raise SpecError(f"prior for edge {parent} -> {node}, which is not in the graph", **d.at(loc))
-        if kind != "node":
-            continue
+        if kind != "node" or cluster_param(param) is not None:
+            continue  # a cluster term's priors are checked with the cluster terms
         if node not in d.families:
             raise SpecError(f"prior for {node}.{param}, but {node} has no family (so no {param})", **d.at(loc))
         fam = FAMILIES[d.families[node][0]]
@@ -422,6 +467,103 @@ def _refuse_mixed_coefficient_priors(d: _Declarations, spec_edges, products) -> 
             )
 
 
+def _clusters(d: _Declarations, treatment: str) -> tuple[ir.ClusterTerm, ...]:
+    """Each (cluster column, modelled node) pair with its priors, in the order the statements name them.
+
+    ``cluster school`` gives every node with a family a random intercept by ``school``;
+    ``cluster school: m, y`` only those; ``cluster school: t -> y`` a random slope of the
+    treatment too. A node named twice by one column keeps its slope if either gives one.
+    """
+    modelled = [n for n in d.first_seen if n in d.families and n not in d.latent]
+    terms: dict[tuple[str, str], tuple[str | None, ir.Loc]] = {}
+    for st in d.clusters:
+        at = d.at(st.loc)
+        if st.column in d.first_seen:
+            raise SpecError(
+                f"cluster {st.column}: {st.column} is a node of the graph; a cluster column groups the rows "
+                f"(schools, clinics) and is not a variable of the model",
+                **at,
+            )
+        for n in st.nodes if st.nodes is not None else modelled:
+            if n not in d.families or n in d.latent:
+                what = "latent" if n in d.latent else ("not in the graph" if n not in d.first_seen else "has no family")
+                raise SpecError(
+                    f"cluster {st.column}: {n} is not a modelled node ({what}); a random intercept belongs to a node "
+                    f"with a family{'' if n in d.latent or n not in d.first_seen else f' (add e.g. {n} ~ bernoulli)'}",
+                    **at,
+                )
+            for v in st.slopes:
+                if v != treatment:
+                    raise SpecError(
+                        f"cluster {st.column}: {v} -> {n}: only the treatment's coefficient may vary by cluster "
+                        f"(a random slope of {treatment})",
+                        **at,
+                    )
+                if (v, n) not in d.edges:
+                    raise SpecError(
+                        f"cluster {st.column}: {v} -> {n}: {n}'s equation has no {v} (add the edge '{v} -> {n}')", **at
+                    )
+            slope = st.slopes[0] if st.slopes else None
+            old = terms.get((st.column, n))
+            terms[(st.column, n)] = (slope or (old[0] if old else None), old[1] if old else st.loc)
+        if st.nodes is None and not modelled:
+            raise SpecError(f"cluster {st.column}: no node has a family, so none has an intercept to vary", **at)
+    out = []
+    for (column, node), (slope, loc) in terms.items():
+        fam = FAMILIES[d.families[node][0]]
+
+        def prior(kind, node=node, column=column, fam=fam):
+            for key in (("node", f"{kind}_{column}", node, None), ("default", "sd", None, None)):
+                if key in d.priors:
+                    return d.priors[key][0]
+            name, args = fam.cluster_sd
+            return ir.Dist(name, (), tuple(zip(PRIORS[name].params, args)))
+
+        eta = d.priors.get(("node", f"corr_{column}", node, None))
+        out.append(
+            ir.ClusterTerm(
+                column,
+                node,
+                prior("sd"),
+                slope,
+                prior("slope_sd") if slope else None,
+                dict(eta[0].kwargs)["eta"] if eta else 2.0,
+                loc,
+            )
+        )
+    for (kind, param, node, _), (_, loc) in d.priors.items():
+        target = cluster_param(param)
+        if target is None or (kind == "default" and param == "sd"):
+            continue
+        what, column = target
+        if kind == "default":
+            raise SpecError(
+                f"prior {param} names a cluster column but no node: write 'prior y.{param} = ...' for node y "
+                f"('prior sd = ...' sets every cluster sd)",
+                **d.at(loc),
+            )
+        if not column:
+            raise SpecError(
+                f"prior {node}.{param}: name the cluster column, e.g. 'prior {node}.sd_school' for the sd of "
+                f"{node}'s intercepts by school",
+                **d.at(loc),
+            )
+        term = next((t for t in out if t.column == column and t.node == node), None)
+        if term is None:
+            raise SpecError(
+                f"prior for {node}.{param}, but {node} has no random intercept by {column!r} "
+                f"(add 'cluster {column}: {node}')",
+                **d.at(loc),
+            )
+        if what != "sd" and term.slope is None:
+            raise SpecError(
+                f"prior for {node}.{param}, but {node} has no random slope by {column} "
+                f"(add 'cluster {column}: {treatment} -> {node}')",
+                **d.at(loc),
+            )
+    return tuple(out)
+
+
 def _spec(d: _Declarations, treatment: tuple[str, ir.Loc], outcome: tuple[str, ir.Loc]) -> ir.Spec:
     """The resolved spec, every prior filled in."""
     levels = _levels(d)
@@ -459,6 +601,7 @@ def _spec(d: _Declarations, treatment: tuple[str, ir.Loc], outcome: tuple[str, i
         contrast=d.settings.get("contrast", (None,))[0],
         scale=d.settings.get("scale", (None,))[0],
         na=tuple(d.na),
+        clusters=_clusters(d, treatment[0]),
         role_locs=(("treatment", treatment[1]), ("outcome", outcome[1])),
         mentions=tuple((name, what, tuple(locs)) for name, (what, locs) in d.mentions.items()),
         setting_locs=tuple((key, loc) for key, (_, loc) in d.settings.items()),

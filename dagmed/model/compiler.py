@@ -42,11 +42,12 @@ import pytensor.tensor as pt
 from ..errors import DataError, UsageError
 from ..lang.priors import PRIORS
 from . import missing, names
+from .clusters import tensor_offset
 from .data import Dataset
 from .ir import ModelIR, NodeModel, Param
 
 
-def build(ir: ModelIR, n_obs: int) -> pm.Model:
+def build(ir: ModelIR, n_obs: int, clusters: dict | None = None) -> pm.Model:
     r"""The generative model: one GLM per node of ``ir``, a ``pm.Data`` container per exogenous node.
 
     Variables are created in the IR's order (topological, ties in spec order), each node's
@@ -60,6 +61,9 @@ def build(ir: ModelIR, n_obs: int) -> pm.Model:
     n_obs : int
         Length of ``obs_id``: how many observations the model generates. :func:`attach`
         resizes it to the data.
+    clusters : dict, optional
+        Cluster column -> ``(codes, labels)``: each row's cluster and the clusters' labels
+        (``cluster`` statements). Absent: every row in one cluster until :func:`attach` sets them.
 
     Returns
     -------
@@ -90,12 +94,19 @@ def build(ir: ModelIR, n_obs: int) -> pm.Model:
     """
     if isinstance(n_obs, bool) or not isinstance(n_obs, (int, np.integer)) or n_obs < 1:
         raise UsageError(f"n_obs must be a positive integer, got {n_obs!r}")
+    clusters = clusters or {}
     with pm.Model(coords={names.OBS_DIM: np.arange(n_obs)}) as model:
+        codes = {}
+        for column in ir.cluster_columns:
+            rows, labels = clusters.get(column, (np.zeros(n_obs, dtype=np.int64), ("1",)))
+            model.add_coord(names.cluster_dim(column), labels)
+            # no dims: a row's cluster is not a variable along obs_id (compiler.data_nodes)
+            codes[column] = pm.Data(names.cluster_codes(column), np.asarray(rows, dtype=np.int64))
         tensors = {}
         for name in ir.data_nodes:
             if ir.is_modelled(name):
                 node = ir.node(name)
-                tensors[name] = _glm(model, node, tensors)
+                tensors[name] = _glm(model, node, tensors, codes)
             else:
                 tensors[name] = pm.Data(name, np.zeros(n_obs), dims=names.OBS_DIM)
     return model
@@ -168,10 +179,20 @@ def attach(model: pm.Model, dataset: Dataset) -> pm.Model:
     _keep_creation_order(new, model)
     new.set_dim(names.OBS_DIM, dataset.n_obs, coord_values=np.arange(dataset.n_obs))
     for name in containers:
-        # obs_id has its new length already; pm.Model.set_data would compile a function to
-        # read the old one (about 1 s per container)
-        new[name].set_value(np.asarray(dataset[name], dtype=new[name].dtype))
+        if name in nodes:
+            # obs_id has its new length already; pm.Model.set_data would compile a function to
+            # read the old one (about 1 s per container)
+            new[name].set_value(np.asarray(dataset[name], dtype=new[name].dtype))
+    set_clusters(new, dataset.clusters)
     return new
+
+
+def set_clusters(model: pm.Model, clusters: dict) -> None:
+    """Set each cluster column's codes and its clusters' labels in ``model`` (in place)."""
+    for column, (codes, labels) in clusters.items():
+        model.set_dim(names.cluster_dim(column), len(labels), coord_values=labels)
+        container = model[names.cluster_codes(column)]
+        container.set_value(np.asarray(codes, dtype=container.dtype))
 
 
 def data_nodes(model: pm.Model) -> list[str]:
@@ -204,11 +225,15 @@ def node_values(model: pm.Model, name: str) -> np.ndarray:
     return np.asarray(var.get_value(), dtype=np.float64)
 
 
-def distinct_rows(model: pm.Model, node: NodeModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def distinct_rows(
+    model: pm.Model, node: NodeModel, clusters: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""A node's distinct rows: its design terms' values ``(R, P)``, its own ``(R,)``, and how many rows are alike.
 
     A GLM's likelihood is a sum over rows, and rows alike have the same term: summing each
-    distinct row once, weighted by its count, is the same sum reordered.
+    distinct row once, weighted by its count, is the same sum reordered. With ``clusters``,
+    each of the node's cluster columns' codes is one more column after the terms: rows are
+    alike only within a cluster.
 
     Examples
     --------
@@ -221,12 +246,13 @@ def distinct_rows(model: pm.Model, node: NodeModel) -> tuple[np.ndarray, np.ndar
     ([0.0, 1.0, 1.0], [1.0, 0.0, 1.0], [1, 2, 1])
     """
     columns = {p: node_values(model, p) for p in node.parents}
-    table = np.column_stack([*(t.values(columns) for t in node.terms), node_values(model, node.name)])
+    codes = [model[names.cluster_codes(c.column)].get_value() for c in node.clusters] if clusters else []
+    table = np.column_stack([*(t.values(columns) for t in node.terms), *codes, node_values(model, node.name)])
     rows, counts = np.unique(table, axis=0, return_counts=True)
     return rows[:, :-1], rows[:, -1], counts
 
 
-def _glm(model: pm.Model, node: NodeModel, tensors: dict):
+def _glm(model: pm.Model, node: NodeModel, tensors: dict, codes: dict):
     """``node``'s parameters, then ``node`` along ``obs_id`` given its design terms' values in ``tensors``."""
     fam = node.family
     for p in node.params:
@@ -239,6 +265,15 @@ def _glm(model: pm.Model, node: NodeModel, tensors: dict):
     if node.terms:
         design = pt.stack([t.values(tensors) for t in node.terms], axis=1)
         eta = eta + pt.dot(design, _prior(node.beta))
+    for c in node.clusters:  # non-centred: the standardised effects, scaled by their sd
+        _prior(c.sd)
+        pm.Normal(c.z, 0.0, 1.0, dims=c.dim)
+        if c.slope is not None:
+            _prior(c.slope_sd)
+            pm.Normal(c.slope_z, 0.0, 1.0, dims=c.dim)
+            pm.LKJCorr(c.corr.name, n=2, eta=dict(c.corr.priors[0].kwargs)["eta"])
+    if node.clusters:
+        eta = eta + tensor_offset(model, node, codes, tensors)
     extras = {p.kind: _prior(p) for p in node.extras}
     eta = eta + node.known_predictor(tensors, extras)
     if fam.tensor_extras is not None:

@@ -52,6 +52,8 @@ class Dataset:
     method: dict[str, str] = field(default_factory=dict)
     policy: str = "drop"
     positions: np.ndarray | None = field(default=None, repr=False)  # each row's position in the file; None: 0..n-1
+    # cluster column -> (each row's cluster code 0..G-1, the G labels as written): ``cluster`` statements
+    clusters: dict = field(default_factory=dict, repr=False)
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.columns[name]
@@ -86,7 +88,18 @@ class Dataset:
             self.n_rows - int(keep.sum()),
             self.n_rows,
             positions=np.flatnonzero(keep) if self.positions is None else self.positions[keep],
+            # every cluster kept, even one left without a complete row: the incomplete rows use them too
+            clusters={c: (codes[keep], labels) for c, (codes, labels) in self.clusters.items()},
         )
+
+    def cluster_summary(self) -> str:
+        """How many clusters each cluster column has, and their sizes: ``school: 40 clusters of 75 rows``."""
+        parts = []
+        for column, (codes, labels) in self.clusters.items():
+            sizes = np.bincount(codes, minlength=len(labels))
+            size = f"{sizes.min()}" if sizes.min() == sizes.max() else f"{sizes.min()} to {sizes.max()}"
+            parts.append(f"{column}: {len(labels)} clusters of {size} rows")
+        return "; ".join(parts)
 
     def n_terms(self) -> int:
         """Terms of the likelihood of the incomplete rows: ``sum_i 2^(b_i)``, ``b_i`` the row's
@@ -132,6 +145,66 @@ class Dataset:
         if sampled:
             parts.append(f"continuous ({', '.join(sampled)}) sampled by NUTS as latent variables")
         return f"{total} missing values modelled: " + "; ".join(parts)
+
+
+def recode(codes: np.ndarray, labels: tuple) -> tuple[np.ndarray, tuple]:
+    """Cluster codes renumbered ``0..G'-1`` over the clusters that still have a row, with their labels.
+
+    Examples
+    --------
+    >>> codes, labels = recode(np.array([2, 0, 2]), ("a", "b", "c"))
+    >>> codes.tolist(), labels
+    ([1, 0, 1], ('a', 'c'))
+    """
+    present, new = np.unique(codes, return_inverse=True)
+    return new.astype(np.int64), tuple(labels[i] for i in present)
+
+
+def _cluster_labels(col: pd.Series, column: str, source: str) -> tuple[np.ndarray, tuple]:
+    """A cluster column -> each row's code and the labels (numbers in numeric order, else text in sorted order).
+
+    Raises
+    ------
+    DataError
+        A cell is missing: a row's cluster is never modelled, so it cannot be left unknown.
+    """
+    text = _trimmed(col.map(lambda v: v if pd.isna(v) or isinstance(v, str) else _level_text(v)))
+    empty = text.isna() | text.isin(NA_TEXT)
+    if empty.any():
+        row = int(np.flatnonzero(empty.to_numpy())[0]) + 1
+        raise DataError(
+            f"{source}: column {column}, row {row}: missing cluster label ({int(empty.sum())} rows have none); every "
+            f"row needs its cluster: fill them in or remove those rows"
+        )
+    values = text.astype(str)
+    numbers = pd.to_numeric(values, errors="coerce")
+    distinct = values.unique()
+    if numbers.notna().all():
+        order = sorted(distinct, key=lambda v: float(v))
+    else:
+        order = sorted(distinct)
+    index = {label: i for i, label in enumerate(order)}
+    return values.map(index).to_numpy(dtype=np.int64), tuple(order)
+
+
+def _clusters(ir: ModelIR, df: pd.DataFrame, keep: np.ndarray, source: str) -> dict:
+    """Every cluster column's codes over the rows kept; refused when absent, incomplete or of one level."""
+    out = {}
+    for column in ir.cluster_columns:
+        if column not in df.columns:
+            raise DataError(
+                f"{source}: cluster column {column} not found (the spec says 'cluster {quote(column)}'); "
+                f"available columns: {', '.join(map(str, df.columns))}"
+            )
+        codes, labels = _cluster_labels(df[column], column, source)
+        codes, labels = recode(codes[keep], labels)
+        if len(labels) < 2:
+            raise DataError(
+                f"{source}: cluster column {column} has a single level ({labels[0]!r}) in the {len(codes)} rows used: "
+                f"random intercepts need at least two clusters (remove the cluster statement)"
+            )
+        out[column] = (codes, labels)
+    return out
 
 
 def _source(ir: ModelIR, data) -> tuple[object, str]:
@@ -418,7 +491,7 @@ def load(ir: ModelIR, data=None) -> Dataset:
     df = data if isinstance(data, pd.DataFrame) else _read_csv(data, name)
     df = df.reset_index(drop=True)
     needed = list(ir.data_nodes)
-    _refuse_duplicates(df, needed, name)
+    _refuse_duplicates(df, [*needed, *ir.cluster_columns], name)
     missing_cols = [c for c in needed if c not in df.columns]
     if missing_cols:
         raise DataError(
@@ -438,7 +511,7 @@ def load(ir: ModelIR, data=None) -> Dataset:
         col = frame.columns[frame.iloc[row].isna()][0]
         raise DataError(f"{name}: column {col}, row {row + 1}: missing value (the spec says 'missing error')")
     if spec.missing == "model":
-        return _modelled(ir, frame, name)
+        return _modelled(ir, frame, name, _clusters(ir, df, np.ones(len(df), dtype=bool), name))
     kept = frame[~has_na]
     if kept.empty:
         raise DataError(f"{name}: every one of the {len(frame)} rows has a missing value in {', '.join(needed)}")
@@ -457,10 +530,11 @@ def load(ir: ModelIR, data=None) -> Dataset:
         n_dropped=int(has_na.sum()),
         n_rows=len(frame),
         positions=np.flatnonzero(~has_na.to_numpy()),
+        clusters=_clusters(ir, df, ~has_na.to_numpy(), name),
     )
 
 
-def _modelled(ir: ModelIR, frame: pd.DataFrame, source: str) -> Dataset:
+def _modelled(ir: ModelIR, frame: pd.DataFrame, source: str, clusters: dict) -> Dataset:
     """``missing model``: every row kept, each missing value marked for the model (MATH.md 3c)."""
     missing = {c: frame[c].isna().to_numpy() for c in frame.columns if frame[c].isna().any()}
     unmodelled = [c for c in missing if ir.family(c) is None]
@@ -513,6 +587,7 @@ def _modelled(ir: ModelIR, frame: pd.DataFrame, source: str) -> Dataset:
         missing=missing,
         method=method,
         policy="model",
+        clusters=clusters,
     )
 
 

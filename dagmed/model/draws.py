@@ -28,6 +28,7 @@ import numpy as np
 
 from ..lang.families import Family
 from . import names
+from .clusters import ClusterDraws
 from .ir import INTERCEPT, Term, split_factor
 
 SAMPLE_DIMS = ("chain", "draw")
@@ -63,6 +64,7 @@ class NodeDraws:
     beta: np.ndarray
     terms: tuple[str, ...]
     extras: dict = field(default_factory=dict)
+    clusters: dict = field(default_factory=dict)  # cluster column -> ClusterDraws (``cluster`` statements)
 
     @property
     def link(self):
@@ -91,7 +93,12 @@ class NodeDraws:
     def draws(self, s: slice) -> NodeDraws:
         """The same GLM restricted to draws ``s``."""
         return NodeDraws(
-            self.family, self.intercept[s], self.beta[s], self.terms, {k: v[s] for k, v in self.extras.items()}
+            self.family,
+            self.intercept[s],
+            self.beta[s],
+            self.terms,
+            {k: v[s] for k, v in self.extras.items()},
+            {c: x.draws(s) for c, x in self.clusters.items()},
         )
 
 
@@ -161,6 +168,23 @@ class Draws:
                 b,
                 node.term_names + tuple(t.name for t in node.known_terms),
                 extras,
+                {c.column: _cluster_draws(c, flat, posterior) for c in node.clusters},
             )
         lat = {v: flat(names.missing(v), (names.missing_dim(v),)) for v in latent}
         return cls(nodes, lat, size)
+
+
+def _cluster_draws(c, flat, posterior) -> ClusterDraws:
+    """One node's cluster effects by one column, read by ``flat(name, dims)``."""
+    if c.slope is None:
+        return ClusterDraws(c.column, flat(c.sd.name), flat(c.z, (c.dim,)))
+    corr = flat(c.corr.name, tuple(d for d in posterior[c.corr.name].dims if d not in SAMPLE_DIMS))
+    return ClusterDraws(
+        c.column,
+        flat(c.sd.name),
+        flat(c.z, (c.dim,)),
+        c.slope,
+        flat(c.slope_sd.name),
+        flat(c.slope_z, (c.dim,)),
+        corr.reshape(corr.shape[0], -1)[:, 0],  # PyMC's LKJCorr of two dimensions: a vector of one
+    )

@@ -39,10 +39,11 @@ from functools import cached_property
 import networkx as nx
 import numpy as np
 
+from ..errors import SpecError
 from ..graph import dag
 from ..graph.analysis import Analysis
 from ..lang.families import FAMILIES, Family
-from ..lang.ir import Dist, Loc, Spec
+from ..lang.ir import ClusterTerm, Dist, Loc, Spec
 from . import names
 
 
@@ -210,6 +211,53 @@ class Known:
 
 
 @dataclass(frozen=True)
+class ClusterEffect:
+    """A node's random intercepts (and slopes of the treatment) by one cluster column.
+
+    The intercept of cluster ``g`` is ``u_g = sd * z_g`` with ``z_g ~ Normal(0, 1)``
+    (non-centred); with a slope, ``v_g = slope_sd * (rho z_g + sqrt(1 - rho^2) w_g)`` with
+    ``w_g ~ Normal(0, 1)``, so ``(u_g, v_g)`` has sds ``sd``, ``slope_sd`` and correlation
+    ``rho``, whose prior is LKJ(eta) (``(rho + 1) / 2 ~ Beta(eta, eta)`` for two dimensions).
+    A row's linear predictor adds ``u_g + v_g * t`` for its cluster ``g``.
+
+    Attributes
+    ----------
+    column : str
+        The data column of the cluster labels.
+    sd : Param
+        The sd of the intercepts (a positive scalar: ``y_sd_school``).
+    z : str
+        The name of the standardised intercepts (``y_z_school``, along :attr:`dim`).
+    dim : str
+        The clusters' dimension (``school_cluster``).
+    slope : str or None
+        The variable whose coefficient varies by cluster (the treatment), or None.
+    slope_sd, corr : Param or None
+        The slopes' sd and the correlation (``y_corr_school``, a vector of length 1: PyMC's LKJCorr).
+    slope_z : str or None
+    """
+
+    column: str
+    sd: Param
+    z: str
+    dim: str
+    slope: str | None = None
+    slope_sd: Param | None = None
+    slope_z: str | None = None
+    corr: Param | None = None
+
+    @property
+    def params(self) -> tuple[Param, ...]:
+        """The hyperparameters: the sd, and with a slope its sd and the correlation."""
+        return tuple(p for p in (self.sd, self.slope_sd, self.corr) if p is not None)
+
+    @property
+    def effects(self) -> tuple[str, ...]:
+        """The names of the per-cluster standardised effects."""
+        return tuple(v for v in (self.z, self.slope_z) if v is not None)
+
+
+@dataclass(frozen=True)
 class NodeModel:
     """A modelled node: its family, its design terms and its parameters.
 
@@ -241,7 +289,8 @@ class NodeModel:
     role: str
     loc: Loc | None = field(default=None, compare=False)
     levels: int | None = None  # an ordinal node's number of levels
-    known: tuple[Known, ...] = ()
+    clusters: tuple[ClusterEffect, ...] = ()  # random intercepts (and slopes) by cluster columns
+    known: tuple[Known, ...] = ()  # coefficients given, not estimated (a model transform's)
 
     @property
     def intercept(self) -> Param | None:
@@ -302,8 +351,13 @@ class NodeModel:
         >>> ir = ModelIR.from_analysis(dagmed.check(dagmed.parse("treatment t\\noutcome y\\nt -> y ~ poisson\\n")))
         >>> ir.node("y").equation()
         'y ~ poisson(log: t)'
+        >>> ir = ModelIR.from_analysis(dagmed.check(dagmed.parse("treatment t\\noutcome y\\nt -> y ~ poisson\\ncluster g: t -> y\\n")))
+        >>> ir.node("y").equation()
+        'y ~ poisson(log: t) + (1 + t | g)'
         """
-        return f"{self.name} ~ {self.family.name}({self.family.link.name}: {', '.join(self.term_names) or '1'})"
+        glm = f"{self.name} ~ {self.family.name}({self.family.link.name}: {', '.join(self.term_names) or '1'})"
+        # random effects as lme4 writes them: (1 | school), (1 + t | school)
+        return glm + "".join(f" + (1{' + ' + c.slope if c.slope else ''} | {c.column})" for c in self.clusters)
 
     def predictor(self, intercept, beta, columns):
         """The linear predictor ``intercept + sum_j beta[..., j] * term_j`` (NumPy, any broadcastable shapes).
@@ -407,7 +461,17 @@ class ModelIR:
 
     @property
     def params(self) -> tuple[Param, ...]:
-        """Every parameter, in the model's creation order."""
+        """Every parameter, in the model's creation order: each node's GLM, then its cluster sds (and correlations)."""
+        return tuple(p for node in self.nodes for p in (*node.params, *(q for c in node.clusters for q in c.params)))
+
+    @property
+    def cluster_columns(self) -> tuple[str, ...]:
+        """The cluster columns the model reads, in the order the spec names them."""
+        return tuple(dict.fromkeys(t.column for t in self.spec.clusters))
+
+    @property
+    def glm_params(self) -> tuple[Param, ...]:
+        """The GLMs' own parameters (intercepts, coefficients, the families' extras), without the clusters'."""
         return tuple(p for node in self.nodes for p in node.params)
 
     @property
@@ -466,7 +530,31 @@ def _node_model(analysis: Analysis, node: str, edge_priors: dict) -> NodeModel:
             )
         else:
             params.append(Param(names.extra(node, x.name), x.name, (node_priors.extra(x.name),), positive=x.positive))
-    return NodeModel(node, fam, terms, tuple(params), g.nodes[node]["role"], g.nodes[node]["loc"], levels)
+    clusters = tuple(_cluster_effect(t) for t in spec.clusters if t.node == node)
+    if clusters and fam.vector:
+        raise SpecError(
+            f"cluster {clusters[0].column}: {node} is {fam.name}; random intercepts of a node with one predictor "
+            f"per level are not supported",
+            **spec.loc_of(node),
+        )
+    return NodeModel(node, fam, terms, tuple(params), g.nodes[node]["role"], g.nodes[node]["loc"], levels, clusters)
+
+
+def _cluster_effect(term: ClusterTerm) -> ClusterEffect:
+    node, column = term.node, term.column
+    sd = Param(names.cluster_sd(node, column), "sd", (term.sd,), positive=True)
+    if term.slope is None:
+        return ClusterEffect(column, sd, names.cluster_z(node, column), names.cluster_dim(column))
+    return ClusterEffect(
+        column,
+        sd,
+        names.cluster_z(node, column),
+        names.cluster_dim(column),
+        term.slope,
+        Param(names.slope_sd(node, column), "slope_sd", (term.slope_sd,), positive=True),
+        names.slope_z(node, column),
+        Param(names.cluster_corr(node, column), "corr", (Dist("lkj", (), (("eta", term.eta),)),)),
+    )
 
 
 def _expand(factors: tuple[str, ...], g) -> list[Term]:

@@ -40,6 +40,7 @@ import numpy as np
 from ..errors import DataError
 from ..lang.families import SAMPLED, SUMMED
 from . import names
+from .clusters import offset, tensor_offset
 from .draws import Draws
 from .ir import ModelIR, NodeModel
 
@@ -72,6 +73,11 @@ class Layout:
     complete: np.ndarray  # (N,) rows with no missing value
     latent_rows: dict  # node -> rows of its missing continuous values (its latent vector, in order)
     blocks: tuple[Block, ...]
+    codes: dict = None  # cluster column -> (N,) each row's cluster code (``cluster`` statements)
+
+    def codes_at(self, rows: np.ndarray) -> dict:
+        """Each cluster column's codes at ``rows`` (any integer array of row positions)."""
+        return {c: codes[rows] for c, codes in (self.codes or {}).items()}
 
     @property
     def n_terms(self) -> int:
@@ -150,7 +156,9 @@ def layout(dataset) -> Layout:
             values[v] = vals
         summed = tuple(tuple(v for u, v in enumerate(binary) if summed_mask[u, r]) for r in rows)
         blocks.append(Block(b, rows, values, latent, summed))
-    return Layout(ir, {v: np.asarray(dataset[v], dtype=float) for v in nodes}, complete, latent_rows, tuple(blocks))
+    codes = {c: codes for c, (codes, _) in dataset.clusters.items()}
+    columns = {v: np.asarray(dataset[v], dtype=float) for v in nodes}
+    return Layout(ir, columns, complete, latent_rows, tuple(blocks), codes)
 
 
 # ---- the model: latent variables and the incomplete rows' likelihood (PyMC) ---------------
@@ -183,12 +191,13 @@ def add_likelihood(model, dataset, lay: Layout | None = None) -> None:
             model.add_coord(names.missing_dim(v), rows)
             values = {p: _at_rows(lay, latents, p, rows) for p in node.parents}
             latents[v] = getattr(pm, node.family.likelihood)(
-                names.missing(v), **_params(model, node, values), dims=names.missing_dim(v)
+                names.missing(v), **_params(model, node, values, lay.codes_at(rows)), dims=names.missing_dim(v)
             )
         # every block's entries in one vector, so that each node's GLM is one evaluation
         sizes = [len(block.rows) * block.n_comb for block in lay.blocks]
         offsets = np.cumsum([0, *sizes])
         values, loglik = {}, 0.0
+        entries = np.concatenate([np.repeat(block.rows, block.n_comb) for block in lay.blocks])  # each entry's row
         for v in ir.data_nodes:
             val = pt.as_tensor(np.concatenate([block.values[v].reshape(-1) for block in lay.blocks]))
             if v in latents:
@@ -203,7 +212,7 @@ def add_likelihood(model, dataset, lay: Layout | None = None) -> None:
             values[v] = val
             if ir.is_modelled(v):
                 node = ir.node(v)
-                dist = getattr(pm, node.family.likelihood).dist(**_params(model, node, values))
+                dist = getattr(pm, node.family.likelihood).dist(**_params(model, node, values, lay.codes_at(entries)))
                 loglik = loglik + pm.logp(dist, val)
         total = 0.0
         for block, off, size in zip(lay.blocks, offsets, sizes):
@@ -227,13 +236,16 @@ def _at_rows(lay: Layout, latents: dict, node: str, rows: np.ndarray):
     return val
 
 
-def _params(model, node: NodeModel, values: dict) -> dict:
-    """The arguments of ``node``'s likelihood given its parents' ``values``, as :func:`dagmed.model.compiler.build` has them."""
+def _params(model, node: NodeModel, values: dict, codes: dict) -> dict:
+    """The arguments of ``node``'s likelihood given its parents' ``values`` (and the rows' clusters ``codes``),
+    as :func:`dagmed.model.compiler.build` has them."""
     import pytensor.tensor as pt
 
     eta = model[node.intercept.name] if node.intercept is not None else 0.0
     if node.terms:
         eta = eta + pt.dot(pt.stack([t.values(values) for t in node.terms], axis=1), model[node.beta.name])
+    if node.clusters:
+        eta = eta + tensor_offset(model, node, codes, values)
     extras = {p.kind: model[p.name] for p in node.extras}
     eta = eta + node.known_predictor(values, extras)
     if node.family.tensor_extras is not None:
@@ -258,6 +270,8 @@ def block_loglik(lay: Layout, block: Block, draws: Draws) -> np.ndarray:
         if lay.ir.is_modelled(v):
             node, d = lay.ir.node(v), draws[v]
             eta = node.predictor(d.intercept[:, None, None], d.beta[:, None, None, :], values)
+            if node.clusters:
+                eta = eta + offset(d.clusters, lay.codes_at(block.rows[:, None]), values)
             extras = {k: x[:, None, None] for k, x in d.extras.items()}
             total = total + node.family.logp(val, eta, extras)
     return total

@@ -63,3 +63,46 @@ def confounder(mediator: str, taken=()) -> str:
     while name in taken:
         name += "_"
     return name
+
+
+def cluster_sd(node: str, column: str) -> str:
+    """The sd of ``node``'s random intercepts by the cluster column ``column`` (``y_sd_school``)."""
+    return f"{node}_sd_{column}"
+
+
+def cluster_z(node: str, column: str) -> str:
+    """Its standardised intercepts, one per cluster: the intercepts are ``sd * z`` (non-centred)."""
+    return f"{node}_z_{column}"
+
+
+def slope_sd(node: str, column: str) -> str:
+    """The sd of ``node``'s random slopes of the treatment by ``column``."""
+    return f"{node}_slope_sd_{column}"
+
+
+def slope_z(node: str, column: str) -> str:
+    """Their standardised values, one per cluster (correlated with the intercepts through ``corr``)."""
+    return f"{node}_slope_z_{column}"
+
+
+def cluster_corr(node: str, column: str) -> str:
+    """The correlation of ``node``'s intercepts and slopes by ``column`` (an LKJ prior)."""
+    return f"{node}_corr_{column}"
+
+
+CLUSTER_SUFFIX = "_cluster"
+
+
+def cluster_dim(column: str) -> str:
+    """The dimension of the clusters of ``column``; its coordinates are the labels as in the data."""
+    return f"{column}{CLUSTER_SUFFIX}"
+
+
+def is_cluster_dim(dim: str) -> bool:
+    """Whether ``dim`` runs over the clusters of a column (:func:`cluster_dim`)."""
+    return dim.endswith(CLUSTER_SUFFIX)
+
+
+def cluster_codes(column: str) -> str:
+    """The ``pm.Data`` container of each row's cluster (its position along :func:`cluster_dim`)."""
+    return f"{column}_code"

@@ -6,9 +6,13 @@ may appear within a version.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..effects.kinds import CONVENTIONS
 from ..fit import implications
 from ..lang.vocabulary import SCALES
+from ..model.clusters import icc
+from ..model.draws import Draws
 from . import prose
 from .summary import effects_table, json_number, summarize
 
@@ -117,6 +121,58 @@ def _document(result, a) -> dict:
         ],
         "implications_summary": implications.format_summary(result.implications) if result.implications else None,
         "prior_sensitivity": [x.as_dict() for x in result.sensitivity],
+        "clusters": cluster_document(result),
+    }
+
+
+def cluster_document(result) -> dict | None:
+    """The ``clusters`` entry of ``effects.json``: None without ``cluster`` statements.
+
+    ``effects_over`` (``observed``: the observed rows with their own clusters' intercepts;
+    ``new``: a new cluster, its intercepts integrated out, with ``integration``: the
+    Gauss--Hermite nodes per dimension and the estimated error), ``columns`` (each cluster
+    column's number of clusters and smallest and largest size), and ``nodes``: one entry per
+    node and column with the posterior summary of the intercepts' ``sd``, the intraclass
+    correlation ``icc`` on the linear predictor's scale (None for a count node), and with a
+    random slope its ``slope_sd`` and the correlation ``corr``; ``implications`` says how the
+    tests of the graph's independencies treat the clusters (as fixed effects).
+    """
+    ir = result.ir
+    if not ir.cluster_columns:
+        return None
+    draws = Draws.from_posterior(result.idata.posterior, ir)
+    nodes = []
+    for node in ir.nodes:
+        d = draws[node.name]
+        if not d.clusters:
+            continue
+        iccs = icc(node.family, {c: x.sd for c, x in d.clusters.items()}, d.extras)
+        for column, c in d.clusters.items():
+            entry = {"node": node.name, "column": column, "family": node.family.name}
+            entry["sd"] = _summary(c.sd, result.hdi_prob)
+            entry["icc"] = None if iccs[column] is None else _summary(iccs[column], result.hdi_prob)
+            if c.slope is not None:
+                entry.update(slope=c.slope, slope_sd=_summary(c.slope_sd, result.hdi_prob))
+                entry["corr"] = _summary(c.corr, result.hdi_prob)
+            nodes.append(entry)
+    columns = {}
+    for column, (codes, labels) in result.dataset.clusters.items():
+        sizes = np.bincount(codes, minlength=len(labels))
+        columns[column] = {"clusters": len(labels), "smallest": int(sizes.min()), "largest": int(sizes.max())}
+    doc = {
+        "effects_over": result.clusters,
+        "columns": columns,
+        "nodes": nodes,
+        "implications": "the tests of the independencies the graph implies take each node's clusters as fixed effects",
+    }
+    if "new_cluster" in result.integration:
+        doc["integration"] = result.integration["new_cluster"]
+    return doc
+
+
+def _summary(draws, hdi_prob: float) -> dict:
+    return {
+        k: json_number(v) for k, v in summarize(draws, hdi_prob).items() if k in ("mean", "sd", "hdi_low", "hdi_high")
     }
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..effects.kinds import KINDS, kind_of
 from ..lang.vocabulary import SCALES
-from . import prose
+from . import prose, text
 from .text import centre, pm_note
 
 FIRST_PICTURE = "forest.png"  # the key picture, shown under the effect table
@@ -224,6 +224,7 @@ figure {{ margin: 2em 0; }} img {{ max-width: 100%; }}
 <table><tr><th>effect</th><th>centre</th><th>value</th><th>sd</th><th>{doc["hdi_prob"]:.0%} HDI</th><th>P(&lt;{_null(doc):g})</th></tr>
 {rows}
 </table>
+{_clusters(doc)}
 {first}
 {_glossary(doc)}
 <h2 id="spec">Spec and assumptions</h2>
@@ -242,6 +243,16 @@ Sampler {e(str(sampler.get("sampler")))}: {sampler.get("chains")} chains x {samp
 {"".join(images)}
 </body></html>
 """
+
+
+def _clusters(doc: dict) -> str:
+    """The cluster sds and intraclass correlations per node, as the terminal shows them (nothing without clusters)."""
+    lines = text.format_clusters(doc.get("clusters"))
+    if not lines:
+        return ""
+    items = "".join(f"<li>{html.escape(line.strip())}</li>" for line in lines[1:])
+    note = html.escape(doc["clusters"]["implications"])
+    return f'<h2 id="clusters">Clusters</h2>\n<p>{html.escape(lines[0])}.</p><ul>{items}</ul><p>Note: {note}.</p>'
 
 
 def _figure(path: Path, caption: str) -> str:

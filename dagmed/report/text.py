@@ -113,6 +113,11 @@ def describe(ir) -> str:
     lines += [f"  {node.equation()}" for node in ir.nodes]
     lines += _priors(ir)
     lines += _independence(a)
+    if ir.cluster_columns:
+        lines.append(
+            f"clusters:     {', '.join(ir.cluster_columns)} (each row's cluster enters as a covariate: the "
+            f"independence above holds given it; docs/clusters.md)"
+        )
     joint = "" if a.independent else " marginal, and 4 joint Ej(t; t*)"
     lines.append(f"regimes:      {a.n_regimes} = 2^({len(a.mediators)}+1){joint}")
     if spec.contrast is not None:
@@ -138,6 +143,8 @@ def _priors(ir) -> list[str]:
                 groups.setdefault(str(dist), []).append(term)
             parts += [f"beta[{', '.join(ts)}] {dist}" for dist, ts in groups.items()]
         parts += [f"{p.kind} {p.priors[0]}" for p in node.extras]
+        for c in node.clusters:
+            parts += [f"{p.name.removeprefix(node.name + '_')} {p.priors[0]}" for p in c.params]
         lines.append(f"  {node.name}: {'; '.join(parts)}")
     return lines
 
@@ -295,3 +302,46 @@ def _rows(table, width: int) -> list[str]:
         sd = f"{r.sd:7.3f}" if c == "mean" else "-"
         out.append(f"{name:<{width}}  {c:<6}  {r[c]:8.3f}  {sd:>7}  {hdi:^21}  {r[p_below]:6.3f}")
     return out
+
+
+def format_clusters(clusters: dict | None) -> list[str]:
+    """The cluster sds and intraclass correlations as terminal lines (none without clusters).
+
+    ``clusters`` is the ``clusters`` entry of ``effects.json``
+    (:func:`dagmed.report.document.cluster_document`).
+
+    Examples
+    --------
+    >>> doc = {"effects_over": "observed", "columns": {"school": {"clusters": 40, "smallest": 75, "largest": 75}},
+    ...        "nodes": [{"node": "y", "column": "school", "sd": {"mean": 0.8, "hdi_low": 0.6, "hdi_high": 1.0},
+    ...                   "icc": {"mean": 0.16, "hdi_low": 0.1, "hdi_high": 0.23}}],
+    ...        "implications": "the tests of the independencies the graph implies take each node's clusters as fixed effects"}
+    >>> print("\\n".join(format_clusters(doc)))
+    clusters: school (40 clusters of 75 rows); effects over the observed clusters, each row with its own cluster's intercepts
+      y by school: sd 0.800 [0.600, 1.000], ICC 0.160 [0.100, 0.230]
+    """
+    if not clusters:
+        return []
+    cols = "; ".join(
+        f"{c} ({x['clusters']} clusters of {x['smallest']}"
+        + ("" if x["smallest"] == x["largest"] else f" to {x['largest']}")
+        + " rows)"
+        for c, x in clusters["columns"].items()
+    )
+    over = (
+        "a new cluster, its intercepts integrated out"
+        if clusters["effects_over"] == "new"
+        else "the observed clusters, each row with its own cluster's intercepts"
+    )
+    lines = [f"clusters: {cols}; effects over {over}"]
+
+    def show(x):
+        return f"{x['mean']:.3f} [{x['hdi_low']:.3f}, {x['hdi_high']:.3f}]"
+
+    for n in clusters["nodes"]:
+        icc = f"ICC {show(n['icc'])}" if n["icc"] else "ICC not defined for a count"
+        line = f"  {n['node']} by {n['column']}: sd {show(n['sd'])}, {icc}"
+        if n.get("slope"):
+            line += f"; slope of {n['slope']}: sd {show(n['slope_sd'])}, correlation {show(n['corr'])}"
+        lines.append(line)
+    return lines

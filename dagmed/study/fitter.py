@@ -409,6 +409,13 @@ def check_design(design: Design, n: int) -> None:
     settings.resolved_sampler()
     spec = parse(design.spec_text, design.spec_source)
     check(spec)
+    if spec.clusters:  # a study draws n rows; how many clusters of what size is not a study option yet
+        columns = ", ".join(dict.fromkeys(c.column for c in spec.clusters))
+        raise UsageError(
+            f"dagmed {design.mode} does not simulate clustered data yet (the spec has cluster statements: "
+            f"{columns}); draw datasets with 'dagmed simulate --clusters G --cluster-size n' and fit each with "
+            f"'dagmed run' (docs/clusters.md)"
+        )
     simulator = Simulator(spec, n, design.params)
     regimes.check_size(len(simulator.ir.mediators), settings.chains * settings.draws)
     # A small draw can be degenerate by chance (a treatment constant in 10 rows): that rep's row

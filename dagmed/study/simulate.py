@@ -49,7 +49,7 @@ from ..files import check_distinct, check_new_file, read_mapping, write_atomical
 from ..fit import _compat
 from ..graph.analysis import check
 from ..lang.ir import Spec
-from ..model import compiler
+from ..model import compiler, names
 from ..model import data as data_mod
 from ..model.ir import ModelIR
 from ..report.summary import json_number
@@ -151,7 +151,9 @@ def _scale_words(truth: dict) -> str:
     return "" if scale == "diff" else f", {scale} scale"
 
 
-def simulate(spec: Spec, n: int, params=None, seed: int | None = None) -> Simulation:
+def simulate(
+    spec: Spec, n: int | None, params=None, seed: int | None = None, clusters: Clusters | None = None
+) -> Simulation:
     r"""Draw ``n`` rows from ``spec``'s generative model and compute the true effects.
 
     Parameters
@@ -166,6 +168,9 @@ def simulate(spec: Spec, n: int, params=None, seed: int | None = None) -> Simula
         drawn from their priors (see :attr:`Simulation.drawn`).
     seed : int, optional
         The same seed, spec and parameters give the same rows; None is not reproducible.
+    clusters : Clusters, optional
+        How many clusters and rows each, for a spec with ``cluster`` statements (needed
+        then, refused otherwise); ``n`` may then be None.
 
     Returns
     -------
@@ -195,7 +200,75 @@ def simulate(spec: Spec, n: int, params=None, seed: int | None = None) -> Simula
     Traceback (most recent call last):
     dagmed.errors.UsageError: params: y_sigma must be > 0, got -1.0
     """
-    return Simulator(spec, n, params).draw(seed)
+    return Simulator(spec, n, params, clusters).draw(seed)
+
+
+@dataclass(frozen=True)
+class Clusters:
+    """The clusters a simulation draws (``dagmed simulate --clusters G --cluster-size n``).
+
+    Each cluster column has ``count`` clusters labelled ``1..G``. The first column's clusters are
+    ``size`` consecutive rows each; another column's (crossed groupings) cycle over the rows.
+    Each node's intercepts (and slopes) per cluster are drawn from their distribution at the
+    parameter values (``y_sd_school``, ...). ``by_cluster`` names nodes without a family (a
+    cluster-randomised treatment) drawn once per cluster of the first column, as for a row.
+
+    Examples
+    --------
+    >>> c = Clusters(3, 2)
+    >>> c.n, c.codes(0).tolist(), c.codes(1).tolist()
+    (6, [0, 0, 1, 1, 2, 2], [0, 1, 2, 0, 1, 2])
+    """
+
+    count: int
+    size: int
+    by_cluster: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        for what, v in (("clusters", self.count), ("cluster size", self.size)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise UsageError(f"{what} must be a positive integer, got {v!r}")
+        if self.count < 2:
+            raise UsageError(f"clusters must be at least 2 (random intercepts need two clusters), got {self.count}")
+
+    @property
+    def n(self) -> int:
+        return self.count * self.size
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(str(g + 1) for g in range(self.count))
+
+    def codes(self, column_index: int) -> np.ndarray:
+        """Each row's cluster in the ``column_index``-th cluster column."""
+        rows = np.arange(self.n)
+        return (rows // self.size if column_index == 0 else rows % self.count).astype(np.int64)
+
+
+def _cluster_plan(ir: ModelIR, n: int | None, clusters: Clusters | None) -> tuple[int, dict]:
+    """The rows to draw and each cluster column's ``(codes, labels)``: refused when they do not fit the spec."""
+    if not ir.cluster_columns:
+        if clusters is not None:
+            raise UsageError("clusters given, but the spec has no cluster statement (add e.g. 'cluster school')")
+        if n is None:
+            raise UsageError("n is needed: how many rows to draw (--n)")
+        return n, {}
+    if clusters is None:
+        raise UsageError(
+            f"the spec has cluster statements ({', '.join(ir.cluster_columns)}): say how many clusters to draw "
+            f"and their size (--clusters 40 --cluster-size 75)"
+        )
+    if n is not None and n != clusters.n:
+        raise UsageError(f"n = {n}, but {clusters.count} clusters of {clusters.size} rows are {clusters.n} rows")
+    for v in clusters.by_cluster:
+        if v not in ir.data_nodes:
+            raise UsageError(f"by-cluster {v}: not an observed node of the spec")
+        if ir.is_modelled(v):
+            raise UsageError(
+                f"by-cluster {v}: {v} has a family, so it is drawn from its GLM row by row; only a node without "
+                f"a family (e.g. a cluster-randomised treatment) can be drawn once per cluster"
+            )
+    return clusters.n, {c: (clusters.codes(j), clusters.labels) for j, c in enumerate(ir.cluster_columns)}
 
 
 class Simulator:
@@ -223,20 +296,24 @@ class Simulator:
     ('t_intercept', 'm_intercept', 'm_beta', 'y_beta')
     """
 
-    def __init__(self, spec: Spec, n: int, params=None):
+    def __init__(self, spec: Spec, n: int | None, params=None, clusters: Clusters | None = None):
         import pymc as pm
 
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
             raise UsageError(f"n must be a positive integer, got {n!r}")
         source = "params"
         if isinstance(params, (str, os.PathLike)):
             source, params = str(params), read_params(params)
         self.ir = ModelIR.from_analysis(check(spec))
+        n, self.clusters = _cluster_plan(self.ir, n, clusters)
+        self.by_cluster = clusters.by_cluster if clusters is not None else ()
         self.n = int(n)
-        self.model = compiler.build(self.ir, self.n)
+        self.model = compiler.build(self.ir, self.n, self.clusters)
         self.given = _checked(self.ir, self.model, dict(params or {}), source)
         self.fixed = pm.do(self.model, self.given) if self.given else self.model
         self.drawn = tuple(p.name for p in self.ir.params if p.name not in self.given)
+        # each cluster's standardised intercepts (and slopes): drawn anew with every dataset
+        self.effects = tuple(v for node in self.ir.nodes for c in node.clusters for v in c.effects)
         self._function = None  # compiled on the first draw
 
     def _compiled(self):
@@ -245,7 +322,7 @@ class Simulator:
             from pymc.pytensorf import collect_default_updates
             from pymc.pytensorf import compile as compile_pymc
 
-            outputs = [self.fixed[v] for v in (*self.drawn, *(node.name for node in self.ir.nodes))]
+            outputs = [self.fixed[v] for v in (*self.drawn, *self.effects, *(node.name for node in self.ir.nodes))]
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
                 function = compile_pymc(inputs=[], outputs=outputs)
@@ -273,19 +350,26 @@ class Simulator:
         ir, n = self.ir, self.n
         rng = np.random.default_rng(seed)
         exogenous = _exogenous(ir, n, rng)
+        if self.by_cluster:  # one value per cluster of the first column, as a row's would be drawn
+            codes, labels = self.clusters[ir.cluster_columns[0]]
+            per_cluster = _exogenous(ir, len(labels), rng)
+            exogenous.update({v: per_cluster[v][codes] for v in self.by_cluster})
         for name, values in exogenous.items():  # pm.do's model has its own containers
             self.fixed[name].set_value(np.asarray(values, dtype=self.fixed[name].dtype))
         function, rngs = self._compiled()
         reseed_rngs(rngs, _compat.chain_seed(rng))  # what pm.draw(random_seed=rng) does before drawing
         nodes = [node.name for node in ir.nodes]
         drawn = list(self.drawn)
-        draws = dict(zip(drawn + nodes, function()))
+        draws = dict(zip(drawn + list(self.effects) + nodes, function()))
         columns = {**exogenous, **{v: draws[v] for v in nodes}}
         order = [*ir.covariates, ir.treatment, *ir.mediators, ir.outcome, *ir.other]
         data = _as_written(ir, pd.DataFrame({v: columns[v] for v in order if v in columns}))
+        for column, (codes, _) in reversed(self.clusters.items()):  # the cluster labels 1..G first
+            data.insert(0, column, codes + 1)
         chosen = {**self.given, **{k: draws[k] for k in drawn}}
         params = {p.name: chosen[p.name] for p in ir.params}  # the model's order
-        truth = _truth(ir, data, params, seed, drawn, list(exogenous))
+        effects = {v: draws[v] for v in self.effects}
+        truth = _truth(ir, data, params, seed, drawn, list(exogenous), effects, self.by_cluster)
         return Simulation(data, _readable(ir, params), tuple(drawn), truth)
 
 
@@ -351,6 +435,10 @@ def _checked(ir: ModelIR, model, params: dict, source: str) -> dict[str, np.ndar
         out[name] = np.asarray(_values(value, axes, name, source))
         if not axes and name in positive and out[name] <= 0:
             raise UsageError(f"{source}: {name} must be > 0, got {value!r}")
+        if param.kind == "corr":  # PyMC's LKJCorr of two dimensions is a vector of one
+            if not -1 < out[name] < 1:
+                raise UsageError(f"{source}: {name} is a correlation, between -1 and 1 (exclusive), got {value!r}")
+            out[name] = out[name].reshape(1)
     _refuse_outside_support(model, out, source)
     return out
 
@@ -449,7 +537,7 @@ def _readable(ir: ModelIR, values: dict) -> dict:
 
     def nested(v, axes):
         if not axes:
-            return float(v)
+            return float(np.asarray(v).reshape(-1)[0])  # a correlation is a vector of one
         return {c: nested(x, axes[1:]) for c, x in zip(axes[0], v)}
 
     out = {}
@@ -460,18 +548,32 @@ def _readable(ir: ModelIR, values: dict) -> dict:
     return out
 
 
-def _truth(ir: ModelIR, data: pd.DataFrame, values: dict, seed, drawn, exogenous) -> dict:
-    """The effects at ``values`` for ``data``'s rows, by the run's own decomposition (one draw)."""
+def _truth(
+    ir: ModelIR, data: pd.DataFrame, values: dict, seed, drawn, exogenous, cluster_effects=None, by_cluster=()
+) -> dict:
+    """The effects at ``values`` for ``data``'s rows, by the run's own decomposition (one draw).
+
+    With clusters, ``cluster_effects`` holds the clusters' standardised intercepts (and slopes) drawn:
+    the effects are over the rows with their own clusters' (``dagmed run``'s default), and
+    ``effects_new_cluster`` those in a new cluster (``--clusters new``) at these parameters.
+    """
     import xarray as xr
 
     params = {p.name: p for p in ir.params}
     coords = {p.dim: list(p.coords) for p in ir.params if p.dim}
     coords.update({p.level_dim: list(p.levels) for p in ir.params if p.level_dim})
-    posterior = xr.Dataset(
-        {k: (("chain", "draw", *params[k].dims), np.asarray(v, dtype=float)[None, None]) for k, v in values.items()},
-        coords=coords,
-    )
+    dims = {k: params[k].dims for k in values}
+    for node in ir.nodes:
+        for c in node.clusters:
+            dims.update({v: (c.dim,) for v in c.effects})
+    variables = {}
+    for k, v in {**values, **(cluster_effects or {})}.items():
+        v = np.asarray(v, dtype=float)
+        extra = tuple(f"{k}_dim_{i}" for i in range(v.ndim - len(dims[k])))  # a correlation's vector of one
+        variables[k] = (("chain", "draw", *dims[k], *extra), v[None, None])
     dataset = data_mod.load(ir, data)
+    coords.update({names.cluster_dim(c): list(labels) for c, (_, labels) in dataset.clusters.items()})
+    posterior = xr.Dataset(variables, coords=coords)
     scale = ir.spec.scale or "diff"
     table, joint, control = decompose(posterior, dataset, scale=scale)
     by_convention = {"control": control, "treated": effects(table, ir.mediators, "treated", joint=joint, scale=scale)}
@@ -504,9 +606,28 @@ def _truth(ir: ModelIR, data: pd.DataFrame, values: dict, seed, drawn, exogenous
         "params": _readable(ir, values),
         "drawn_from_prior": list(drawn),
         "exogenous": {
-            name: "two levels, probability 1/2 each" if ir.spec.code_for(name) is not None else EXOGENOUS
+            name: ("two levels, probability 1/2 each" if ir.spec.code_for(name) is not None else EXOGENOUS)
+            + (", one value per cluster" if name in by_cluster else "")
             for name in exogenous
         },
         "meaning": "the effects at these parameter values, averaged over these rows' covariates: "
         "what 'dagmed run' estimates from this data",
+        **_cluster_truth(dataset, posterior, cluster_effects, by_cluster, scale, scalars),
+    }
+
+
+def _cluster_truth(dataset, posterior, effects, by_cluster, scale, scalars) -> dict:
+    """With clusters: how they were drawn, their intercepts, and the effects in a new cluster."""
+    if not dataset.clusters:
+        return {}
+    new = decompose(posterior, dataset, scale=scale, clusters="new")[2]
+    sizes = {c: int(np.bincount(codes).max()) for c, (codes, _) in dataset.clusters.items()}
+    return {
+        "clusters": {c: {"clusters": len(labels), "size": sizes[c]} for c, (_, labels) in dataset.clusters.items()},
+        "by_cluster": list(by_cluster),
+        "cluster_effects": {k: [float(x) for x in np.asarray(v).reshape(-1)] for k, v in (effects or {}).items()},
+        "effects_new_cluster": scalars(new),
+        "meaning_clusters": "effects: over these rows, each with its own cluster's intercepts (what 'dagmed run' "
+        "estimates by default); effects_new_cluster: in a new cluster drawn from the clusters' distribution "
+        "(what 'dagmed run --clusters new' estimates)",
     }

@@ -620,3 +620,17 @@ def test_sensitivity_refuses_a_non_mediator_before_fitting(dagmed_cli, tmp_path)
     r = dagmed_cli("sensitivity", spec, "--data", tmp_path / "d.csv", "--mediator", "t", "--out", tmp_path / "s")
     assert r.code == 2 and "--mediator t is not a mediator; the mediators are m" in r.err
     assert not (tmp_path / "s").exists()
+
+
+def test_run_clusters_option_is_refused_without_cluster_statements(dagmed_cli, tiny):
+    spec, data = tiny
+    r = dagmed_cli("run", spec, "--data", data, "--clusters", "new")
+    assert r.code == 2 and "clusters 'new': the spec has no cluster statement" in r.err and "Traceback" not in r.err
+
+
+def test_run_refuses_an_absent_cluster_column_before_sampling(dagmed_cli, tiny):
+    spec, data = tiny
+    spec.write_text(TINY + "cluster school\n")
+    r = dagmed_cli("run", spec, "--data", data)
+    assert r.code == 4 and "cluster column school not found (the spec says 'cluster school')" in r.err
+    assert "sampling" not in r.err

@@ -39,6 +39,10 @@ CASES = {
     "poisson": "t, m ~ bernoulli\ny ~ poisson\nprior y.beta = normal(0, 0.5)\n",
     # product terms: one more design column each, the product of the parents' values
     "products": "t, m, y ~ bernoulli\nt:m, x:t -> y\nx:t -> m\nprior t:m -> y = normal(0, 0.5)\n",
+    # random intercepts (docs/clusters.md): sd * z[the row's cluster], crossed groupings, priors on the sds
+    "clusters": "t, m, y ~ bernoulli\ncluster g: m, y\ncluster h: y\nprior y.sd_g = exponential(2)\n",
+    "clusters_normal": "t ~ bernoulli\nm, y ~ normal\ncluster g\nprior sd = halfnormal(0.5)\n",
+    "clusters_poisson": "t, m ~ bernoulli\ny ~ poisson\ncluster h: t, y\n",
 }
 
 
@@ -56,7 +60,9 @@ def data_for(spec, n=60, seed=0):
     y = {"bernoulli": rng.binomial(1, 0.3, n), "normal": rng.normal(x + m, 1.5, n), "poisson": rng.poisson(1 + x, n)}[
         fam["y"]
     ]
-    return pd.DataFrame({"x": x, "t": t, "m": m, "y": y})
+    # cluster columns for the specs with cluster statements (ignored by the others)
+    g, h = rng.integers(0, 5, n), rng.choice(["a", "b", "c"], n)
+    return pd.DataFrame({"x": x, "t": t, "m": m, "y": y, "g": g, "h": h})
 
 
 def value_names(model):
@@ -180,6 +186,8 @@ def test_models_it_cannot_take_are_named():
     model = dagmed.compile(spec, df)
     ir = model_ir(spec)
     assert "potential" in fastglm.why_not(ir, model)
+    slopes = dagmed.parse(BASE + "t, m, y ~ bernoulli\ncluster g: t -> y\n")
+    assert "random slopes" in fastglm.why_not(model_ir(slopes), dagmed.compile(slopes, data_for(slopes)))
     assert fastglm.plan(ir, model) is None
     assert sampling.fast_plan(model, sampling.SamplerSettings(sampler="pymc"), ir) is None
 

@@ -322,3 +322,10 @@ def test_ctrl_c_keeps_finished_fits_and_the_rerun_completes(tmp_path, chain_spec
     assert rerun.returncode == 0, rerun.stderr
     final = pd.read_csv(results)
     assert len(final) == 24 * 5 and not final.duplicated(["n", "rep", "effect"]).any()
+
+
+def test_a_clustered_spec_is_refused_before_anything_starts():
+    spec = "treatment t\noutcome y\nt -> y\nt, y ~ bernoulli\ncluster g\n"
+    design = fitter.Design("power", spec, "<string>", {}, {}, "control", 1)
+    with pytest.raises(dagmed.errors.UsageError, match=r"dagmed power does not simulate clustered data yet .*: g\)"):
+        fitter.check_design(design, 20)

@@ -16,7 +16,7 @@ from dagmed.effects.regimes import RegimeInputs
 from dagmed.lang.families import FAMILIES
 from dagmed.model.draws import NodeDraws
 from dagmed.report.summary import summarize
-from dagmed.study.simulate import read_params, simulate
+from dagmed.study.simulate import Clusters, read_params, simulate
 
 from conftest import REPO, SPECS
 from reference import regimes_naive
@@ -630,3 +630,121 @@ def test_a_fit_recovers_a_categorical_mediator():
     for name in ("TE", "DE", "IIE[m]", "DEP"):
         draws = res.effect_draws[name]
         assert abs(draws.mean() - sim.truth["effects"][name]) < 3 * draws.std(), name
+
+
+# ---- clusters (docs/clusters.md) ------------------------------------------------------------
+
+CLUSTER_SPEC = "treatment t\noutcome y\nt -> m -> y\nt -> y\nm, y ~ bernoulli\ncode t: yes = 1, no = 0\ncluster g\n"
+
+
+def test_clusters_are_drawn_with_their_labels_sizes_and_a_treatment_by_cluster():
+    sim = simulate(dagmed.parse(CLUSTER_SPEC), None, params={"y_sd_g": 0.8}, seed=2, clusters=Clusters(6, 5, ("t",)))
+    assert list(sim.data.columns) == ["g", "t", "m", "y"] and len(sim.data) == 30
+    assert sim.data["g"].tolist() == [g for g in range(1, 7) for _ in range(5)]
+    assert sim.data.groupby("g")["t"].nunique().max() == 1  # the treatment given to whole clusters
+    truth = sim.truth
+    assert truth["clusters"] == {"g": {"clusters": 6, "size": 5}} and truth["by_cluster"] == ["t"]
+    assert len(truth["cluster_effects"]["y_z_g"]) == 6 and set(truth["effects_new_cluster"]) == set(truth["effects"])
+    assert sim.params["y_sd_g"] == 0.8 and "m_sd_g" in sim.drawn
+    assert truth["exogenous"]["t"] == "two levels, probability 1/2 each, one value per cluster"
+
+
+def test_the_truth_uses_each_rows_own_cluster_intercept():
+    """With intercepts of y only and no mediator effect of the clusters: the risk difference of a row of
+    cluster g is logistic(a + b + u_g) - logistic(a + u_g); the truth is their mean over the rows."""
+    spec = dagmed.parse("treatment t\noutcome y\nt -> y ~ bernoulli\ncode t: yes = 1, no = 0\ncluster g\n")
+    params = {"y_intercept": -0.5, "y_beta": {"t": 1.0}, "y_sd_g": 1.2}
+    sim = simulate(spec, None, params=params, seed=4, clusters=Clusters(5, 3))
+    u = 1.2 * np.array(sim.truth["cluster_effects"]["y_z_g"])
+    codes = sim.data["g"].to_numpy() - 1
+
+    def p(eta):
+        return 1 / (1 + np.exp(-eta))
+
+    want = np.mean(p(0.5 + u[codes]) - p(-0.5 + u[codes]))
+    assert sim.truth["effects"]["TE"] == pytest.approx(want, abs=1e-12)
+    z = np.polynomial.hermite.hermgauss(60)  # a new cluster: E over u ~ N(0, 1.2^2), an independent rule
+    new = np.sum(z[1] * (p(0.5 + 1.2 * np.sqrt(2) * z[0]) - p(-0.5 + 1.2 * np.sqrt(2) * z[0]))) / np.sqrt(np.pi)
+    assert sim.truth["effects_new_cluster"]["TE"] == pytest.approx(new, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"n": 30}, r"the spec has cluster statements \(g\): say how many clusters"),
+        ({"n": 31, "clusters": Clusters(6, 5)}, r"n = 31, but 6 clusters of 5 rows are 30 rows"),
+        ({"n": None, "clusters": Clusters(6, 5, ("m",))}, r"by-cluster m: m has a family"),
+        ({"n": None, "clusters": Clusters(6, 5, ("w",))}, r"by-cluster w: not an observed node"),
+    ],
+)
+def test_cluster_simulations_refused(kwargs, message):
+    with pytest.raises(dagmed.errors.UsageError, match=message):
+        simulate(dagmed.parse(CLUSTER_SPEC), **kwargs)
+
+
+def test_clusters_for_a_spec_without_them_and_bad_counts_are_refused():
+    with pytest.raises(dagmed.errors.UsageError, match="the spec has no cluster statement"):
+        simulate(dagmed.parse("treatment t\noutcome y\nt -> y ~ bernoulli\n"), None, clusters=Clusters(3, 2))
+    with pytest.raises(dagmed.errors.UsageError, match="clusters must be at least 2"):
+        Clusters(1, 5)
+    with pytest.raises(dagmed.errors.UsageError, match="cluster size must be a positive integer"):
+        Clusters(3, 0)
+
+
+def test_a_random_slopes_correlation_is_a_parameter():
+    spec = dagmed.parse(CLUSTER_SPEC + "cluster g: t -> y\n")
+    sim = simulate(spec, None, params={"y_corr_g": -0.3}, seed=1, clusters=Clusters(4, 3))
+    assert sim.params["y_corr_g"] == -0.3 and "y_slope_sd_g" in sim.drawn
+    with pytest.raises(dagmed.errors.UsageError, match=r"y_corr_g is a correlation, between -1 and 1"):
+        simulate(spec, None, params={"y_corr_g": 1.5}, clusters=Clusters(4, 3))
+
+
+def test_the_shipped_clustered_example_is_what_simulate_makes():
+    here = REPO / "examples" / "clustered"
+    sim = simulate(dagmed.load(SPECS / "clustered.dag"), None, params=here / "params.yaml", seed=1,
+                   clusters=Clusters(40, 75, ("program",)))  # fmt: skip
+    assert (here / "data.csv").read_text() == sim.data.to_csv(index=False)
+    _assert_close(json.loads((here / "truth.json").read_text()), {**sim.truth, "spec": "specs/clustered.dag"}, 1e-9)
+    assert (
+        "dagmed simulate specs/clustered.dag --clusters 40 --cluster-size 75 --by-cluster program --seed 1 "
+        "--params examples/clustered/params.yaml --out examples/clustered/data.csv --truth examples/clustered/truth.json"
+    ) in (REPO / "examples" / "README.md").read_text()
+
+
+def test_cli_simulate_clusters(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.dag").write_text(CLUSTER_SPEC)
+    code = cli.main(["simulate", "s.dag", "--clusters", "4", "--cluster-size", "3", "--by-cluster", "t",
+                     "--seed", "1", "--out", "d.csv"])  # fmt: skip
+    assert code == 0 and len(pd.read_csv(tmp_path / "d.csv")) == 12
+    assert cli.main(["simulate", "s.dag", "--clusters", "4", "--out", "e.csv"]) == 2
+    assert "--clusters needs --cluster-size too" in capsys.readouterr().err
+    assert cli.main(["simulate", "s.dag", "--out", "e.csv"]) == 2
+    assert "--n is required" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_fit_with_clusters_recovers_the_truth_and_reports_the_clusters(tmp_path, monkeypatch, capsys):
+    """A small cluster-randomised design (20 clusters of 40): every effect within 3 sd of the truth; the
+    terminal, effects.json and report.html carry the clusters' sds and ICCs (bench/clusters.py: the issue's case)."""
+    monkeypatch.chdir(tmp_path)
+    spec = CLUSTER_SPEC.replace("m, y ~ bernoulli", "m, y ~ bernoulli\nt -> w -> y\nw ~ bernoulli")
+    (tmp_path / "s.dag").write_text(spec)
+    params = {"m_sd_g": 0.8, "w_sd_g": 0.8, "y_sd_g": 0.8, "m_beta": {"t": 0.8}, "w_beta": {"t": 0.6}}
+    sim = simulate(dagmed.parse(spec), None, params=params, seed=3, clusters=Clusters(20, 40, ("t",)))
+    sim.write(tmp_path / "d.csv", tmp_path / "truth.json")
+    code = cli.main(["run", "s.dag", "--data", "d.csv", "--draws", "300", "--tune", "300", "--chains", "2",
+                     "--seed", "1", "--quiet", "--out", "out"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "clusters: g (20 clusters of 40 rows); effects over the observed clusters" in out
+    assert "  y by g: sd " in out and "ICC" in out
+    doc = json.loads((tmp_path / "out" / "effects.json").read_text())
+    assert doc["clusters"]["columns"] == {"g": {"clusters": 20, "smallest": 40, "largest": 40}}
+    assert [n["node"] for n in doc["clusters"]["nodes"]] == ["m", "w", "y"]
+    assert doc["diagnostics"]["divergences"] == 0
+    for e in doc["effects"]:
+        truth = sim.truth["effects"][e["name"]]
+        if not e["name"].startswith("PM["):
+            assert abs(e["mean"] - truth) <= 3 * e["sd"], (e, truth)
+    assert 'id="clusters"' in (tmp_path / "out" / "report.html").read_text()
