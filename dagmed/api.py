@@ -336,7 +336,7 @@ def _prior_sensitivity(idata, effect_draws, model, ir, log) -> list:
             "(run with 'missing drop' to see it for the complete cases)"
         )
         return []
-    log("prior sensitivity: power-scaling the prior and the likelihood (arviz.psens)")
+    log(f"prior sensitivity: power-scaling the prior and the likelihood ({compat.PSENS})")
     with warnings.catch_warnings():  # the log densities compile with pytensor's C backend: its BLAS notice is noise
         warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
         sens = sensitivity.prior_sensitivity(idata, effect_draws, model=model, ir=ir)

@@ -59,6 +59,8 @@ def _major(distribution: str) -> int:
 ARVIZ_1 = _major("arviz") >= 1
 #: PyMC 6.x installed.
 PYMC_6 = _major("pymc") >= 6
+#: The name of ArviZ's power-scaling sensitivity, as the run's log names it.
+PSENS = "arviz.psense" if ARVIZ_1 else "arviz.psens"
 
 
 def stack() -> str:
