@@ -363,7 +363,11 @@ def plot_posterior(draws, ax, prob: float, ref_val: float) -> None:
             ci_prob=prob,
             visuals={"title": False},
         )
-        az.add_lines(pc, ref_val)
+        az.add_lines(pc, ref_val, visuals={"ref_line": {"color": "C1"}})
+        # what plot_posterior of ArviZ 0.x writes beside its reference line: the share of draws on each side
+        below = float(np.mean(x < ref_val))
+        ax.text(0.5, 0.7, f"{below:.1%} <{ref_val:g}< {1 - below:.1%}", transform=ax.transAxes, ha="center", color="C1")
+        ax.locator_params(axis="x", nbins=5)  # arviz-plots' style ticks more densely than a small panel holds
         return
     import arviz as az
 

@@ -216,6 +216,9 @@ def test_data_groups_are_those_pm_sample_makes():
             assert ds[v].dims == ref[v].dims
 
 
+@pytest.mark.filterwarnings(
+    "ignore:RandomVariable Ops will stop hiding:DeprecationWarning"
+)  # PyTensor 3; 2 has no flag
 def test_draw_mode_draws_with_numpys_samplers():
     """The simulator's mode draws a Bernoulli as SciPy does from the same NumPy generator, whatever PyTensor's default."""
     import pytensor

@@ -174,8 +174,8 @@ def test_log_densities_are_pymcs_for_every_family():
     ours = sens.log_densities(idata, model, model_ir(spec))
     quiet = dict(model=model, extend_inferencedata=False, progressbar=False)
     params = [v.name for v in model.free_RVs]
-    prior = pm.compute_log_prior(idata, var_names=params, **quiet)
-    lik = pm.compute_log_likelihood(idata, **quiet)
+    prior = pm.stats.compute_log_prior(idata, var_names=params, **quiet)
+    lik = pm.stats.compute_log_likelihood(idata, **quiet)
     eps = np.finfo(float).eps
     for name in params:  # one term each (per element): a few roundings of its value
         np.testing.assert_allclose(ours.log_prior[name].values, prior[name].values, rtol=16 * eps, atol=0)
@@ -220,7 +220,7 @@ def test_log_prior_is_pymcs_for_every_prior(real, positive):
     model = dagmed.compile(spec, pd.DataFrame({"t": [0.0, 1.0, 1.0], "y": [0.3, 1.2, 0.8]}))
     idata = inference_data(posterior=pm.sample_prior_predictive(draws=30, model=model, random_seed=6).prior)
     ours = sens.log_densities(idata, model, model_ir(spec)).log_prior
-    theirs = pm.compute_log_prior(idata, model=model, extend_inferencedata=False, progressbar=False)
+    theirs = pm.stats.compute_log_prior(idata, model=model, extend_inferencedata=False, progressbar=False)
     # PyMC holds a gamma's 1/beta as a float32 constant: its C and Python linkers differ in the 7th digit
     tol = dict(rtol=1e-6, atol=1e-6) if positive.startswith("gamma") else dict(rtol=16 * np.finfo(float).eps, atol=0)
     assert sorted(ours.data_vars) == sorted(theirs.data_vars) == ["y_beta", "y_intercept", "y_sigma"]
