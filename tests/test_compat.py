@@ -216,6 +216,34 @@ def test_data_groups_are_those_pm_sample_makes():
             assert ds[v].dims == ref[v].dims
 
 
+def test_pymc_takes_the_arguments_dagmed_gives():
+    """The arguments of dagmed.fit.sampling's calls, by name, in PyMC 5.16-5.28 and 6.x: no entry in compat needed."""
+    import inspect
+
+    import pymc as pm
+
+    def params(f):
+        return set(inspect.signature(f).parameters)
+
+    sample = {"draws", "tune", "chains", "cores", "random_seed", "progressbar", "nuts_sampler", "model"}
+    assert sample | {"compute_convergence_checks"} <= params(pm.sample)
+    assert {"draws", "random_seed", "compile_kwargs", "model"} <= params(pm.sample_prior_predictive)
+    assert {"random_seed", "progressbar", "compile_kwargs"} <= params(pm.sample_posterior_predictive)
+
+
+def test_do_and_observe_are_the_model_transforms_dagmed_uses():
+    import pymc as pm
+
+    with pm.Model() as m:
+        a = pm.Normal("a")
+        pm.Normal("y", a, 1.0)
+    done = pm.do(m, {"a": 2.0})
+    assert "a" not in {v.name for v in done.free_RVs}
+    assert float(pm.draw(done["a"])) == 2.0
+    observed = pm.observe(m, {"y": np.array(0.5)})
+    assert [v.name for v in observed.observed_RVs] == ["y"] and [v.name for v in observed.free_RVs] == ["a"]
+
+
 @pytest.mark.filterwarnings(
     "ignore:RandomVariable Ops will stop hiding:DeprecationWarning"
 )  # PyTensor 3; 2 has no flag
