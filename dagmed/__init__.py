@@ -5,7 +5,7 @@ The pipeline, one folder per stage, each importing only the stages before it::
     lang    text --parser--> SpecIR --resolver--> Spec          (families, priors: the rows)
     graph   Spec --> DAG with roles --> Analysis                (checks, implied independencies)
     model   Analysis --> ModelIR --> Dataset, pm.Model          (compiler, missing values)
-    fit     pm.Model --> InferenceData                          (nutpie / PyMC, psens, tests)
+    fit     pm.Model --> InferenceData / DataTree               (nutpie / PyMC, psens, tests)
     effects posterior --> regimes --> effects                   (the exact decomposition)
     report  effects --> table, effects.json, pictures, report.html
     api     run(); study: simulate(), power(), calibrate(); cli: the ``dagmed`` command
@@ -15,6 +15,8 @@ The pipeline, one folder per stage, each importing only the stages before it::
 :func:`load_data` and :func:`simulate` import PyMC when first used (PEP 562); so do the
 simulation studies :func:`power` and :func:`calibrate`, which import Dask too, and the
 sensitivity analysis :func:`sensitivity` (an unmeasured mediator-outcome confounder).
+:mod:`dagmed.compat` holds what differs between the PyMC 5 / ArviZ 0.x and PyMC 6 / ArviZ 1.x
+stacks (an ``InferenceData`` or an ``xarray.DataTree``).
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from . import compat
 from .effects import clustered as cluster_effects
 from .effects import decomposition
 from .effects import regimes as regimes_mod
@@ -36,9 +37,10 @@ class Result:
 
     Attributes
     ----------
-    idata : arviz.InferenceData
+    idata : arviz.InferenceData or xarray.DataTree
         Posterior, sample stats, observed data; group ``mediation`` holds the draws of
-        every effect and regime.
+        every effect and regime. An ``xarray.DataTree`` with ArviZ 1 (Python 3.12 and later,
+        PyMC 6), an ``arviz.InferenceData`` with ArviZ 0.x (:mod:`dagmed.compat`).
     effects : pandas.DataFrame
         One row per effect (TE, DE, IIE[m], INT[...], DEP, PM[m]): mean, sd, hdi_low,
         hdi_high, p_lt_0.
@@ -174,9 +176,9 @@ def decompose_idata(
 
     Returns ``(table, joint, effects)``: ``table[s, t, t_1..t_K]``, ``joint[s, t, t*]`` and a
     dict of effect draws (:func:`dagmed.effects.decomposition.effects`). Any InferenceData
-    with a ``posterior`` group holding the model's parameters works (prior draws too).
+    (or ArviZ 1 DataTree) with a ``posterior`` group holding the model's parameters works (prior draws too).
     """
-    return decomposition.decompose(idata.posterior, dataset, convention, chunk_bytes, progress, scale)
+    return decomposition.decompose(compat.group(idata, "posterior"), dataset, convention, chunk_bytes, progress, scale)
 
 
 def run(
@@ -281,7 +283,7 @@ def run(
     n_draws = idata.posterior.sizes["chain"] * idata.posterior.sizes["draw"]
     with progress.progress("regimes", n_draws, settings.progressbar) as advance:
         table, joint, effect_draws, accuracy = decomposition.decompose_reporting(
-            idata.posterior, dataset, convention, progress=advance, scale=scale, clusters=clusters
+            compat.group(idata, "posterior"), dataset, convention, progress=advance, scale=scale, clusters=clusters
         )
     if accuracy["method"] == "grid":
         log(f"integration: {_integration_line(accuracy)}")
@@ -296,7 +298,7 @@ def run(
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "mediation" is not an ArviZ schema group
-        idata.add_groups({"mediation": group})
+        compat.set_group(idata, "mediation", group)
     other = next(c for c in CONVENTIONS if c != convention)
     other_draws = decomposition.effects(table, ir.mediators, other, joint=joint, scale=scale)
     sens = _prior_sensitivity(idata, effect_draws, model, ir, log)
@@ -363,7 +365,7 @@ def _prior_sensitivity(idata, effect_draws, model, ir, log) -> list:
             "(run with 'missing drop' to see it for the complete cases)"
         )
         return []
-    log("prior sensitivity: power-scaling the prior and the likelihood (arviz.psens)")
+    log(f"prior sensitivity: power-scaling the prior and the likelihood ({compat.PSENS})")
     with warnings.catch_warnings():  # the log densities compile with pytensor's C backend: its BLAS notice is noise
         warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
         sens = sensitivity.prior_sensitivity(idata, effect_draws, model=model, ir=ir)

@@ -25,6 +25,7 @@ PACKAGE = Path(dagmed.__file__).resolve().parent
 # The package's face (dagmed/__init__.py) hands on the spec language and the checks.
 STAGES = (
     "errors",
+    "compat",
     "files",
     "lang",
     "graph",

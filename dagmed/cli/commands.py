@@ -14,6 +14,7 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
+from .. import compat
 from ..errors import UsageError
 from ..files import check_distinct, check_new_file
 from ..fit import implications
@@ -239,11 +240,9 @@ def cmd_plot(args) -> int:
     if missing:
         raise UsageError(f"{run_dir} is not a dagmed run directory: {', '.join(missing)} missing")
     sensitivity = _sensitivity_dir(getattr(args, "sensitivity", None), run_dir, True)
-    import arviz as az
-
     doc = json.loads((run_dir / "effects.json").read_text())
     spec = parse((run_dir / "spec.dag").read_text(encoding="utf-8"), str(run_dir / "spec.dag"))
-    idata = az.from_netcdf(run_dir / "idata.nc")
+    idata = compat.read_netcdf(run_dir / "idata.nc")
     _pictures_and_report(run_dir, ModelIR.from_analysis(check(spec)), idata, doc, _stderr, sensitivity=sensitivity)
     print(f"wrote plots/ and report.html to {run_dir}")
     return 0

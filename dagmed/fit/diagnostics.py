@@ -7,27 +7,30 @@ import warnings
 import arviz as az
 import numpy as np
 
+from .. import compat
+
 # Thresholds of a warning: R-hat above, bulk ESS below (Vehtari et al. 2021).
 RHAT_MAX = 1.01
 ESS_MIN = 400
 
 
-def diagnostics(idata: az.InferenceData) -> dict:
+def diagnostics(idata) -> dict:
     """Worst R-hat and bulk ESS over the model's parameters, and the number of divergences.
 
     R-hat is NaN for a single chain (it compares chains).
 
     Examples
     --------
-    >>> import arviz as az
+    >>> import xarray as xr
+    >>> from dagmed.compat import inference_data
     >>> rng = np.random.default_rng(0)
-    >>> idata = az.from_dict(posterior={"a": rng.normal(size=(2, 500))},
-    ...                      sample_stats={"diverging": np.zeros((2, 500), dtype=bool)})
+    >>> idata = inference_data(posterior=xr.Dataset({"a": (("chain", "draw"), rng.normal(size=(2, 500)))}),
+    ...                        sample_stats=xr.Dataset({"diverging": (("chain", "draw"), np.zeros((2, 500), bool))}))
     >>> d = diagnostics(idata)
     >>> d["rhat_max"] < 1.01, d["ess_bulk_min"] > 400, d["divergences"]
     (True, True, 0)
     """
-    post = idata.posterior
+    post = compat.group(idata, "posterior")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         rhat = az.rhat(post)
@@ -36,7 +39,8 @@ def diagnostics(idata: az.InferenceData) -> dict:
         max(float(np.nanmax(rhat[v].values)) for v in rhat.data_vars) if post.sizes["chain"] > 1 else float("nan")
     )
     ess_min = min(float(np.nanmin(ess[v].values)) for v in ess.data_vars)
-    div = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
+    stats = compat.group(idata, "sample_stats") if "sample_stats" in compat.groups(idata) else {}
+    div = int(stats["diverging"].sum()) if "diverging" in stats else 0
     return {"rhat_max": rhat_max, "ess_bulk_min": ess_min, "divergences": div}
 
 

@@ -44,10 +44,10 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from .. import compat
 from ..lang.ir import Dist
 from ..lang.priors import PRIORS
 from ..model.compiler import distinct_rows
-from . import _compat
 
 # The branches of :func:`logp_grad` by family row (``Family.fast``) and of :func:`_prior_logp`
 # by prior row (``PriorDist.code``): a row names its branch, the kernel holds its arithmetic.
@@ -484,7 +484,7 @@ def _nutpie_model(fast: FastModel):
         ]
     )
     dims = {n: tuple(model.named_vars_to_dims[n]) for n in fast.names if n in model.named_vars_to_dims}
-    return _compat.nutpie_model(
+    return compat.nutpie_model(
         dims=dims,
         coords=coords,
         shapes=dict(zip(fast.names, fast.shapes)),
@@ -504,11 +504,11 @@ def nutpie_supported() -> bool:
     >>> isinstance(nutpie_supported(), bool)
     True
     """
-    return _compat.compiled_model_class() is not None
+    return compat.compiled_model_class() is not None
 
 
 def sample(fast: FastModel, settings, seed: int | None, progressbar: bool = False):
-    """Draw from ``fast``'s posterior with nutpie; an InferenceData as ``pm.sample`` gives it.
+    """Draw from ``fast``'s posterior with nutpie; the container ``pm.sample`` gives (:func:`dagmed.compat.inference_data`).
 
     Parameters
     ----------
@@ -523,7 +523,7 @@ def sample(fast: FastModel, settings, seed: int | None, progressbar: bool = Fals
 
     Returns
     -------
-    arviz.InferenceData
+    arviz.InferenceData or xarray.DataTree
         ``posterior`` (the model's variables, its dims and coordinates), ``sample_stats``,
         ``observed_data`` and ``constant_data``; warm-up draws dropped by the caller.
     """
@@ -540,8 +540,9 @@ def sample(fast: FastModel, settings, seed: int | None, progressbar: bool = Fals
         seed=seed,
         target_accept=settings.target_accept,
         progress_bar=progressbar,
-        low_rank_modified_mass_matrix=True,
+        **compat.nutpie_options(),
         **kwargs,
     )
-    idata.add_groups(_compat.data_groups(model))  # as pm.sample does for nutpie: the data, which nutpie never sees
+    for name, group in compat.data_groups(model).items():  # as pm.sample does for nutpie: the data it never sees
+        compat.set_group(idata, name, group)
     return idata

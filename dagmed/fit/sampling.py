@@ -16,13 +16,13 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
-import arviz as az
 import numpy as np
 import pymc as pm
 
+from .. import compat
 from ..errors import SamplingError, UsageError
 from ..model import names
-from . import _compat, fastglm
+from . import fastglm
 
 SAMPLERS = ("auto", "nutpie", "pymc")
 
@@ -154,7 +154,7 @@ def quiet():
         logger.setLevel(level)
 
 
-def sample(model: pm.Model, settings: SamplerSettings, fast=None) -> az.InferenceData:
+def sample(model: pm.Model, settings: SamplerSettings, fast=None):
     """Sample the posterior of ``model``.
 
     Given its :mod:`dagmed.fit.fastglm` plan (:func:`fast_plan`: nutpie, and a model of observed
@@ -172,8 +172,8 @@ def sample(model: pm.Model, settings: SamplerSettings, fast=None) -> az.Inferenc
 
     Returns
     -------
-    arviz.InferenceData
-        Posterior, sample stats, observed data and the covariates (``constant_data``, which
+    arviz.InferenceData or xarray.DataTree
+        The installed ArviZ's container (:mod:`dagmed.compat`): posterior, sample stats, observed data and the covariates (``constant_data``, which
         nutpie leaves out); warm-up draws dropped.
 
     Raises
@@ -207,28 +207,30 @@ def sample(model: pm.Model, settings: SamplerSettings, fast=None) -> az.Inferenc
         with quiet():  # PyMC's own convergence warnings are replaced by dagmed's (see diagnostics())
             if fast is not None:
                 idata = fastglm.sample(
-                    fast, settings, _compat.chain_seed(settings.seed), progressbar=bar(settings.progressbar)
+                    fast, settings, compat.chain_seed(settings.seed), progressbar=bar(settings.progressbar)
                 )
             else:
                 idata = pm.sample(**kwargs, compute_convergence_checks=False)
     except Exception as exc:  # the sampler's own failure in one line (Ctrl-C is not an Exception)
         raise SamplingError(f"sampling with {name} failed: {type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
-    for group in [g for g in idata.groups() if g.startswith("warmup")]:
+    for group in [g for g in compat.groups(idata) if g.startswith("warmup")]:
         del idata[group]
     # nutpie on a compiled PyMC model keeps the unconstrained values too (``y_alpha_log__``):
     # the posterior holds the model's own variables, as PyMC's sampler and the fast path give it
     values = {model.rvs_to_values[rv].name for rv in model.free_RVs} - {rv.name for rv in model.free_RVs}
     extra = [v for v in idata.posterior.data_vars if v in values]
     if extra:
-        idata.posterior = idata.posterior.drop_vars(extra)
-    if model.data_vars and "constant_data" not in idata.groups():  # nutpie leaves it out
+        compat.set_group(idata, "posterior", compat.group(idata, "posterior").drop_vars(extra))
+    if model.data_vars and "constant_data" not in compat.groups(idata):  # nutpie leaves it out
         import xarray as xr
 
-        idata.add_groups(
-            constant_data=xr.Dataset(
+        compat.set_group(
+            idata,
+            "constant_data",
+            xr.Dataset(
                 {v.name: ((names.OBS_DIM,), np.asarray(v.get_value())) for v in model.data_vars},
                 coords={names.OBS_DIM: np.asarray(model.coords[names.OBS_DIM])},
-            )
+            ),
         )
     return idata
 
@@ -248,7 +250,7 @@ def fast_plan(model: pm.Model, settings: SamplerSettings, ir=None):
 
 def predictive(
     model: pm.Model,
-    idata: az.InferenceData,
+    idata,
     seed=None,
     prior_draws: int = 500,
     progressbar=True,
@@ -260,7 +262,7 @@ def predictive(
     ----------
     model : pymc.Model
         The model ``idata`` was sampled from, data attached.
-    idata : arviz.InferenceData
+    idata : arviz.InferenceData or xarray.DataTree
         With a posterior; gains groups ``prior``, ``prior_predictive`` and
         ``posterior_predictive``.
     seed : int, optional
@@ -296,11 +298,12 @@ def predictive(
     fast_compile = {"mode": Mode(linker="py", optimizer=None)}
     with model, quiet():
         prior = pm.sample_prior_predictive(draws=prior_draws, random_seed=seed, compile_kwargs=fast_compile)
-        idata.add_groups(prior_predictive=prior.prior_predictive, prior=prior.prior)
-        post = idata.posterior
+        compat.set_group(idata, "prior_predictive", prior.prior_predictive)
+        compat.set_group(idata, "prior", prior.prior)
+        post = compat.group(idata, "posterior")
         step = max(1, -(-post.sizes["chain"] * post.sizes["draw"] // posterior_draws))
         thinned = post.isel(draw=slice(None, None, step))
         pp = pm.sample_posterior_predictive(
             thinned, random_seed=seed, progressbar=bar(progressbar), compile_kwargs=fast_compile
         )
-        idata.add_groups(posterior_predictive=pp.posterior_predictive)
+        compat.set_group(idata, "posterior_predictive", pp.posterior_predictive)

@@ -1,6 +1,6 @@
 """The data's verdict on the priors: power-scaling sensitivity of every parameter and effect.
 
-Power-scaling (Kallioinen et al. 2023; ``arviz.psens``, MATH.md section 3d) raises the prior,
+Power-scaling (Kallioinen et al. 2023; ``arviz.psens``, ``arviz.psense`` on ArviZ 1, MATH.md section 3d) raises the prior,
 or the likelihood, to a power ``alpha`` near 1 and measures how far the posterior of each
 quantity moves, by importance weighting the draws already there: no refit. A prior score
 above 0.05 (priorsense's threshold) marks a quantity as prior-sensitive; whether the
@@ -21,8 +21,9 @@ Examples
 A normal mean with a tight prior far from the data, and with a wide prior; the posterior
 draws are exact (conjugate), so no sampler is needed:
 
->>> import numpy as np, arviz as az, xarray as xr
+>>> import numpy as np, xarray as xr
 >>> from scipy import stats
+>>> from dagmed.compat import inference_data
 >>> rng = np.random.default_rng(0)
 >>> y = rng.normal(-1.0, 1.0, 30)
 >>> def conjugate(prior_mu, prior_sd):
@@ -30,7 +31,7 @@ draws are exact (conjugate), so no sampler is needed:
 ...     mean = (prior_mu / prior_sd**2 + y.sum()) / precision
 ...     mu = rng.normal(mean, precision**-0.5, (2, 2000))
 ...     loglik = stats.norm.logpdf(y[:, None, None], mu, 1.0).sum(axis=0)
-...     return az.InferenceData(
+...     return inference_data(
 ...         posterior=xr.Dataset({"mu": (("chain", "draw"), mu)}),
 ...         log_prior=xr.Dataset({"mu": (("chain", "draw"), stats.norm.logpdf(mu, prior_mu, prior_sd))}),
 ...         log_likelihood=xr.Dataset({"y": (("chain", "draw"), loglik)}))
@@ -53,11 +54,11 @@ The moved means estimate the exact ones: the prior Normal(2, 0.5) raised to the 
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
+from .. import compat
 from ..model import names
 from ..model.clusters import offset
 from ..model.compiler import distinct_rows, node_values
@@ -149,7 +150,7 @@ def diagnose(prior: float, likelihood: float, threshold: float = THRESHOLD) -> s
 
 
 def log_densities(idata, model, ir):
-    """A new InferenceData: ``idata``'s posterior with the ``log_prior`` and ``log_likelihood`` groups psens needs.
+    """A new container: ``idata``'s posterior with the ``log_prior`` and ``log_likelihood`` groups psens needs.
 
     ``log_prior`` holds the log prior density of each parameter (the model's free variables
     without the ``obs_id`` dimension) at each draw, ``log_likelihood`` each observed node's
@@ -159,7 +160,7 @@ def log_densities(idata, model, ir):
 
     Parameters
     ----------
-    idata : arviz.InferenceData
+    idata : arviz.InferenceData or xarray.DataTree
         With the ``posterior`` of ``model``.
     model : pymc.Model
         The model sampled, with its data (:func:`dagmed.compile`).
@@ -168,7 +169,8 @@ def log_densities(idata, model, ir):
 
     Returns
     -------
-    arviz.InferenceData
+    arviz.InferenceData or xarray.DataTree
+        As ``idata`` (:func:`dagmed.compat.inference_data`).
 
     Raises
     ------
@@ -178,23 +180,22 @@ def log_densities(idata, model, ir):
 
     Examples
     --------
-    >>> import dagmed, arviz as az, pandas as pd, pymc as pm
+    >>> import dagmed, pandas as pd, pymc as pm
+    >>> from dagmed.compat import inference_data
     >>> from dagmed.model.ir import ModelIR
     >>> spec = dagmed.parse("treatment t\\noutcome y\\nt -> y ~ bernoulli\\n")
     >>> model = dagmed.compile(spec, pd.DataFrame({"t": [0, 1, 1, 0], "y": [1, 0, 1, 0]}))
     >>> prior = pm.sample_prior_predictive(draws=10, model=model, random_seed=1)
-    >>> dens = log_densities(az.InferenceData(posterior=prior.prior), model, ModelIR.from_analysis(dagmed.check(spec)))
+    >>> dens = log_densities(inference_data(posterior=prior.prior), model, ModelIR.from_analysis(dagmed.check(spec)))
     >>> sorted(dens.log_prior.data_vars), sorted(dens.log_likelihood.data_vars), dens.log_likelihood["y"].dims
     (['y_beta', 'y_intercept'], ['y'], ('chain', 'draw'))
     """
-    import arviz as az
-
     if names.INCOMPLETE_ROWS in model.named_vars:
         raise ValueError(
             "the model has rows with missing values modelled: their likelihood is a potential, "
             "not a log_likelihood group"
         )
-    posterior = idata.posterior
+    posterior = compat.group(idata, "posterior")
     # the clusters' standardised effects are Normal(0, 1) by construction (non-centred), not a prior
     # anyone chose: power-scaling them would scale the hierarchy itself; their sds' priors are scaled
     params = [
@@ -202,7 +203,7 @@ def log_densities(idata, model, ir):
         for v in model.free_RVs
         if not any(d == names.OBS_DIM or names.is_cluster_dim(d) for d in model.named_vars_to_dims.get(v.name, ()))
     ]
-    return az.InferenceData(
+    return compat.inference_data(
         posterior=posterior,
         log_prior=_log_prior(posterior, params),
         log_likelihood=_log_likelihood(posterior, model, ir),
@@ -330,13 +331,9 @@ def _quantities(posterior, effects) -> list[tuple[str, str, dict, np.ndarray]]:
 
 
 def _scores(idata, dataset, component: str) -> dict:
-    import arviz as az
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return az.psens(
-            az.InferenceData(posterior=dataset, **{f"log_{component}": idata[f"log_{component}"]}), component=component
-        )
+    log_density = f"log_{component}"
+    container = compat.inference_data(posterior=dataset, **{log_density: compat.group(idata, log_density)})
+    return compat.power_sensitivity(container, component)
 
 
 def _total(group) -> np.ndarray:
@@ -349,9 +346,7 @@ def _total(group) -> np.ndarray:
 
 def _scaled_weights(log_prior_total: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
     """Normalized Pareto-smoothed weights ``∝ p(theta)^(alpha - 1)`` over the flattened draws, and their Pareto k."""
-    import arviz as az
-
-    log_w, k = az.psislw((alpha - 1.0) * log_prior_total.reshape(-1))
+    log_w, k = compat.psislw((alpha - 1.0) * log_prior_total.reshape(-1))
     w = np.exp(log_w - np.max(log_w))
     return w / w.sum(), float(k)
 
@@ -363,7 +358,7 @@ def prior_sensitivity(
 
     Parameters
     ----------
-    idata : arviz.InferenceData
+    idata : arviz.InferenceData or xarray.DataTree
         With ``posterior``, ``log_prior`` and ``log_likelihood`` groups; when the last two are
         missing, ``model`` is used to compute them (:func:`log_densities`).
     effect_draws : dict of str to array, optional
@@ -392,17 +387,18 @@ def prior_sensitivity(
 
     Examples
     --------
-    >>> import numpy as np, arviz as az, xarray as xr
+    >>> import numpy as np, xarray as xr
+    >>> from dagmed.compat import inference_data
     >>> rng = np.random.default_rng(1)
     >>> a = rng.normal(0.0, 1.0, (2, 500))
     >>> lp = -0.5 * a**2                     # a ~ Normal(0, 1), and nothing learnt from the data
-    >>> idata = az.InferenceData(posterior=xr.Dataset({"a": (("chain", "draw"), a)}),
-    ...                          log_prior=xr.Dataset({"a": (("chain", "draw"), lp)}),
-    ...                          log_likelihood=xr.Dataset({"y": (("chain", "draw"), np.zeros((2, 500)))}))
+    >>> idata = inference_data(posterior=xr.Dataset({"a": (("chain", "draw"), a)}),
+    ...                        log_prior=xr.Dataset({"a": (("chain", "draw"), lp)}),
+    ...                        log_likelihood=xr.Dataset({"y": (("chain", "draw"), np.zeros((2, 500)))}))
     >>> [(s.name, s.flagged, s.diagnosis) for s in prior_sensitivity(idata, {"TE": 2 * a.reshape(-1)})]
     [('a', True, 'weak likelihood'), ('TE', True, 'weak likelihood')]
     """
-    groups = set(idata.groups())
+    groups = set(compat.groups(idata))
     if not {"log_prior", "log_likelihood"} <= groups:
         if model is None or ir is None:
             raise ValueError(
@@ -410,7 +406,7 @@ def prior_sensitivity(
                 "(prior_sensitivity(idata, model=model, ir=ir)) or add them with dagmed.fit.sensitivity.log_densities"
             )
         idata = log_densities(idata, model, ir)
-    posterior = idata.posterior
+    posterior = compat.group(idata, "posterior")
     chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
     effects = _effects_array(effect_draws, chains, draws) if effect_draws else None
     quantities = _quantities(posterior, effects)
@@ -420,7 +416,7 @@ def prior_sensitivity(
     if scored_effects:
         dataset = dataset.assign({_EFFECTS: effects.sel(effect=scored_effects)})
     scores = {c: _scores(idata, dataset, c) for c in ("prior", "likelihood")} if scored else {}
-    weights = [(a, *_scaled_weights(_total(idata.log_prior), a)) for a in alphas]
+    weights = [(a, *_scaled_weights(_total(compat.group(idata, "log_prior")), a)) for a in alphas]
     out = []
     for name, var, sel, x in quantities:
         if np.all(np.isfinite(x)) and np.ptp(x) > 0:

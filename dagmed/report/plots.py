@@ -22,6 +22,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from .. import compat
 from ..effects.kinds import IIE, TE, Effect, kind_of
 from ..lang.vocabulary import SCALES
 from ..model.compiler import build, data_nodes
@@ -219,7 +220,7 @@ def rates_by_treatment(idata, doc, path: Path) -> Path:
 
 def _predictive_means(idata, group):
     out = {}
-    ds = idata[group]
+    ds = compat.group(idata, group)
     for name in ds.data_vars:
         v = ds[name].values
         out[name] = v.reshape(-1, v.shape[-1]).mean(axis=1)
@@ -234,31 +235,15 @@ def predictive_check(idata, group: str, path: Path, title: str) -> Path:
     axes = fig.subplots(1, n, squeeze=False)
     for ax, (name, m) in zip(axes.flat, means.items()):
         ax.stairs(*np.histogram(m, bins=30), fill=True, color="#9ecae1")  # one patch, not a bar per bin
-        ax.axvline(float(np.mean(idata.observed_data[name].values)), color="red", lw=2, label="observed")
+        ax.axvline(
+            float(np.mean(compat.group(idata, "observed_data")[name].values)), color="red", lw=2, label="observed"
+        )
         ax.set_title(name)
         ax.set_xlabel("mean of a simulated data set")
         ax.set_ylabel("count")
     axes.flat[0].legend()
     fig.suptitle(title)
     return _save(fig, path)
-
-
-@contextmanager
-def _arviz_without_numba():
-    """arviz's densities (``kde``, in the trace plot and ``plot_posterior``) with its numba switched off, then restored.
-
-    arviz's numba histogram compiled for about 3 s on the first run after installing; NumPy's
-    gives the same densities in the same time (they could differ only by a draw within a
-    rounding of a bin edge: NumPy corrects its bin to the edge's side, numba does not).
-    """
-    from arviz import Numba
-
-    flag = Numba.numba_flag
-    Numba.disable_numba()
-    try:
-        yield
-    finally:
-        Numba.numba_flag = flag
 
 
 def trace(idata, path: Path) -> Path:
@@ -270,10 +255,9 @@ def trace(idata, path: Path) -> Path:
     per chain, every k-th: the panel is narrower in pixels than that; densities use every
     draw. Divergent draws are marked at the bottom of both panels.
     """
-    from arviz import kde
     from matplotlib.collections import LineCollection
 
-    post = idata.posterior
+    post = compat.group(idata, "posterior")
     names_ = list(post.data_vars)
     draws = post["draw"].values
     step = max(1, -(-draws.size // TRACE_POINTS))
@@ -285,8 +269,7 @@ def trace(idata, path: Path) -> Path:
         densities, lines, colours, styles = [], [], [], []
         for k in range(x.shape[2]):
             for c in range(x.shape[0]):
-                with _arviz_without_numba():
-                    densities.append(np.column_stack(kde(x[c, :, k])))
+                densities.append(np.column_stack(compat.kde(x[c, :, k])))
                 lines.append(np.column_stack([draws[::step], x[c, ::step, k]]))
                 colours.append(f"C{k % 10}")
                 styles.append(CHAIN_STYLES[c % len(CHAIN_STYLES)])
@@ -310,18 +293,17 @@ def trace(idata, path: Path) -> Path:
 
 def _divergences(idata):
     """``(chain, draw)`` booleans: the divergent transitions, or None when the run did not record them."""
-    if "sample_stats" not in idata.groups() or "diverging" not in idata.sample_stats:
+    stats = compat.group(idata, "sample_stats") if "sample_stats" in compat.groups(idata) else {}
+    if "diverging" not in stats:
         return None
-    return idata.sample_stats["diverging"].transpose("chain", "draw").values.astype(bool)
+    return stats["diverging"].transpose("chain", "draw").values.astype(bool)
 
 
 def effect_posteriors(idata, doc, path: Path) -> Path:
     """Posterior of each effect with its HDI and a reference line at no effect (0, or 1 for a ratio)."""
     scale = SCALES[doc.get("scale", "diff")]
-    import arviz as az
-
     shown = [e["name"] for e in doc["effects"] if not kind_of(e["name"]).ratio]
-    eff = idata.mediation["effects"]
+    eff = compat.group(idata, "mediation")["effects"]
     ncol = min(3, len(shown))
     nrow = int(np.ceil(len(shown) / ncol))
     fig = _figure(figsize=(4.2 * ncol, 3 * nrow))
@@ -334,8 +316,7 @@ def effect_posteriors(idata, doc, path: Path) -> Path:
             ax.text(0.5, 0.5, f"{draws.mean():.4g} in every draw", transform=ax.transAxes, ha="center")
             ax.set_yticks([])
         else:
-            with _arviz_without_numba():
-                az.plot_posterior(draws, ax=ax, hdi_prob=doc["hdi_prob"], ref_val=scale.null, point_estimate="mean")
+            compat.plot_posterior(draws, ax, doc["hdi_prob"], scale.null)
         ax.set_title(name)
         ax.set_xlabel(prose.axis_label(doc))
     for ax in list(axes.flat)[len(shown) :]:
@@ -370,14 +351,14 @@ def forest(doc, path: Path) -> Path:
 
 def pair_paths(idata, ir, path: Path) -> Path:
     """Continuous examples: path coefficients a, b, c' with the indirect and total effects."""
-    draws = Draws.from_posterior(idata.posterior, ir)
+    draws = Draws.from_posterior(compat.group(idata, "posterior"), ir)
     t, y = ir.treatment, ir.outcome
     cols = {}
     for m in ir.mediators:
         cols[f"a ({t}->{m})"] = draws[m].coef(t)
         cols[f"b ({m}->{y})"] = draws[y].coef(m)
     cols[f"c' ({t}->{y})"] = draws[y].coef(t)
-    eff = idata.mediation["effects"]
+    eff = compat.group(idata, "mediation")["effects"]
     for m in ir.mediators:
         cols[f"indirect {m}"] = eff.sel(effect=Effect(IIE, (m,)).name).values.reshape(-1)
     cols["total"] = eff.sel(effect=Effect(TE).name).values.reshape(-1)
@@ -430,7 +411,7 @@ def draw_all(run_dir: Path, ir, idata, doc, log=print, progressbar: bool = True)
         lambda: forest(doc, out / "forest.png"),
     ]
     for group, title in (("prior_predictive", "Prior"), ("posterior_predictive", "Posterior")):
-        if group in idata.groups():
+        if group in compat.groups(idata):
             steps.append(
                 lambda group=group, title=title: predictive_check(
                     idata,
@@ -465,7 +446,7 @@ def _quiet_fonts():
 def _columns(idata) -> dict:
     """Every data column of a run: constant (exogenous) data first, then observed nodes."""
     cols = {}
-    if "constant_data" in idata.groups():
-        cols.update({k: idata.constant_data[k].values for k in idata.constant_data.data_vars})
-    cols.update({k: idata.observed_data[k].values for k in idata.observed_data.data_vars})
+    for group in ("constant_data", "observed_data"):
+        if group in compat.groups(idata):
+            cols.update({k: v.values for k, v in compat.group(idata, group).data_vars.items()})
     return cols

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import compat
 from ..effects.kinds import regime_labels
 
 HDI_PROB = 0.95
@@ -65,13 +66,11 @@ def summarize(draws, hdi_prob: float = HDI_PROB, null: float = 0.0) -> dict:
     >>> summarize([float("nan")])["sd"]
     nan
     """
-    import arviz as az
-
     x = np.asarray(draws, dtype=float).reshape(-1)
     x = x[np.isfinite(x)]
     if x.size == 0:
         return dict.fromkeys((*SUMMARY[:-1], below(null)), float("nan"))
-    lo, hi = az.hdi(x, hdi_prob=hdi_prob)
+    lo, hi = compat.hdi(x, hdi_prob)
     return {
         "mean": float(x.mean()),
         "median": float(np.median(x)),

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import compat
 from ..effects import decomposition, regimes
 from ..effects.kinds import CONVENTIONS
 from ..errors import DagmedError, DataError, UsageError
@@ -313,7 +314,9 @@ def _fit(design: Design, n: int, data_seed: int, fit_seed: int, times: dict, thr
     times["sample_s"] = time.perf_counter() - t
     t = time.perf_counter()
     scale = ir.spec.scale or "diff"  # the truth's scale (simulate's)
-    _, _, effect_draws = decomposition.decompose(idata.posterior, dataset, design.convention, scale=scale)
+    _, _, effect_draws = decomposition.decompose(
+        compat.group(idata, "posterior"), dataset, design.convention, scale=scale
+    )
     truth = sim.truth["effects_by_convention"][design.convention]
     rows = compare(effect_draws, truth, SCALES[scale].null, design.mode, np.random.default_rng(fit_seed))
     times["decompose_s"] = time.perf_counter() - t

@@ -42,11 +42,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import compat
 from ..effects.decomposition import decompose, effects
 from ..effects.kinds import regime_labels
 from ..errors import UsageError
 from ..files import check_distinct, check_new_file, read_mapping, write_atomically
-from ..fit import _compat
 from ..graph.analysis import check
 from ..lang.ir import Spec
 from ..model import compiler, names
@@ -325,7 +325,7 @@ class Simulator:
             outputs = [self.fixed[v] for v in (*self.drawn, *self.effects, *(node.name for node in self.ir.nodes))]
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
-                function = compile_pymc(inputs=[], outputs=outputs)
+                function = compile_pymc(inputs=[], outputs=outputs, mode=compat.draw_mode())
             # the generators compile_pymc reseeds, in its order: pm.draw(random_seed=...) reseeds them alike
             self._function = function, list(collect_default_updates(inputs=[], outputs=outputs))
         return self._function
@@ -357,7 +357,7 @@ class Simulator:
         for name, values in exogenous.items():  # pm.do's model has its own containers
             self.fixed[name].set_value(np.asarray(values, dtype=self.fixed[name].dtype))
         function, rngs = self._compiled()
-        reseed_rngs(rngs, _compat.chain_seed(rng))  # what pm.draw(random_seed=rng) does before drawing
+        reseed_rngs(rngs, compat.chain_seed(rng))  # what pm.draw(random_seed=rng) does before drawing
         nodes = [node.name for node in ir.nodes]
         drawn = list(self.drawn)
         draws = dict(zip(drawn + list(self.effects) + nodes, function()))

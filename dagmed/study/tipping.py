@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import __version__
+from .. import __version__, compat
 from ..effects import decomposition
 from ..effects.kinds import CONVENTIONS
 from ..errors import DagmedError, UsageError
@@ -130,7 +130,7 @@ def fit_point(sweep: Sweep, mediators: tuple, strength: float, strength_y: float
         fast = sampling.fast_plan(model, settings, ir)
         idata = sampling.sample(model, settings, fast)
         diag = diagnostics.diagnostics(idata)
-        _, _, eff = decomposition.decompose(idata.posterior, data, sweep.convention, scale=sweep.scale)
+        _, _, eff = decomposition.decompose(compat.group(idata, "posterior"), data, sweep.convention, scale=sweep.scale)
     except DagmedError as exc:
         return {"rows": [{**base, "mediator": m, "error": str(exc)} for m in mediators], "coefficients": []}
     table = effects_table(eff, sweep.hdi_prob, SCALES[sweep.scale].null)
@@ -151,7 +151,9 @@ def fit_point(sweep: Sweep, mediators: tuple, strength: float, strength_y: float
         for m in mediators
         for name, r in table.iterrows()
     ]
-    coefficients = measured_coefficients(idata.posterior, dataset, mediators, sweep.hdi_prob) if plain else []
+    coefficients = (
+        measured_coefficients(compat.group(idata, "posterior"), dataset, mediators, sweep.hdi_prob) if plain else []
+    )
     return {"rows": rows, "coefficients": coefficients}
 
 

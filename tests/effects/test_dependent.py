@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import itertools
 
-import arviz as az
 import numpy as np
 import pandas as pd
 import pytest
 
 import dagmed
+from dagmed.compat import inference_data
 from dagmed.report.summary import summarize
 
 from conftest import SPECS
@@ -333,7 +333,7 @@ def _prior_as_posterior(model, draws, seed):
 
     with model:
         prior = pm.sample_prior_predictive(draws=draws, random_seed=seed)
-    return az.InferenceData(posterior=prior.prior)
+    return inference_data(posterior=prior.prior)
 
 
 def _params_per_draw(idata, model, nodes):

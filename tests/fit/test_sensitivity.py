@@ -2,7 +2,6 @@
 
 import math
 
-import arviz as az
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +9,8 @@ import xarray as xr
 from scipy import stats
 
 import dagmed
+from dagmed import compat
+from dagmed.compat import inference_data
 from dagmed.fit import sensitivity as sens
 from dagmed.model.ir import ModelIR
 
@@ -27,7 +28,7 @@ def conjugate(prior_mu, prior_sd, n=30, draws=2000, seed=0):
     precision = 1 / prior_sd**2 + n
     mean = (prior_mu / prior_sd**2 + y.sum()) / precision
     mu = rng.normal(mean, precision**-0.5, (2, draws))
-    idata = az.InferenceData(
+    idata = inference_data(
         posterior=xr.Dataset({"mu": (DIMS, mu)}),
         log_prior=xr.Dataset({"mu": (DIMS, stats.norm.logpdf(mu, prior_mu, prior_sd))}),
         log_likelihood=xr.Dataset({"y": (DIMS + ("obs",), stats.norm.logpdf(y, mu[..., None], 1.0))}),
@@ -51,7 +52,7 @@ def test_weak_likelihood_told_apart():
     # the data say nothing (a flat likelihood): the posterior is the prior
     rng = np.random.default_rng(1)
     a = rng.normal(0.5, 1.0, (2, 1000))
-    idata = az.InferenceData(
+    idata = inference_data(
         posterior=xr.Dataset({"a": (DIMS, a)}),
         log_prior=xr.Dataset({"a": (DIMS, stats.norm.logpdf(a, 0.5, 1.0))}),
         log_likelihood=xr.Dataset({"y": (DIMS, np.zeros((2, 1000)))}),
@@ -102,7 +103,7 @@ def test_constant_and_non_finite_effects_are_not_flagged():
 def test_vector_parameters_named_by_coordinate():
     rng = np.random.default_rng(2)
     b = rng.normal(size=(2, 500, 2))
-    idata = az.InferenceData(
+    idata = inference_data(
         posterior=xr.Dataset({"y_beta": (DIMS + ("y_parents",), b)}, coords={"y_parents": ["t", "m"]}),
         log_prior=xr.Dataset(
             {"y_beta": (DIMS + ("y_parents",), stats.norm.logpdf(b))}, coords={"y_parents": ["t", "m"]}
@@ -117,7 +118,7 @@ def test_bad_effect_shape_and_missing_groups_refused():
     with pytest.raises(ValueError, match="effect draws must have 2 x 2000 values"):
         sens.prior_sensitivity(idata, {"TE": np.zeros(7)})
     with pytest.raises(ValueError, match="log_prior and log_likelihood"):
-        sens.prior_sensitivity(az.InferenceData(posterior=idata.posterior))
+        sens.prior_sensitivity(inference_data(posterior=idata.posterior))
 
 
 def test_as_dict_and_diagnose():
@@ -139,8 +140,8 @@ def test_log_densities_of_a_compiled_model():
     spec = dagmed.parse("treatment t\noutcome y\nt -> y ~ bernoulli\nprior y.intercept = normal(3, 0.5)\n")
     df = pd.DataFrame({"t": [0, 1, 1, 0, 1], "y": [1, 0, 1, 0, 0]})
     model = dagmed.compile(spec, df)
-    draws = pm.sample_prior_predictive(draws=20, model=model, random_seed=3).prior
-    idata = az.InferenceData(posterior=draws[["y_intercept", "y_beta"]])
+    draws = compat.group(pm.sample_prior_predictive(draws=20, model=model, random_seed=3), "prior")
+    idata = inference_data(posterior=draws[["y_intercept", "y_beta"]])
     dens = sens.log_densities(idata, model, model_ir(spec))
     a, b = draws["y_intercept"].values, draws["y_beta"].values[..., 0]
     np.testing.assert_allclose(dens.log_prior["y_intercept"].values, stats.norm.logpdf(a, 3, 0.5), rtol=1e-6)
@@ -148,7 +149,7 @@ def test_log_densities_of_a_compiled_model():
     eta = a[..., None] + b[..., None] * df["t"].to_numpy()
     loglik = (df["y"].to_numpy() * eta - np.logaddexp(0, eta)).sum(-1)
     np.testing.assert_allclose(dens.log_likelihood["y"].values, loglik, rtol=1e-6)
-    assert "log_prior" not in idata.groups()  # the input is left as it was
+    assert "log_prior" not in compat.groups(idata)  # the input is left as it was
 
 
 def test_log_densities_are_pymcs_for_every_family():
@@ -169,12 +170,12 @@ def test_log_densities_are_pymcs_for_every_family():
         }
     )
     model = dagmed.compile(spec, df)
-    idata = az.InferenceData(posterior=pm.sample_prior_predictive(draws=30, model=model, random_seed=5).prior)
+    idata = inference_data(posterior=pm.sample_prior_predictive(draws=30, model=model, random_seed=5).prior)
     ours = sens.log_densities(idata, model, model_ir(spec))
     quiet = dict(model=model, extend_inferencedata=False, progressbar=False)
     params = [v.name for v in model.free_RVs]
-    prior = pm.compute_log_prior(idata, var_names=params, **quiet)
-    lik = pm.compute_log_likelihood(idata, **quiet)
+    prior = pm.stats.compute_log_prior(idata, var_names=params, **quiet)
+    lik = pm.stats.compute_log_likelihood(idata, **quiet)
     eps = np.finfo(float).eps
     for name in params:  # one term each (per element): a few roundings of its value
         np.testing.assert_allclose(ours.log_prior[name].values, prior[name].values, rtol=16 * eps, atol=0)
@@ -217,9 +218,9 @@ def test_log_prior_is_pymcs_for_every_prior(real, positive):
         f"prior sigma = {positive}\n"
     )
     model = dagmed.compile(spec, pd.DataFrame({"t": [0.0, 1.0, 1.0], "y": [0.3, 1.2, 0.8]}))
-    idata = az.InferenceData(posterior=pm.sample_prior_predictive(draws=30, model=model, random_seed=6).prior)
+    idata = inference_data(posterior=pm.sample_prior_predictive(draws=30, model=model, random_seed=6).prior)
     ours = sens.log_densities(idata, model, model_ir(spec)).log_prior
-    theirs = pm.compute_log_prior(idata, model=model, extend_inferencedata=False, progressbar=False)
+    theirs = pm.stats.compute_log_prior(idata, model=model, extend_inferencedata=False, progressbar=False)
     # PyMC holds a gamma's 1/beta as a float32 constant: its C and Python linkers differ in the 7th digit
     tol = dict(rtol=1e-6, atol=1e-6) if positive.startswith("gamma") else dict(rtol=16 * np.finfo(float).eps, atol=0)
     assert sorted(ours.data_vars) == sorted(theirs.data_vars) == ["y_beta", "y_intercept", "y_sigma"]
@@ -231,7 +232,7 @@ def test_log_densities_refuse_rows_with_missing_values_modelled():
     spec = dagmed.parse("treatment t\noutcome y\nx -> t, y\nt -> y\nx, t, y ~ bernoulli\nmissing model\n")
     df = pd.DataFrame({"x": [1, None, 0, 1, 0, 1], "t": [0, 1, 1, 0, 1, 0], "y": [1, 0, 1, 1, 0, 0]})
     with pytest.raises(ValueError, match="potential"):
-        sens.log_densities(az.InferenceData(posterior=xr.Dataset()), dagmed.compile(spec, df), model_ir(spec))
+        sens.log_densities(inference_data(posterior=xr.Dataset()), dagmed.compile(spec, df), model_ir(spec))
 
 
 # ---- sampling: a tiny dagmed model ---------------------------------------------------------

@@ -3,7 +3,6 @@ regime table against pm.do on prior draws (MATH.md 4)."""
 
 import itertools
 
-import arviz as az
 import numpy as np
 import pandas as pd
 import pymc as pm
@@ -12,6 +11,7 @@ import pytest
 import dagmed
 import dagmed.examples
 from dagmed import api
+from dagmed.compat import inference_data
 from dagmed.model import compiler, data, names
 from dagmed.model.ir import ModelIR
 
@@ -134,7 +134,7 @@ def test_regime_table_equals_the_pm_do_route(substance, model):
     """The identity holds for any parameter values, so prior draws test it as well as a posterior."""
     ir, d = substance
     prior = pm.sample_prior_predictive(draws=100, model=model, random_seed=3).prior
-    idata = az.InferenceData(posterior=prior)  # decompose_idata reads the posterior group
+    idata = inference_data(posterior=prior)  # decompose_idata reads the posterior group
     t, y, meds = ir.treatment, ir.outcome, ir.mediators
     n = d.n_obs
     q = {tv: _means_under_do(model, idata, {t: tv}, meds, n) for tv in (0, 1)}

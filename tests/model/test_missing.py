@@ -4,7 +4,6 @@ the true effects when values are missing at random, where complete cases are bia
 
 import itertools
 
-import arviz as az
 import numpy as np
 import pandas as pd
 import pymc as pm
@@ -13,6 +12,7 @@ from scipy.special import logsumexp
 
 import dagmed
 from dagmed import api
+from dagmed.compat import inference_data
 from dagmed.effects import decomposition
 from dagmed.effects import regimes as R
 from dagmed.effects import rows as regime_rows_mod
@@ -92,6 +92,7 @@ def complete_data_logp(generative, dataset):
     its observed values as inputs: ``f(point, columns)`` gives each elementwise term of its log
     density (flattened), so that the 2^b completions of the data need one compilation."""
     import pytensor
+    from pytensor.graph.replace import clone_replace  # pytensor.clone_replace is gone in PyTensor 3
 
     cols = filled(
         dataset,
@@ -102,7 +103,7 @@ def complete_data_logp(generative, dataset):
     model = compiler.attach(generative, data.Dataset(cols, dataset.ir, "filled", dataset.n_obs, 0, dataset.n_obs))
     observed = [rv.name for rv in model.observed_RVs]
     inputs = {n: model.rvs_to_values[model[n]].type(f"{n}_data") for n in observed}  # int64 for 0/1 nodes
-    terms = pytensor.clone_replace(model.logp(sum=False), {model.rvs_to_values[model[n]]: inputs[n] for n in observed})
+    terms = clone_replace(model.logp(sum=False), {model.rvs_to_values[model[n]]: inputs[n] for n in observed})
     values = [model.rvs_to_values[rv] for rv in model.free_RVs]
     f = pytensor.function([*values, *inputs.values()], terms, on_unused_input="ignore")
     return lambda point, columns: np.concatenate(
@@ -192,7 +193,7 @@ def test_without_missing_values_the_model_is_the_complete_data_model():
 
 def _prior_as_posterior(model, draws=6, seed=3):
     prior = pm.sample_prior_predictive(draws=draws, model=model, random_seed=seed).prior
-    return az.InferenceData(posterior=prior)
+    return inference_data(posterior=prior)
 
 
 def _value_point(model, posterior, s):

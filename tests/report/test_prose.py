@@ -2,11 +2,12 @@
 negligible effects folded, and a report that opens with the answer."""
 
 import re
-import types
+import warnings
 
 import numpy as np
 import pytest
 
+from dagmed.compat import inference_data
 from dagmed.report import html, plots, prose
 
 
@@ -181,8 +182,10 @@ def test_effect_posterior_axes_name_measure_and_contrast(saved, tmp_path):
     doc = document("diff", "mean difference", 2.0, 1.0)
     names = [e["name"] for e in doc["effects"]]
     draws = np.random.default_rng(0).normal(size=(1, 50, len(names)))
-    idata = types.SimpleNamespace(mediation=xr.Dataset({"effects": (("chain", "draw", "effect"), draws)},
-                                                       coords={"effect": names}))  # fmt: skip
+    mediation = xr.Dataset({"effects": (("chain", "draw", "effect"), draws)}, coords={"effect": names})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # ArviZ 0.x: "mediation" is not one of its groups
+        idata = inference_data(mediation=mediation)
     plots.effect_posteriors(idata, doc, tmp_path / "e.png")
     labels = {ax.get_xlabel() for ax in saved[0].axes if ax.get_visible() and ax.axison}
     assert labels == {"mean difference, treat 2 vs 1"}
