@@ -383,8 +383,9 @@ def sensitivity(
 
         def finished(task, result):
             store.append(result["rows"])
-            if result["coefficients"]:
-                coefficients[:] = result["coefficients"]
+            if result["coefficients"]:  # a plain fit for more mediators (a resumed run): merged, same values
+                merged = {(c["node"], c["covariate"]): c for c in [*coefficients, *result["coefficients"]]}
+                coefficients[:] = list(merged.values())
                 if out is not None:
                     write_atomically(Path(out) / COEFFICIENTS, pd.DataFrame(coefficients).to_csv(index=False))
             for r in result["rows"][:1]:
