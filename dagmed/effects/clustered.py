@@ -42,8 +42,8 @@ TARGET = 1e-4  # the nodes per dimension are doubled until no effect changes by 
 NODES = 8  # Gauss-Hermite nodes per dimension to begin with
 MAX_POINTS = 2**14  # grid points per row at most (nodes ** dimensions)
 # outcome evaluations of the whole decomposition at most (distinct rows x points x draws x corners): a
-# few minutes; beyond it the rule keeps fewer nodes, and the error it reports is theirs
-BUDGET = 1e10
+# minute or two on 2 cores; beyond it the rule keeps fewer nodes, and the error it reports is theirs
+BUDGET = 2e9
 ERROR_DRAWS = 100  # the error is estimated on at most this many draws, spread over the chains
 MODES = ("observed", "new")
 
