@@ -41,6 +41,9 @@ from .regimes import RegimeInputs
 TARGET = 1e-4  # the nodes per dimension are doubled until no effect changes by more than this
 NODES = 8  # Gauss-Hermite nodes per dimension to begin with
 MAX_POINTS = 2**14  # grid points per row at most (nodes ** dimensions)
+# outcome evaluations of the whole decomposition at most (distinct rows x points x draws x corners): a
+# minute or two on 2 cores; beyond it the rule keeps fewer nodes, and the error it reports is theirs
+BUDGET = 2e9
 ERROR_DRAWS = 100  # the error is estimated on at most this many draws, spread over the chains
 MODES = ("observed", "new")
 
@@ -141,20 +144,26 @@ def choose_nodes(inputs: RegimeInputs, effects_of) -> tuple[int, float]:
     ``effects_of(inputs) -> dict of effect draws``. The effects at ``n`` nodes are compared
     with those at ``2n`` on up to :data:`ERROR_DRAWS` draws; ``n`` is doubled while the
     largest change (proportions mediated aside) is above :data:`TARGET` and ``(2n)^D``
-    stays within :data:`MAX_POINTS`. The change at the ``n`` returned is its error estimate.
+    stays within :data:`MAX_POINTS` and the decomposition within :data:`BUDGET` outcome
+    evaluations (many distinct rows start it below 8, down to 2). The change between ``n``
+    and ``2n`` is the error reported, whichever of the two is returned.
     """
     d = max(n_dimensions(inputs), 1)
+    corners = 2 ** (len(inputs.mediators) + 1)
+    limit = min(MAX_POINTS, BUDGET / (inputs.distinct().n_obs * inputs.n_draws * corners))
     step = max(1, inputs.n_draws // ERROR_DRAWS)
     few = inputs.draws(slice(0, inputs.n_draws, step))
     n = NODES
+    while n > 2 and n**d > limit:  # many distinct rows: fewer nodes, the error estimated for them all the same
+        n //= 2
     while True:
         coarse, fine = effects_of(new_cluster(few, n)), effects_of(new_cluster(few, 2 * n))
         with np.errstate(invalid="ignore"):
             gaps = [np.nanmax(np.abs(fine[k] - coarse[k]), initial=0.0) for k in fine if not k.startswith("PM[")]
         error = float(max(gaps, default=0.0))
-        if error <= TARGET or (4 * n) ** d > MAX_POINTS:
+        if error <= TARGET or (4 * n) ** d > limit:
             # the finer rule is at least as good: take it when it is affordable
-            return (2 * n, error) if (2 * n) ** d <= MAX_POINTS else (n, error)
+            return (2 * n, error) if (2 * n) ** d <= limit else (n, error)
         n *= 2
 
 

@@ -159,3 +159,13 @@ def test_crossed_groupings_add_each_columns_intercept():
         np.testing.assert_allclose(table[s], _brute(post, ds, u_m, u_y, np.zeros(n), s), rtol=1e-12)
     new = decompose_reporting(post, ds, clusters="new")[3]["new_cluster"]
     assert new["dimensions"] == 3 and new["error"] < 1e-3
+
+
+def test_many_distinct_rows_take_fewer_nodes_and_report_their_error(monkeypatch):
+    ds, post = _dataset(), _posterior(s=2, seed=6)
+    rows = inputs_from(post, ds, clusters="new").distinct().n_obs
+    monkeypatch.setattr(cluster_effects, "BUDGET", rows * 2 * 4 * 4**3)  # room for 4 nodes in each of 3 dimensions
+    new = decompose_reporting(post, ds, clusters="new")[3]["new_cluster"]
+    assert new["nodes"] == 4 and new["error"] > 0
+    monkeypatch.setattr(cluster_effects, "BUDGET", 1e12)
+    assert decompose_reporting(post, ds, clusters="new")[3]["new_cluster"]["nodes"] >= 16
