@@ -39,6 +39,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
+from .. import compat
 from ..errors import DataError, UsageError
 from ..lang.priors import PRIORS
 from . import missing, names
@@ -269,6 +270,11 @@ def _glm(model: pm.Model, node: NodeModel, tensors: dict, codes: dict):
         _prior(c.sd)
         pm.Normal(c.z, 0.0, 1.0, dims=c.dim)
         if c.slope is not None:
+            if compat.PYMC_6:  # its LKJCorr is a 2 x 2 matrix over a Cholesky factor: not yet followed here
+                raise UsageError(
+                    f"random slopes (cluster {c.column}: {c.slope} -> {node.name}) need PyMC 5 for now; "
+                    "with PyMC 6 drop the slope (random intercepts work on both stacks)"
+                )
             _prior(c.slope_sd)
             pm.Normal(c.slope_z, 0.0, 1.0, dims=c.dim)
             pm.LKJCorr(c.corr.name, n=2, eta=dict(c.corr.priors[0].kwargs)["eta"])

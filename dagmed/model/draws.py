@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import compat
 from ..lang.families import Family
 from . import names
 from .clusters import ClusterDraws
@@ -186,5 +187,5 @@ def _cluster_draws(c, flat, posterior) -> ClusterDraws:
         c.slope,
         flat(c.slope_sd.name),
         flat(c.slope_z, (c.dim,)),
-        corr.reshape(corr.shape[0], -1)[:, 0],  # PyMC's LKJCorr of two dimensions: a vector of one
+        compat.lkj_rho(corr),  # PyMC's LKJCorr of two dimensions: a vector of one or a 2 x 2 matrix
     )

@@ -435,10 +435,10 @@ def _checked(ir: ModelIR, model, params: dict, source: str) -> dict[str, np.ndar
         out[name] = np.asarray(_values(value, axes, name, source))
         if not axes and name in positive and out[name] <= 0:
             raise UsageError(f"{source}: {name} must be > 0, got {value!r}")
-        if param.kind == "corr":  # PyMC's LKJCorr of two dimensions is a vector of one
+        if param.kind == "corr":  # PyMC's LKJCorr of two dimensions: its value in the stack's form
             if not -1 < out[name] < 1:
                 raise UsageError(f"{source}: {name} is a correlation, between -1 and 1 (exclusive), got {value!r}")
-            out[name] = out[name].reshape(1)
+            out[name] = compat.lkj_value(float(out[name]))
     _refuse_outside_support(model, out, source)
     return out
 
@@ -537,7 +537,8 @@ def _readable(ir: ModelIR, values: dict) -> dict:
 
     def nested(v, axes):
         if not axes:
-            return float(np.asarray(v).reshape(-1)[0])  # a correlation is a vector of one
+            v = np.asarray(v, dtype=float)
+            return float(compat.lkj_rho(v) if v.ndim else v)  # a correlation: a vector of one or a matrix
         return {c: nested(x, axes[1:]) for c, x in zip(axes[0], v)}
 
     out = {}
