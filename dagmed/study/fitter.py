@@ -156,7 +156,7 @@ class Prepared:
         """The model and fast plan for ``dataset``: the first dataset's model, the data swapped in."""
         if n not in self.models:
             model = compiler.attach(self.simulator(n).model, dataset)
-            self.models[n] = (model, sampling.fast_plan(model, settings, self.ir))
+            self.models[n] = (model, sampling.fast_plan(model, settings, self.ir, dataset))
             return self.models[n]
         model, fast = self.models[n]
         if fast is None:  # no fast density (PyMC's sampler, or a family without one): the model is rebuilt
