@@ -12,9 +12,10 @@ from scipy import stats
 import dagmed
 from dagmed import api
 from dagmed.fit import fastglm, sampling
-from dagmed.model import compiler, names
+from dagmed.model import compiler, confounding, data, missing, names
 from dagmed.model.ir import ModelIR
 
+import confounded
 from conftest import REPO, needs_substance
 
 EPS = np.finfo(float).eps
@@ -268,8 +269,6 @@ def missing_data(spec, n=80, seed=4, share=0.2):
 
 def confounded_model(spec_text, df, strength=1.5, strength_y=-0.8):
     """(ir, dataset, model) of ``spec_text`` with a confounder of m and y (dagmed.model.confounding)."""
-    from dagmed.model import confounding, data
-
     spec = dagmed.parse(spec_text)
     ir = confounding.confound(model_ir(spec), "m", strength, strength_y)
     dataset = confounding.confounded_data(data.load(model_ir(spec), df), ir)
@@ -308,8 +307,6 @@ def assert_pymcs_density(fast, model, n_terms, points=5):
 def test_incomplete_rows_density_and_gradient_are_pymcs(case):
     spec = dagmed.parse(BASE + MISSING[case])
     df = missing_data(spec)
-    from dagmed.model import data, missing
-
     dataset = data.load(model_ir(spec), df)
     lay = missing.layout(dataset)
     assert max(b.b for b in lay.blocks) >= 2  # rows with several summed-out values
@@ -338,9 +335,50 @@ def test_models_with_latent_values_are_named():
     spec = dagmed.parse(BASE + "t, m, y ~ bernoulli\nx ~ normal\nmissing model\n")
     df = data_for(dagmed.parse(BASE + "t, m, y ~ bernoulli\n"))
     df.loc[3, "x"] = np.nan
-    from dagmed.model import data
-
     dataset = data.load(model_ir(spec), df)
     model = compiler.attach(compiler.build(dataset.ir, dataset.n_obs), dataset)
     assert "latent variables: x" in fastglm.why_not(dataset.ir, model, dataset)
     assert fastglm.plan(dataset.ir, model, dataset) is None
+
+
+@pytest.mark.slow
+def test_sensitivity_fit_same_posterior_as_nutpie_on_the_pymc_model():
+    """A confounded fit (tests/confounded.py, U of m1 and y at strength 2) on the fast density and on the
+    compiled PyMC model: every parameter and effect agrees within Monte Carlo error."""
+    import arviz as az
+
+    spec = dagmed.parse(confounded.SPEC)
+    plain = data.load(model_ir(spec), confounded.simulate(300, seed=2))
+    ir = confounding.confound(plain.ir, "m1", confounded.STRENGTH)
+    dataset = confounding.confounded_data(plain, ir)
+    runs = {}
+    for path in ("fast", "pymc model"):
+        settings = sampling.SamplerSettings(
+            draws=1000, tune=1000, chains=4, seed=3, sampler="nutpie", progressbar=False
+        )
+        model = compiler.attach(compiler.build(ir, dataset.n_obs), dataset)
+        fast = sampling.fast_plan(model, settings, ir, dataset)
+        assert fast is not None
+        idata = sampling.sample(model, settings, fast if path == "fast" else None)
+        runs[path] = idata, api.decompose_idata(dataset, idata)[2]
+    (a, ea), (b, eb) = runs["fast"], runs["pymc model"]
+    pairs = [
+        (f"{name}[{i}]", xa, xb)
+        for name in a.posterior.data_vars
+        for i, (xa, xb) in enumerate(
+            zip(
+                np.moveaxis(a.posterior[name].values.reshape(4, 1000, -1), -1, 0),
+                np.moveaxis(b.posterior[name].values.reshape(4, 1000, -1), -1, 0),
+            )
+        )
+    ]
+    pairs += [
+        (name, ea[name].reshape(4, 1000), eb[name].reshape(4, 1000)) for name in ("TE", "DE", "IIE[m1]", "IIE[m2]")
+    ]
+    assert len(pairs) <= 25
+    for name, xa, xb in pairs:
+        # the difference of two independent means has sd hypot(mcse_a, mcse_b) (from each run's ESS):
+        # 4 sd for about 20 comparisons
+        se = np.hypot(az.mcse(xa, method="mean").item(), az.mcse(xb, method="mean").item())
+        assert abs(xa.mean() - xb.mean()) <= 4 * se, name
+        assert abs(xa.std() / xb.std() - 1) <= 0.15, name  # sd ratio at ESS ~ 1000: sd ~ 0.03
