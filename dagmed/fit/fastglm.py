@@ -1,12 +1,17 @@
 r"""The fit stage's fast path: the model's posterior sampled by nutpie through one cached log density.
 
-When every node is observed (no ``missing model`` rows), dagmed's model is a set of GLMs,
-one per node with a family, whose parameters appear in no other node's likelihood. Its log
-density is then a short sum that one compiled function evaluates for *any* such model,
-given the model as arrays: the design of each node, its family, the prior of each
-parameter. That function is compiled by numba once and cached on disk (``cache=True``), so
-a run pays no compilation, where ``nutpie.compile_pymc_model`` spends 10-15 s compiling
-each model anew (the compiled C callback cannot be cached: it closes over the model).
+dagmed's model is a set of GLMs, one per node with a family, whose parameters appear in no
+other node's likelihood; with ``missing model`` (or a sensitivity analysis's confounder, a
+binary value missing in every row) each incomplete row adds the log-sum-exp, over the
+combinations of its missing binary values, of its nodes' terms. Its log density is then a
+short computation that one compiled function evaluates for *any* such model, given the
+model as arrays: the design of each node, its family, the prior of each parameter, the
+known coefficients, which rows' terms enter which log-sum-exp. That function is compiled by
+numba once and cached on disk (``cache=True``), so a run pays no compilation, where
+``nutpie.compile_pymc_model`` spends 10-15 s compiling each model anew (the compiled C
+callback cannot be cached: it closes over the model). Missing continuous values (latent
+variables), random slopes and clusters with incomplete rows are not covered (:func:`why_not`):
+nutpie samples the compiled PyMC model instead.
 
 The density is PyMC's own, term for term, in the same unconstrained space (log transform
 for positive parameters, interval transform for uniform priors): ``tests/fit/test_fastglm.py``
@@ -16,6 +21,11 @@ changes the posterior:
 
 * identical rows of a node (its parents' values and its own) are summed once, weighted by
   their count: the likelihood is a sum over rows, so this only reorders the sum;
+* in an incomplete row, a node whose value and parents do not change across the row's
+  combinations has one term, outside the log-sum-exp (``log sum_c exp(a + l_c) = a + log
+  sum_c exp(l_c)``): it joins the plain rows. Incomplete rows alike in every term left are one
+  log-sum-exp, weighted by their count. The gradient of a log-sum-exp weighs each
+  combination's terms by their softmax weight;
 * nutpie adapts a low-rank modified mass matrix, which follows the correlations between an
   intercept and the coefficients of uncentred covariates (about 6 leapfrog steps per draw
   instead of 16 on the substance data).
@@ -534,10 +544,22 @@ def _incomplete(ir, nodes, lay) -> tuple[dict, dict, list]:
 
 
 def plan(ir, model, dataset=None) -> FastModel | None:
-    """The fast-path arrays of ``model`` (data attached), or None when :func:`why_not` says no.
+    r"""The fast-path arrays of ``model`` (data attached), or None when :func:`why_not` says no.
 
     The parameters are laid out in ``model.free_RVs`` order, the order PyMC's own samplers use.
     A model with incomplete rows (a potential) needs ``dataset``, the data it was attached to.
+
+    Examples
+    --------
+    >>> import dagmed, pandas as pd
+    >>> from dagmed.model import compiler
+    >>> spec = dagmed.parse("treatment t\noutcome y\nt -> y\nt, y ~ bernoulli\nmissing model\n")
+    >>> ds = dagmed.load_data(spec, pd.DataFrame({"t": [0, 1, None, None], "y": [1, 0, 1, 1]}))
+    >>> fast = plan(ds.ir, compiler.attach(compiler.build(ds.ir, ds.n_obs), ds), ds)
+    >>> fast.groups.tolist()  # rows 2 and 3 alike: one log-sum-exp over t = 0, 1, weighted 2
+    [[0.0, 2.0, 2.0]]
+    >>> fast.target.tolist()  # t's rows, then y's: two complete rows each, then one per entry
+    [-1, -1, 0, 1, -1, -1, 0, 1]
     """
     if why_not(ir, model, dataset) is not None:
         return None

@@ -161,6 +161,9 @@ class Prepared:
         model, fast = self.models[n]
         if fast is None:  # no fast density (PyMC's sampler, or a family without one): the model is rebuilt
             return compiler.attach(self.simulator(n).model, dataset), None
+        if fast.groups is not None:  # incomplete rows or known coefficients: swap_data rebuilds plain rows only
+            model = compiler.attach(self.simulator(n).model, dataset)
+            return model, sampling.fast_plan(model, settings, self.ir, dataset)
         return model, swap_data(fast, self.ir, dataset)
 
 
