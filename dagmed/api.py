@@ -267,7 +267,7 @@ def run(
     if outside:
         log(f"dagmed: warning: {outside}")
     model = compiler.attach(compiler.build(ir, dataset.n_obs), dataset)
-    fast = sampling.fast_plan(model, settings, ir)
+    fast = sampling.fast_plan(model, settings, ir, dataset)
     how = " (dagmed's compiled GLM density)" if fast is not None else ""
     log(
         f"sampling: {settings.resolved_sampler()}{how}, {settings.chains} chains x {settings.draws} draws "

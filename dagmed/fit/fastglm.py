@@ -1,12 +1,17 @@
 r"""The fit stage's fast path: the model's posterior sampled by nutpie through one cached log density.
 
-When every node is observed (no ``missing model`` rows), dagmed's model is a set of GLMs,
-one per node with a family, whose parameters appear in no other node's likelihood. Its log
-density is then a short sum that one compiled function evaluates for *any* such model,
-given the model as arrays: the design of each node, its family, the prior of each
-parameter. That function is compiled by numba once and cached on disk (``cache=True``), so
-a run pays no compilation, where ``nutpie.compile_pymc_model`` spends 10-15 s compiling
-each model anew (the compiled C callback cannot be cached: it closes over the model).
+dagmed's model is a set of GLMs, one per node with a family, whose parameters appear in no
+other node's likelihood; with ``missing model`` (or a sensitivity analysis's confounder, a
+binary value missing in every row) each incomplete row adds the log-sum-exp, over the
+combinations of its missing binary values, of its nodes' terms. Its log density is then a
+short computation that one compiled function evaluates for *any* such model, given the
+model as arrays: the design of each node, its family, the prior of each parameter, the
+known coefficients, which rows' terms enter which log-sum-exp. That function is compiled by
+numba once and cached on disk (``cache=True``), so a run pays no compilation, where
+``nutpie.compile_pymc_model`` spends 10-15 s compiling each model anew (the compiled C
+callback cannot be cached: it closes over the model). Missing continuous values (latent
+variables), random slopes and clusters with incomplete rows are not covered (:func:`why_not`):
+nutpie samples the compiled PyMC model instead.
 
 The density is PyMC's own, term for term, in the same unconstrained space (log transform
 for positive parameters, interval transform for uniform priors): ``tests/fit/test_fastglm.py``
@@ -16,6 +21,11 @@ changes the posterior:
 
 * identical rows of a node (its parents' values and its own) are summed once, weighted by
   their count: the likelihood is a sum over rows, so this only reorders the sum;
+* in an incomplete row, a node whose value and parents do not change across the row's
+  combinations has one term, outside the log-sum-exp (``log sum_c exp(a + l_c) = a + log
+  sum_c exp(l_c)``): it joins the plain rows. Incomplete rows alike in every term left are one
+  log-sum-exp, weighted by their count. The gradient of a log-sum-exp weighs each
+  combination's terms by their softmax weight;
 * nutpie adapts a low-rank modified mass matrix, which follows the correlations between an
   intercept and the coefficients of uncentred covariates (about 6 leapfrog steps per draw
   instead of 16 on the substance data).
@@ -38,6 +48,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -47,7 +58,7 @@ import numpy as np
 from .. import compat
 from ..lang.ir import Dist
 from ..lang.priors import PRIORS
-from ..model.compiler import distinct_rows
+from ..model import compiler, missing, names
 
 # The branches of :func:`logp_grad` by family row (``Family.fast``) and of :func:`_prior_logp`
 # by prior row (``PriorDist.code``): a row names its branch, the kernel holds its arithmetic.
@@ -103,8 +114,41 @@ def _prior_logp(code, v, a, b, c):
     return 0.0, 0.0  # uniform: flat inside its interval; the transform carries the density
 
 
+@numba.njit(inline="always", cache=True)
+def _shape(nodes, g):
+    """GLM ``g``'s ``(P, intercept, first coefficient, K, first random intercept, has known coefficients)``."""
+    return (
+        int(nodes[g, 3]),
+        int(nodes[g, 4]),
+        int(nodes[g, 5]),
+        int(nodes[g, 7]),
+        int(nodes[g, 8]),
+        nodes[g, 10] != 0,
+    )
+
+
+@numba.njit(inline="always", cache=True)
+def _row_grad(r, d, dsig, grad, value, dvalue, shape, design, soff, clusters):
+    """Add row ``r``'s gradient: ``d`` its weighted ``d ll / d eta``; returns ``dsig`` plus its part through sigma
+    (a known coefficient in units of sigma: eta has ``sigma * soff``)."""
+    p, icpt, beta0, nk, k0, known = shape
+    if icpt >= 0:
+        grad[icpt] += d * dvalue[icpt]
+    for j in range(p):
+        grad[beta0 + j] += d * design[r, j] * dvalue[beta0 + j]
+    for k in range(nk):
+        sd, z = int(clusters[k0 + k, 0]), int(clusters[k0 + k, 1]) + int(design[r, p + k])
+        grad[sd] += d * value[z] * dvalue[sd]
+        grad[z] += d * value[sd] * dvalue[z]
+    if known:
+        dsig += d * soff[r]
+    return dsig
+
+
 @numba.njit(cache=True, nogil=True)
-def logp_grad(x, grad, value, dvalue, priors, prior_params, nodes, design, y, w, const, clusters):
+def logp_grad(
+    x, grad, value, dvalue, priors, prior_params, nodes, design, y, w, const, clusters, off, soff, target, groups
+):
     """The model's log density at the unconstrained point ``x``; its gradient into ``grad``.
 
     Parameters
@@ -114,10 +158,11 @@ def logp_grad(x, grad, value, dvalue, priors, prior_params, nodes, design, y, w,
     priors : (D, 2) integers (any dtype), per parameter: prior code (``PriorDist.code``) and transform
         (``dagmed.lang.priors``: 0 none, 1 log, 2 interval)
     prior_params : (D, 4) the prior's parameters ``a, b, c`` and its log normalising constant
-    nodes : (G, 8) integers (any dtype), per GLM: likelihood code (``Family.fast``), first and last row,
-        number of coefficients P, index in ``x`` of its intercept (its P coefficients
-        follow), index of its extra parameter, a scale (-1 if none), its number K of random
-        intercepts and the first of their rows in ``clusters``
+    nodes : (G, 11) integers (any dtype), per GLM: likelihood code (``Family.fast``), first and last row,
+        number of coefficients P, index in ``x`` of its intercept (-1 if known) and of its first
+        coefficient, of its extra parameter, a scale (-1 if none), its number K of random
+        intercepts and the first of their rows in ``clusters``, its number of entry rows (its
+        last rows) and whether it has known coefficients
     design : (rows, Pmax) the parents' values of every distinct row; after a node's P terms,
         the row's cluster code of each of its K random intercepts
     clusters : (C, 2) integers (any dtype), per random intercept: the index in ``x`` of its sd
@@ -125,6 +170,11 @@ def logp_grad(x, grad, value, dvalue, priors, prior_params, nodes, design, y, w,
     y, w, const : (rows,) the node's value, how many data rows are alike, the part of the
         log likelihood that depends on the value alone (``Family.value_term``: ``-lgamma(y + 1)``
         for a count)
+    off, soff : (rows,) the known coefficients' part of the linear predictor: ``off + sigma * soff``
+    target : (rows,) integers (any dtype): -1 for a row of the plain sum (weight ``w``), else the
+        entry (one combination of one incomplete row's summed-out values) its term adds to
+    groups : (Q, 3) per incomplete row (identical ones merged): its first entry, its number of
+        entries (combinations) and how many data rows are alike; it adds the log-sum-exp of its entries
     """
     total = 0.0
     for d in range(x.shape[0]):
@@ -145,40 +195,87 @@ def logp_grad(x, grad, value, dvalue, priors, prior_params, nodes, design, y, w,
         value[d] = v
         dvalue[d] = dv
         grad[d] = dlp * dv + djac
+    n_entries = 0
+    for q in range(groups.shape[0]):
+        n_entries += int(groups[q, 1])
+    entry = np.zeros(n_entries)  # each combination's log likelihood, summed over the nodes
+    at = y.shape[0] if n_entries else 0
+    deta_at, dsig_at = np.empty(at), np.empty(at)  # an entry row's d ll / d eta, d ll / d sigma at fixed eta
     for g in range(nodes.shape[0]):
         lik, r0, r1, p = int(nodes[g, 0]), int(nodes[g, 1]), int(nodes[g, 2]), int(nodes[g, 3])
-        first, sig = int(nodes[g, 4]), int(nodes[g, 5])
-        nk, k0 = int(nodes[g, 6]), int(nodes[g, 7])
+        icpt, beta0, sig = int(nodes[g, 4]), int(nodes[g, 5]), int(nodes[g, 6])
+        nk, k0 = int(nodes[g, 7]), int(nodes[g, 8])
+        rm = r1 - int(nodes[g, 9])  # the plain rows, then the incomplete rows' entry rows
+        known = nodes[g, 10] != 0
+        shape = (p, icpt, beta0, nk, k0, known)
         sigma = value[sig] if sig >= 0 else 1.0
         dsigma = 0.0
         for r in range(r0, r1):
-            eta = value[first]
+            eta = value[icpt] if icpt >= 0 else 0.0
             for j in range(p):
-                eta += value[first + 1 + j] * design[r, j]
+                eta += value[beta0 + j] * design[r, j]
             for k in range(nk):  # non-centred random intercepts: sd * z[the row's cluster]
                 eta += value[int(clusters[k0 + k, 0])] * value[int(clusters[k0 + k, 1]) + int(design[r, p + k])]
+            if known:  # known coefficients: a number, or a number times sigma
+                eta += off[r] + sigma * soff[r]
             if lik == 0:  # bernoulli, logit link: softplus and sigmoid from one exponential
                 e = math.exp(-abs(eta))
                 ll = y[r] * eta - (max(eta, 0.0) + math.log1p(e))
                 deta = y[r] - (1.0 / (1.0 + e) if eta >= 0.0 else e / (1.0 + e))
+                dsig = 0.0
             elif lik == 1:  # normal, identity link
                 z = (y[r] - eta) / sigma
                 ll = -0.5 * _LOG_2PI - math.log(sigma) - 0.5 * z * z
                 deta = z / sigma
-                dsigma += w[r] * (z * z - 1.0) / sigma
+                dsig = w[r] * (z * z - 1.0) / sigma if r < rm else (z * z - 1.0) / sigma
             else:  # poisson, log link
                 mu = math.exp(eta)
                 ll = y[r] * eta - mu + const[r]
                 deta = y[r] - mu
+                dsig = 0.0
+            if r >= rm:  # an incomplete row's term: its weight is known after the log-sum-exp
+                entry[int(target[r])] += ll
+                deta_at[r], dsig_at[r] = deta, dsig
+                continue
             total += w[r] * ll
-            deta *= w[r]
-            grad[first] += deta * dvalue[first]
+            dsigma += dsig
+            deta *= w[r]  # _row_grad's arithmetic written out: the call costs the plain rows ~40 % (measured)
+            if icpt >= 0:
+                grad[icpt] += deta * dvalue[icpt]
             for j in range(p):
-                grad[first + 1 + j] += deta * design[r, j] * dvalue[first + 1 + j]
+                grad[beta0 + j] += deta * design[r, j] * dvalue[beta0 + j]
             for k in range(nk):
                 sd, z = int(clusters[k0 + k, 0]), int(clusters[k0 + k, 1]) + int(design[r, p + k])
                 grad[sd] += deta * value[z] * dvalue[sd]
                 grad[z] += deta * value[sd] * dvalue[z]
+            if known:
+                dsigma += deta * soff[r]
+        if sig >= 0:
+            grad[sig] += dsigma * dvalue[sig]
+    if n_entries == 0:
+        return total
+    # each incomplete row: the log-sum-exp of its entries; an entry's weight in the gradient is its softmax
+    e0 = 0
+    for q in range(groups.shape[0]):
+        nc, wq = int(groups[q, 1]), groups[q, 2]
+        top = entry[e0]
+        for c in range(1, nc):
+            top = max(top, entry[e0 + c])
+        s = 0.0
+        for c in range(nc):
+            entry[e0 + c] = math.exp(entry[e0 + c] - top)
+            s += entry[e0 + c]
+        total += wq * (top + math.log(s))
+        for c in range(nc):
+            entry[e0 + c] *= wq / s
+        e0 += nc
+    for g in range(nodes.shape[0]):
+        sig, r1, shape = int(nodes[g, 6]), int(nodes[g, 2]), _shape(nodes, g)
+        dsigma = 0.0
+        for r in range(r1 - int(nodes[g, 9]), r1):
+            t = int(target[r])
+            dsigma += entry[t] * dsig_at[r]
+            dsigma = _row_grad(r, entry[t] * deta_at[r], dsigma, grad, value, dvalue, shape, design, soff, clusters)
         if sig >= 0:
             grad[sig] += dsigma * dvalue[sig]
     return total
@@ -200,7 +297,7 @@ def constrain(x, out, priors, prior_params):
 
 # nutpie's C callbacks read the model from one float64 buffer (its ``user_data`` pointer):
 # a header of sizes and offsets, then the arrays. One module-level function, so numba caches it.
-_HEADER = 14  # total length, D, G, rows, Pmax, C, then the offsets of the 8 arrays
+_HEADER = 19  # total length, D, G, rows, Pmax, C, Q, then the offsets of the 12 arrays
 
 
 @numba.njit(cache=True, nogil=True)
@@ -212,17 +309,21 @@ def _unpack(user_data):
     """
     head = numba.carray(user_data, (_HEADER,), np.float64)
     buf = numba.carray(user_data, (int(head[0]),), np.float64)
-    d, g, rows, pmax, c = int(head[1]), int(head[2]), int(head[3]), int(head[4]), int(head[5])
-    o = head[6:]  # where the 8 arrays start
+    d, g, rows, pmax, c, q = int(head[1]), int(head[2]), int(head[3]), int(head[4]), int(head[5]), int(head[6])
+    o = head[7:]  # where the 12 arrays start
     return (
         buf[int(o[0]) : int(o[0]) + 2 * d].reshape((d, 2)),
         buf[int(o[1]) : int(o[1]) + 4 * d].reshape((d, 4)),
-        buf[int(o[2]) : int(o[2]) + 8 * g].reshape((g, 8)),
+        buf[int(o[2]) : int(o[2]) + 11 * g].reshape((g, 11)),
         buf[int(o[3]) : int(o[3]) + rows * pmax].reshape((rows, pmax)),
         buf[int(o[4]) : int(o[4]) + rows],
         buf[int(o[5]) : int(o[5]) + rows],
         buf[int(o[6]) : int(o[6]) + rows],
         buf[int(o[7]) : int(o[7]) + 2 * c].reshape((c, 2)),
+        buf[int(o[8]) : int(o[8]) + rows],
+        buf[int(o[9]) : int(o[9]) + rows],
+        buf[int(o[10]) : int(o[10]) + rows],
+        buf[int(o[11]) : int(o[11]) + 3 * q].reshape((q, 3)),
     )
 
 
@@ -245,12 +346,12 @@ _EXPAND_SIG = numba.types.int64(
 @numba.cfunc(_LOGP_SIG, cache=True)
 def _logp_callback(dim, x_, grad_, logp_, user_data):
     """nutpie's log density callback: 0 on success, 3 or 4 for a non-finite gradient or value (nutpie's codes)."""
-    priors, prior_params, nodes, design, y, w, const, clusters = _unpack(user_data)
+    arrays = _unpack(user_data)
     x = numba.carray(x_, (dim,))
     grad = numba.carray(grad_, (dim,))
     logp = numba.carray(logp_, (1,))
     value, dvalue = np.empty(dim), np.empty(dim)
-    logp[0] = logp_grad(x, grad, value, dvalue, priors, prior_params, nodes, design, y, w, const, clusters)
+    logp[0] = logp_grad(x, grad, value, dvalue, *arrays)
     for d in range(dim):
         if not np.isfinite(grad[d]):
             return 3
@@ -262,7 +363,8 @@ def _logp_callback(dim, x_, grad_, logp_, user_data):
 @numba.cfunc(_EXPAND_SIG, cache=True)
 def _expand_callback(dim, expanded, x_, out_, user_data):
     """nutpie's draw callback: the constrained values of an unconstrained point."""
-    priors, prior_params, nodes, design, y, w, const, _ = _unpack(user_data)
+    arrays = _unpack(user_data)
+    priors, prior_params = arrays[0], arrays[1]
     constrain(numba.carray(x_, (dim,)), numba.carray(out_, (expanded,)), priors, prior_params)
     return 0
 
@@ -298,6 +400,12 @@ class FastModel:
     dists: tuple  # the prior of each element of ``x``
     model: object
     clusters: np.ndarray = None  # (C, 2): each random intercept's sd and first z in ``x``
+    # summed-out values and known coefficients (None for a model without either): per row its
+    # known offset, its offset in units of sigma and its entry (-1: plain row); per incomplete row (Q, 3)
+    off: np.ndarray = None
+    soff: np.ndarray = None
+    target: np.ndarray = None
+    groups: np.ndarray = None
 
     @property
     def n_dim(self) -> int:
@@ -308,20 +416,7 @@ class FastModel:
         x = np.asarray(x, dtype=np.float64)
         grad = np.empty(self.n_dim)
         value, dvalue = np.empty(self.n_dim), np.empty(self.n_dim)
-        lp = logp_grad(
-            x,
-            grad,
-            value,
-            dvalue,
-            self.priors,
-            self.prior_params,
-            self.nodes,
-            self.design,
-            self.y,
-            self.w,
-            self.const,
-            self._clusters,
-        )
+        lp = logp_grad(x, grad, value, dvalue, *self._arrays)
         return lp, grad
 
     def constrained(self, x: np.ndarray) -> dict[str, np.ndarray]:
@@ -331,12 +426,28 @@ class FastModel:
         return {n: v[s].reshape(shape) for n, s, shape in zip(self.names, self.slices, self.shapes)}
 
     @property
-    def _clusters(self) -> np.ndarray:
-        return np.zeros((0, 2), dtype=np.int64) if self.clusters is None else self.clusters
+    def _arrays(self) -> tuple:
+        """The arrays in :func:`logp_grad`'s order, the optional ones filled in."""
+        rows = self.y.shape[0]
+        zero = np.zeros(rows)
+        return (
+            self.priors,
+            self.prior_params,
+            self.nodes,
+            self.design,
+            self.y,
+            self.w,
+            self.const,
+            np.zeros((0, 2), dtype=np.int64) if self.clusters is None else self.clusters,
+            zero if self.off is None else self.off,
+            zero if self.soff is None else self.soff,
+            np.full(rows, -1, dtype=np.int64) if self.target is None else self.target,
+            np.zeros((0, 3)) if self.groups is None else self.groups,
+        )
 
     def packed(self) -> np.ndarray:
         """Every array in one float64 buffer, as nutpie's callbacks read it (:func:`_unpack`)."""
-        parts = [self.priors, self.prior_params, self.nodes, self.design, self.y, self.w, self.const, self._clusters]
+        parts = self._arrays
         sizes = np.cumsum([_HEADER] + [p.size for p in parts])
         head = [
             sizes[-1],
@@ -344,17 +455,20 @@ class FastModel:
             self.nodes.shape[0],
             self.y.shape[0],
             self.design.shape[1],
-            self._clusters.shape[0],
+            parts[7].shape[0],
+            parts[11].shape[0],
             *sizes[:-1],
         ]
         return np.concatenate([np.array(head, dtype=np.float64)] + [np.ravel(p).astype(np.float64) for p in parts])
 
 
-def why_not(ir, model) -> str | None:
+def why_not(ir, model, dataset=None) -> str | None:
     r"""Why ``model`` cannot take the fast path, or None if it can.
 
     It can when its free variables are exactly the IR's parameters (no latent missing
-    values, no potential) and every family and prior has a branch in :func:`logp_grad`.
+    values), every family and prior has a branch in :func:`logp_grad`, and its only potential
+    is the incomplete rows' (``missing model`` or a sensitivity analysis's confounder), whose
+    values are then read from ``dataset`` (the data ``model`` was attached to).
 
     Examples
     --------
@@ -366,9 +480,20 @@ def why_not(ir, model) -> str | None:
     True
     """
     if model.potentials:
-        return "the model has a potential (rows with missing values)"
-    if any(node.known for node in ir.nodes):
-        return "the model has known coefficients (a sensitivity analysis's confounder)"
+        if [p.name for p in model.potentials] != [names.INCOMPLETE_ROWS]:
+            return "the model has a potential other than the incomplete rows' likelihood"
+        if dataset is None:
+            return "the model has a potential (rows with missing values) and no dataset to read them from"
+        lay = missing.layout(dataset)
+        if lay.latent_rows:
+            # documented fallback (docs/missing.md): the latent values are sampled on the compiled PyMC model
+            return f"no fast density for missing continuous values (latent variables: {', '.join(lay.latent_rows)})"
+        if any(node.clusters for node in ir.nodes):
+            return "no fast density for clusters with incomplete rows"
+    for node in ir.nodes:
+        extra = [p.kind for p in node.extras]
+        if any(k.per is not None and k.per not in extra for k in node.known):
+            return f"no fast density for {node.name}'s known coefficient in units of a parameter it does not have"
     if any(c.slope is not None for node in ir.nodes for c in node.clusters):
         # documented fallback (docs/clusters.md): nutpie samples the compiled PyMC model instead
         return "no fast density for random slopes (cluster statements with '->')"
@@ -390,12 +515,78 @@ def _parameters(ir) -> list[str]:
 _STANDARD_NORMAL = Dist("normal", (), (("mu", 0.0), ("sigma", 1.0)))
 
 
-def plan(ir, model) -> FastModel | None:
-    """The fast-path arrays of ``model`` (data attached), or None when :func:`why_not` says no.
+def _table(node, columns, codes=()) -> np.ndarray:
+    """``(..., P + K + 3)``: a node's terms, its rows' cluster codes, its known offset, its known offset
+    per unit of its extra parameter (``Known.per``), its value; ``columns`` any arrays of one shape."""
+    y = np.asarray(columns[node.name], dtype=np.float64)
+    off = dataclasses.replace(node, known=tuple(k for k in node.known if k.per is None)).known_predictor(columns, {})
+    soff = dataclasses.replace(node, known=tuple(k for k in node.known if k.per is not None)).known_predictor(
+        columns, {k.per: 1.0 for k in node.known}
+    )
+    return np.stack(
+        [
+            *(np.broadcast_to(t.values(columns), y.shape) for t in node.terms),
+            *codes,
+            np.broadcast_to(off, y.shape),
+            np.broadcast_to(soff, y.shape),
+            y,
+        ],
+        axis=-1,
+    ).astype(np.float64)
+
+
+def _incomplete(ir, nodes, lay) -> tuple[dict, dict, list]:
+    """The incomplete rows of ``lay``: per node its rows that are alike in every combination (a plain
+    row each), its entry rows and their entries; and per distinct incomplete row ``(first entry, 2^b, count)``.
+
+    A node whose values and parents' do not change across a row's combinations has the same term
+    in each: it leaves the log-sum-exp (``log sum_c exp(a + l_c) = a + log sum_c exp(l_c)``) and
+    joins the plain rows. Incomplete rows alike in every term left are one group, weighted.
+    """
+    plain = {node.name: [] for node in nodes}
+    entries = {node.name: ([], []) for node in nodes}
+    groups, e0 = [], 0
+    for block in lay.blocks:
+        n, nc = len(block.rows), block.n_comb
+        tables, varying = {}, {}
+        for node in nodes:
+            t = _table(node, block.values)  # (n, nc, P + 3)
+            tables[node.name], varying[node.name] = t, np.any(t != t[:, :1], axis=(1, 2))
+            plain[node.name].append(t[~varying[node.name], 0])
+        key = np.concatenate(
+            [np.column_stack([varying[v], (tables[v] * varying[v][:, None, None]).reshape(n, -1)]) for v in tables],
+            axis=1,
+        )
+        _, first, counts = np.unique(key, axis=0, return_index=True, return_counts=True)
+        for i, count in zip(first, counts):
+            for v, t in tables.items():
+                if varying[v][i]:
+                    entries[v][0].append(t[i])
+                    entries[v][1].append(np.arange(e0, e0 + nc))
+            groups.append((e0, nc, count))
+            e0 += nc
+    return plain, entries, groups
+
+
+def plan(ir, model, dataset=None) -> FastModel | None:
+    r"""The fast-path arrays of ``model`` (data attached), or None when :func:`why_not` says no.
 
     The parameters are laid out in ``model.free_RVs`` order, the order PyMC's own samplers use.
+    A model with incomplete rows (a potential) needs ``dataset``, the data it was attached to.
+
+    Examples
+    --------
+    >>> import dagmed, pandas as pd
+    >>> from dagmed.model import compiler
+    >>> spec = dagmed.parse("treatment t\noutcome y\nt -> y\nt, y ~ bernoulli\nmissing model\n")
+    >>> ds = dagmed.load_data(spec, pd.DataFrame({"t": [0, 1, None, None], "y": [1, 0, 1, 1]}))
+    >>> fast = plan(ds.ir, compiler.attach(compiler.build(ds.ir, ds.n_obs), ds), ds)
+    >>> fast.groups.tolist()  # rows 2 and 3 alike: one log-sum-exp over t = 0, 1, weighted 2
+    [[0.0, 2.0, 2.0]]
+    >>> fast.target.tolist()  # t's rows, then y's: two complete rows each, then one per entry
+    [-1, -1, 0, 1, -1, -1, 0, 1]
     """
-    if why_not(ir, model) is not None:
+    if why_not(ir, model, dataset) is not None:
         return None
     params = {p.name: (p.shape, p.priors) for p in ir.params}
     for node in ir.nodes:  # the standardised intercepts: Normal(0, 1), one per cluster
@@ -417,37 +608,59 @@ def plan(ir, model) -> FastModel | None:
             pparams.append(row)
     index = {n: s.start for n, s in zip(names_, slices)}
     pmax = max([len(node.terms) + len(node.clusters) for node in ir.nodes] + [1])
-    blocks, node_rows, cluster_rows = [], [], []
-    start = 0
     # the nodes' likelihoods summed in spec order, as since the fast path began: another order
     # rounds differently, and NUTS turns a last-bit difference into other draws for the same seed
+    # (a transform's confounder, in no spec, first)
     spec_order = {n.name: i for i, n in enumerate(ir.spec.nodes)}
-    for node in sorted(ir.nodes, key=lambda n: spec_order[n.name]):
-        design, yd, counts = distinct_rows(model, node, clusters=True)  # the codes after the terms
-        padded = np.zeros((len(yd), pmax))
-        padded[:, : design.shape[1]] = design
-        blocks.append((padded, yd, counts.astype(np.float64), np.asarray(node.family.value_term(yd), dtype=np.float64)))
+    nodes = sorted(ir.nodes, key=lambda n: spec_order.get(n.name, -1))
+    lay = missing.layout(dataset) if model.potentials else None
+    plain, entries, groups = _incomplete(ir, nodes, lay) if lay is not None else ({}, {}, [])
+    blocks, node_rows, cluster_rows = [], [], []
+    start = 0
+    for node in nodes:
+        columns = {p: compiler.node_values(model, p) for p in (*node.parents, node.name)}
+        codes = [model[names.cluster_codes(c.column)].get_value() for c in node.clusters]
+        table = np.concatenate([_table(node, columns, codes), *plain.get(node.name, [])])
+        rows, inverse = np.unique(table, axis=0, return_inverse=True)
+        counts = np.bincount(inverse.ravel(), minlength=len(rows)).astype(np.float64)
+        at, targets = entries.get(node.name, ([], []))
+        if at:  # the incomplete rows' terms, one per combination, weighted after the log-sum-exp
+            rows = np.concatenate([rows, *at])
+            counts = np.concatenate([counts, np.ones(sum(len(t) for t in targets))])
+        target = np.concatenate([np.full(len(counts) - sum(len(t) for t in targets), -1), *targets])
+        k = len(node.terms) + len(node.clusters)
+        padded = np.zeros((len(rows), pmax))
+        padded[:, :k] = rows[:, :k]
+        yd = rows[:, -1]
+        value_term = np.asarray(node.family.value_term(yd), dtype=np.float64)
+        blocks.append((padded, yd, counts, value_term, rows[:, -3], rows[:, -2], target))
         extra = index[node.extras[0].name] if node.extras else -1
-        p = len(node.terms)
+        icpt = index[node.intercept.name] if node.intercept is not None else -1
+        beta0 = index[node.beta.name] if node.beta is not None else -1
         first = (len(node.clusters), len(cluster_rows))
-        node_rows.append((node.family.fast, start, start + len(yd), p, index[node.intercept.name], extra, *first))
+        n_at = int((target >= 0).sum())
+        known = int(bool(node.known))
+        node_rows.append(
+            (node.family.fast, start, start + len(yd), len(node.terms), icpt, beta0, extra, *first, n_at, known)
+        )
         cluster_rows += [(index[c.sd.name], index[c.z]) for c in node.clusters]
         start += len(yd)
+    extended = lay is not None or any(node.known for node in ir.nodes)
     return FastModel(
         tuple(names_),
         tuple(shapes),
         tuple(slices),
         np.array(priors, dtype=np.int64).reshape(-1, 2),
         np.array(pparams, dtype=np.float64).reshape(-1, 4),
-        np.array(node_rows, dtype=np.int64).reshape(-1, 8),
-        np.concatenate([b[0] for b in blocks]),
-        np.concatenate([b[1] for b in blocks]),
-        np.concatenate([b[2] for b in blocks]),
-        np.concatenate([b[3] for b in blocks]),
+        np.array(node_rows, dtype=np.int64).reshape(-1, 11),
+        *(np.concatenate([b[i] for b in blocks]) for i in range(4)),
         np.array([r[2] - r[1] for r in node_rows]),
         tuple(all_dists),
         model,
         np.array(cluster_rows, dtype=np.int64).reshape(-1, 2),
+        *((np.concatenate([b[i] for b in blocks]) for i in (4, 5)) if extended else (None, None)),
+        np.concatenate([b[6] for b in blocks]).astype(np.int64) if extended else None,
+        np.array(groups, dtype=np.float64).reshape(-1, 3) if extended else None,
     )
 
 

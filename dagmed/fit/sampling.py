@@ -235,8 +235,10 @@ def sample(model: pm.Model, settings: SamplerSettings, fast=None):
     return idata
 
 
-def fast_plan(model: pm.Model, settings: SamplerSettings, ir=None):
+def fast_plan(model: pm.Model, settings: SamplerSettings, ir=None, dataset=None):
     """The :mod:`dagmed.fit.fastglm` plan when ``settings`` resolve to nutpie and the model qualifies, else None.
+
+    ``dataset`` (the data ``model`` was attached to) lets a model with incomplete rows qualify.
 
     Examples
     --------
@@ -245,7 +247,7 @@ def fast_plan(model: pm.Model, settings: SamplerSettings, ir=None):
     """
     if ir is None or settings.resolved_sampler() != "nutpie" or not fastglm.nutpie_supported():
         return None
-    return fastglm.plan(ir, model)
+    return fastglm.plan(ir, model, dataset)
 
 
 def predictive(

@@ -156,11 +156,14 @@ class Prepared:
         """The model and fast plan for ``dataset``: the first dataset's model, the data swapped in."""
         if n not in self.models:
             model = compiler.attach(self.simulator(n).model, dataset)
-            self.models[n] = (model, sampling.fast_plan(model, settings, self.ir))
+            self.models[n] = (model, sampling.fast_plan(model, settings, self.ir, dataset))
             return self.models[n]
         model, fast = self.models[n]
         if fast is None:  # no fast density (PyMC's sampler, or a family without one): the model is rebuilt
             return compiler.attach(self.simulator(n).model, dataset), None
+        if fast.groups is not None:  # incomplete rows or known coefficients: swap_data rebuilds plain rows only
+            model = compiler.attach(self.simulator(n).model, dataset)
+            return model, sampling.fast_plan(model, settings, self.ir, dataset)
         return model, swap_data(fast, self.ir, dataset)
 
 

@@ -127,7 +127,7 @@ def fit_point(sweep: Sweep, mediators: tuple, strength: float, strength_y: float
         ir = dataset.ir if plain else confounding.confound(dataset.ir, mediators[0], strength, strength_y)
         data = dataset if plain else confounding.confounded_data(dataset, ir)
         model = compiler.attach(compiler.build(ir, data.n_obs), data)
-        fast = sampling.fast_plan(model, settings, ir)
+        fast = sampling.fast_plan(model, settings, ir, data)
         idata = sampling.sample(model, settings, fast)
         diag = diagnostics.diagnostics(idata)
         _, _, eff = decomposition.decompose(compat.group(idata, "posterior"), data, sweep.convention, scale=sweep.scale)

@@ -12,9 +12,10 @@ from scipy import stats
 import dagmed
 from dagmed import api, compat
 from dagmed.fit import fastglm, sampling
-from dagmed.model import compiler, names
+from dagmed.model import compiler, confounding, data, missing, names
 from dagmed.model.ir import ModelIR
 
+import confounded
 from conftest import REPO, needs_substance
 
 EPS = np.finfo(float).eps
@@ -213,20 +214,25 @@ def _example(name):
 )
 def test_same_posterior_as_nutpie_on_the_pymc_model(example, effects):
     """The fast path against nutpie on the compiled PyMC model: every parameter and effect agrees within MC error."""
+    spec, dataset = _example(example)
+    assert_same_posterior(dataset, dataset.ir, effects)
+
+
+def assert_same_posterior(dataset, ir, effects):
+    """Fit ``ir`` to ``dataset`` on the fast path and on nutpie's compiled PyMC model (4 x 1000 draws each):
+    every parameter's and every named effect's mean within 4 Monte Carlo sds, their sds within 15 %."""
     import arviz as az
 
-    spec, data = _example(example)
-    ir = data.ir
     runs = {}
     for path in ("fast", "pymc model"):
         settings = sampling.SamplerSettings(
             draws=1000, tune=1000, chains=4, seed=3, sampler="nutpie", progressbar=False
         )
-        model = compiler.attach(compiler.build(ir, data.n_obs), data)
-        fast = sampling.fast_plan(model, settings, ir)
-        assert fast is not None  # both examples qualify
+        model = compiler.attach(compiler.build(ir, dataset.n_obs), dataset)
+        fast = sampling.fast_plan(model, settings, ir, dataset)
+        assert fast is not None  # every example here qualifies
         idata = sampling.sample(model, settings, fast if path == "fast" else None)
-        runs[path] = idata, api.decompose_idata(data, idata)[2]
+        runs[path] = idata, api.decompose_idata(dataset, idata)[2]
     (a, ea), (b, eb) = runs["fast"], runs["pymc model"]
     pairs = [
         (f"{name}[{i}]", xa, xb)
@@ -239,8 +245,128 @@ def test_same_posterior_as_nutpie_on_the_pymc_model(example, effects):
         )
     ]
     pairs += [(name, ea[name].reshape(4, 1000), eb[name].reshape(4, 1000)) for name in effects]
+    assert len(pairs) <= 25
     for name, xa, xb in pairs:
+        # the difference of two independent means has sd hypot(mcse_a, mcse_b), each from its run's ESS
         se = np.hypot(az.mcse(xa, method="mean").item(), az.mcse(xb, method="mean").item())
         assert abs(xa.mean() - xb.mean()) <= 4 * se, name  # 4 sd: at most about 25 comparisons per example
         # and the spread: sd ratios within 15 % (the ratio of two sds at ESS ~ 1000 has an sd of ~0.03)
         assert abs(xa.std() / xb.std() - 1) <= 0.15, name
+
+
+# ---- incomplete rows: summed-out binary values (missing model, a sensitivity analysis's confounder) ----
+
+MISSING = {
+    # one and several missing binary values per row, in the treatment, a mediator, the outcome, a covariate
+    "bernoulli": "x, t, m, y ~ bernoulli\nmissing model\n",
+    "normal_outcome": "x, t, m ~ bernoulli\ny ~ normal\nmissing model\nprior y.sigma = halfnormal(2)\n",
+    "poisson_outcome": "x, t, m ~ bernoulli\ny ~ poisson\nt:m -> y\nmissing model\n",
+}
+
+
+def missing_data(spec, n=80, seed=4, share=0.2):
+    """``data_for``'s data with x binary and each of x, t, m (and y when bernoulli) missing in ``share`` of the rows."""
+    df = data_for(spec, n, seed)
+    rng = np.random.default_rng(seed + 1)
+    df["x"] = (df["x"] > 1).astype(float)
+    binary = [v for v in ("x", "t", "m", "y") if model_ir(spec).family(v).name == "bernoulli"]
+    for v in binary:
+        df.loc[rng.random(n) < share, v] = np.nan
+    return df
+
+
+def confounded_model(spec_text, df, strength=1.5, strength_y=-0.8):
+    """(ir, dataset, model) of ``spec_text`` with a confounder of m and y (dagmed.model.confounding)."""
+    spec = dagmed.parse(spec_text)
+    ir = confounding.confound(model_ir(spec), "m", strength, strength_y)
+    dataset = confounding.confounded_data(data.load(model_ir(spec), df), ir)
+    return ir, dataset, compiler.attach(compiler.build(ir, dataset.n_obs), dataset)
+
+
+def assert_pymcs_density(fast, model, n_terms, points=5):
+    """Likelihood and gradient of ``fast`` against PyMC's compiled ``model`` at random points.
+
+    The likelihood (observed nodes and the incomplete rows' potential) against PyMC's; the priors
+    are checked against scipy (test_prior_log_densities_match_scipy: pytensor's gammaln moves
+    PyMC's default Student-t priors by ~1e-8). Both sides sum about ``n_terms`` terms (ours
+    grouped, merged rows weighted), each within a few roundings: |difference| <= (4 n + 64) eps
+    times the sum of the absolute terms (the potential, a sum of log-sum-exps of log
+    probabilities, enters as one term: its terms share its sign for bernoulli nodes).
+    The gradient against ``compile_dlogp`` with the same bound on ``sum |gradient|``.
+    """
+    dlogp = model.compile_dlogp()
+    lik = model.logp(vars=model.observed_RVs + model.potentials, sum=False)
+    elementwise = model.compile_fn(pt.concatenate([pt.flatten(t) for t in lik]), on_unused_input="ignore")
+    priors_only = dataclasses.replace(fast, nodes=fast.nodes[:0], groups=fast.groups[:0])
+    ip = model.initial_point()
+    rng = np.random.default_rng(1)
+    tol = (4 * n_terms + 64) * EPS
+    for _ in range(points):
+        x = rng.normal(0.0, 0.7, fast.n_dim)
+        point = {n: x[s].reshape(np.shape(ip[n])) for n, s in zip(value_names(model), fast.slices)}
+        ours, grad = fast.logp(x)
+        terms = elementwise(point)
+        assert abs((ours - priors_only.logp(x)[0]) - terms.sum()) <= tol * np.abs(terms).sum()
+        expect = dlogp(point)
+        assert np.all(np.abs(grad - expect) <= tol * (np.abs(terms).sum() + np.abs(expect).sum()))
+
+
+@pytest.mark.parametrize("case", sorted(MISSING))
+def test_incomplete_rows_density_and_gradient_are_pymcs(case):
+    spec = dagmed.parse(BASE + MISSING[case])
+    df = missing_data(spec)
+    dataset = data.load(model_ir(spec), df)
+    lay = missing.layout(dataset)
+    assert max(b.b for b in lay.blocks) >= 2  # rows with several summed-out values
+    model = compiler.attach(compiler.build(dataset.ir, dataset.n_obs), dataset)
+    assert fastglm.why_not(dataset.ir, model, dataset) is None
+    fast = fastglm.plan(dataset.ir, model, dataset)
+    assert fast.names == tuple(v.name for v in model.free_RVs)
+    assert fast.groups[:, 2].sum() == (~lay.complete).sum()  # every incomplete row, once (merged ones weighted)
+    assert_pymcs_density(fast, model, len(df) * 4 + lay.n_terms * 4)
+
+
+@pytest.mark.parametrize("families", ["m, y ~ bernoulli\nt ~ bernoulli\n", "t ~ bernoulli\nm, y ~ normal\n"])
+def test_confounded_density_and_gradient_are_pymcs(families):
+    """A sensitivity analysis's model: U summed out of every row, its known coefficients (times sigma for a normal node)."""
+    text = BASE + families
+    ir, dataset, model = confounded_model(text, data_for(dagmed.parse(text)))
+    fast = fastglm.plan(ir, model, dataset)
+    assert fast is not None
+    assert fast.groups[:, 2].sum() == len(dataset["t"]) and (fast.groups[:, 1] == 2).all()
+    # only U, m and y depend on U: t's rows stay plain rows (once per row, not once per value of U)
+    assert (fast.target >= 0).sum() == 3 * 2 * len(fast.groups)
+    assert_pymcs_density(fast, model, 4 * 4 * len(dataset["t"]))
+
+
+def test_models_with_latent_values_are_named():
+    spec = dagmed.parse(BASE + "t, m, y ~ bernoulli\nx ~ normal\nmissing model\n")
+    df = data_for(dagmed.parse(BASE + "t, m, y ~ bernoulli\n"))
+    df.loc[3, "x"] = np.nan
+    dataset = data.load(model_ir(spec), df)
+    model = compiler.attach(compiler.build(dataset.ir, dataset.n_obs), dataset)
+    assert "latent variables: x" in fastglm.why_not(dataset.ir, model, dataset)
+    assert fastglm.plan(dataset.ir, model, dataset) is None
+
+
+@pytest.mark.slow
+def test_sensitivity_fit_same_posterior_as_nutpie_on_the_pymc_model():
+    """A confounded fit (tests/confounded.py, U of m1 and y at strength 2) on the fast density and on the
+    compiled PyMC model: every parameter and effect agrees within Monte Carlo error."""
+    spec = dagmed.parse(confounded.SPEC)
+    plain = data.load(model_ir(spec), confounded.simulate(300, seed=2))
+    ir = confounding.confound(plain.ir, "m1", confounded.STRENGTH)
+    dataset = confounding.confounded_data(plain, ir)
+    assert_same_posterior(dataset, ir, ("TE", "DE", "IIE[m1]", "IIE[m2]"))
+
+
+@pytest.mark.slow
+def test_missing_model_fit_same_posterior_as_nutpie_on_the_pymc_model():
+    """``missing model`` with the treatment, a mediator and the outcome missing in 15 % of the rows each."""
+    spec = dagmed.parse(confounded.SPEC + "missing model\n")
+    df = confounded.simulate(300, seed=3)
+    rng = np.random.default_rng(3)
+    for v in ("t", "m1", "y"):
+        df.loc[rng.random(len(df)) < 0.15, v] = np.nan
+    dataset = data.load(model_ir(spec), df)
+    assert_same_posterior(dataset, dataset.ir, ("TE", "DE", "IIE[m1]", "IIE[m2]"))
