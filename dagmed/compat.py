@@ -534,30 +534,3 @@ def data_groups(model) -> dict:
         group: dict_to_dataset(find(model), coords=coords, dims=dims, **kwargs)
         for group, find in (("constant_data", find_constants), ("observed_data", find_observations))
     }
-
-
-def lkj_rho(x):
-    """The correlation of a two-dimensional ``pm.LKJCorr``: a vector of one on PyMC 5, a 2 x 2 matrix on PyMC 6.
-
-    ``x`` is the variable (a tensor: the stack's form) or its draws (an array: either form,
-    whichever stack wrote them), with the sample dimensions in front.
-
-    Examples
-    --------
-    >>> float(lkj_rho(np.array([-0.3]))), float(lkj_rho(np.array([[1.0, -0.3], [-0.3, 1.0]])))
-    (-0.3, -0.3)
-    """
-    if isinstance(x, np.ndarray):
-        return x[..., 0, 1] if x.ndim >= 2 and x.shape[-2:] == (2, 2) else x[..., 0]
-    return x[..., 0, 1] if PYMC_6 else x[..., 0]
-
-
-def lkj_value(rho: float) -> np.ndarray:
-    """The value of a two-dimensional ``pm.LKJCorr`` whose correlation is ``rho``, in the installed PyMC's form.
-
-    Examples
-    --------
-    >>> float(lkj_rho(lkj_value(0.25)))
-    0.25
-    """
-    return np.array([[1.0, rho], [rho, 1.0]]) if PYMC_6 else np.array([rho])

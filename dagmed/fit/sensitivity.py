@@ -224,18 +224,11 @@ def _log_prior(posterior, params):
     import xarray as xr
     from pytensor.compile.mode import Mode
 
-    lkj = [v for v in params if v.owner.op.name == "lkjcorr"]
-    params = [v for v in params if v not in lkj]
     draws = [posterior[v.name].transpose(*SAMPLE_DIMS, ...) for v in params]  # a prior's shape last
     logps = pytensor.function(
         [], [pm.logp(v, pt.constant(d.values)) for v, d in zip(params, draws)], mode=Mode(linker="py", optimizer=None)
     )()
-    out = {d.name: d.copy(data=lp) for d, lp in zip(draws, logps)}
-    for v in lkj:  # PyMC's LKJCorr has a logp of one vector only: two dimensions' density in closed form
-        eta = float(np.asarray(v.owner.inputs[-1].eval()).reshape(-1)[0])
-        rho = posterior[v.name].transpose(*SAMPLE_DIMS, ...)
-        out[v.name] = rho.copy(data=(eta - 1.0) * np.log1p(-(rho.values**2)))  # up to a constant
-    return xr.Dataset(out)
+    return xr.Dataset({d.name: d.copy(data=lp) for d, lp in zip(draws, logps)})
 
 
 def _log_likelihood(posterior, model, ir, chunk: int = 2**22):

@@ -24,8 +24,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import compat
-
 
 @dataclass(frozen=True, eq=False)
 class ClusterDraws:
@@ -100,7 +98,7 @@ def tensor_offset(model, node, codes: dict, values: dict):
         idx = codes[c.column]
         out = out + model[c.sd.name] * z[idx]
         if c.slope is not None:
-            rho = compat.lkj_rho(model[c.corr.name])
+            rho = model[c.corr.name]
             v = model[c.slope_sd.name] * (rho * z + pt.sqrt(1.0 - rho**2) * model[c.slope_z])
             out = out + v[idx] * values[c.slope]
     return out

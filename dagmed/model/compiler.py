@@ -39,7 +39,6 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from .. import compat
 from ..errors import DataError, UsageError
 from ..lang.priors import PRIORS
 from . import missing, names
@@ -270,14 +269,9 @@ def _glm(model: pm.Model, node: NodeModel, tensors: dict, codes: dict):
         _prior(c.sd)
         pm.Normal(c.z, 0.0, 1.0, dims=c.dim)
         if c.slope is not None:
-            if compat.PYMC_6:  # its LKJCorr is a 2 x 2 matrix over a Cholesky factor: not yet followed here
-                raise UsageError(
-                    f"random slopes (cluster {c.column}: {c.slope} -> {node.name}) need PyMC 5 for now; "
-                    "with PyMC 6 drop the slope (random intercepts work on both stacks)"
-                )
             _prior(c.slope_sd)
             pm.Normal(c.slope_z, 0.0, 1.0, dims=c.dim)
-            pm.LKJCorr(c.corr.name, n=2, eta=dict(c.corr.priors[0].kwargs)["eta"])
+            _correlation(c.corr)
     if node.clusters:
         eta = eta + tensor_offset(model, node, codes, tensors)
     extras = {p.kind: _prior(p) for p in node.extras}
@@ -301,6 +295,36 @@ def _prior(param: Param):
     elif param.level_dim is not None:  # each term's prior at every level
         args = {k: np.repeat(v[:, None], len(param.levels), axis=1) for k, v in args.items()}
     return getattr(pm, dist.pymc)(param.name, **args, dims=param.dims)
+
+
+def _correlation(param: Param):
+    """The correlation ``param`` of a cluster's intercepts and slopes: a scalar whose prior is LKJ(eta).
+
+    For two dimensions the LKJ(eta) density of a correlation matrix is that of its one
+    correlation ``rho``, with ``(rho + 1) / 2 ~ Beta(eta, eta)``. ``pm.LKJCorr`` would give it
+    in each stack's own form (a vector of one on PyMC 5, a 2 x 2 matrix over a Cholesky factor
+    on PyMC 6); this scalar is the same on both, its log density PyMC's own (derived from the
+    Beta's through the affine map), its transform the interval (-1, 1)'s. ``eta`` is a float64
+    constant: a Python float would be a float32 one, and the Beta's normalising constant
+    computed in float32 (off by about 2e-8).
+
+    Examples
+    --------
+    >>> from dagmed.lang.ir import Dist
+    >>> with pm.Model() as model:
+    ...     rho = _correlation(Param("y_corr_g", "corr", (Dist("lkj", (), (("eta", 2.0),)),)))
+    >>> rho.ndim, round(float(pm.logp(rho, 0.0).eval()), 6)  # Beta(2, 2) at 1/2, 1.5, over 2
+    (0, -0.287682)
+    """
+    eta = np.float64(dict(param.priors[0].kwargs)["eta"])
+    return pm.CustomDist(
+        param.name, eta, dist=_lkj_rho, transform=pm.distributions.transforms.Interval(-1.0, 1.0), class_name="LKJ"
+    )
+
+
+def _lkj_rho(eta, size):
+    """A two-dimensional LKJ(eta) correlation: ``2 B - 1`` with ``B ~ Beta(eta, eta)``."""
+    return 2.0 * pm.Beta.dist(eta, eta, size=size) - 1.0
 
 
 def _keep_creation_order(new: pm.Model, old: pm.Model) -> None:

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import compat
 from ..lang.families import Family
 from . import names
 from .clusters import ClusterDraws
@@ -179,6 +178,7 @@ def _cluster_draws(c, flat, posterior) -> ClusterDraws:
     """One node's cluster effects by one column, read by ``flat(name, dims)``."""
     if c.slope is None:
         return ClusterDraws(c.column, flat(c.sd.name), flat(c.z, (c.dim,)))
+    # a scalar; a posterior written by an older dagmed holds PyMC 5's LKJCorr, a vector of one
     corr = flat(c.corr.name, tuple(d for d in posterior[c.corr.name].dims if d not in SAMPLE_DIMS))
     return ClusterDraws(
         c.column,
@@ -187,5 +187,5 @@ def _cluster_draws(c, flat, posterior) -> ClusterDraws:
         c.slope,
         flat(c.slope_sd.name),
         flat(c.slope_z, (c.dim,)),
-        compat.lkj_rho(corr),  # PyMC's LKJCorr of two dimensions: a vector of one or a 2 x 2 matrix
+        corr.reshape(-1),
     )

@@ -233,7 +233,7 @@ class ClusterEffect:
     slope : str or None
         The variable whose coefficient varies by cluster (the treatment), or None.
     slope_sd, corr : Param or None
-        The slopes' sd and the correlation (``y_corr_school``, a vector of length 1: PyMC's LKJCorr).
+        The slopes' sd and the correlation (``y_corr_school``, a scalar).
     slope_z : str or None
     """
 

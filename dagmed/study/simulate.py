@@ -435,10 +435,8 @@ def _checked(ir: ModelIR, model, params: dict, source: str) -> dict[str, np.ndar
         out[name] = np.asarray(_values(value, axes, name, source))
         if not axes and name in positive and out[name] <= 0:
             raise UsageError(f"{source}: {name} must be > 0, got {value!r}")
-        if param.kind == "corr":  # PyMC's LKJCorr of two dimensions: its value in the stack's form
-            if not -1 < out[name] < 1:
-                raise UsageError(f"{source}: {name} is a correlation, between -1 and 1 (exclusive), got {value!r}")
-            out[name] = compat.lkj_value(float(out[name]))
+        if param.kind == "corr" and not -1 < out[name] < 1:
+            raise UsageError(f"{source}: {name} is a correlation, between -1 and 1 (exclusive), got {value!r}")
     _refuse_outside_support(model, out, source)
     return out
 
@@ -537,8 +535,7 @@ def _readable(ir: ModelIR, values: dict) -> dict:
 
     def nested(v, axes):
         if not axes:
-            v = np.asarray(v, dtype=float)
-            return float(compat.lkj_rho(v) if v.ndim else v)  # a correlation: a vector of one or a matrix
+            return float(v)
         return {c: nested(x, axes[1:]) for c, x in zip(axes[0], v)}
 
     out = {}

@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 import dagmed
-from dagmed import api, compat
+from dagmed import api
 from dagmed.fit import fastglm, sampling
 from dagmed.model import compiler, confounding, data, missing, names
 from dagmed.model.ir import ModelIR
@@ -180,7 +180,6 @@ def test_constrained_values_follow_the_transforms():
     assert values[names.extra("y", "sigma")] > 0 and -3 < values[names.beta("m")][0] < 4
 
 
-@pytest.mark.skipif(compat.PYMC_6, reason="random slopes need PyMC 5 for now: the compiler refuses them on PyMC 6")
 def test_models_it_cannot_take_are_named():
     spec = dagmed.parse(BASE + "t, m, y ~ bernoulli\nx ~ normal\nmissing model\n")
     df = data_for(dagmed.parse(BASE + "t, m, y ~ bernoulli\n"))

@@ -5,12 +5,15 @@ import pandas as pd
 import pymc as pm
 import pytest
 import xarray as xr
+from scipy import special, stats
 
 import dagmed
 from dagmed import compat
 from dagmed.errors import DataError
 from dagmed.lang.families import FAMILIES
 from dagmed.model.clusters import icc
+from dagmed.model.draws import Draws
+from dagmed.model.ir import ModelIR
 
 SPEC = "treatment t\noutcome y\nt -> m -> y\nt -> y\nm, y ~ bernoulli\ncluster school: m\ncluster school: t -> y\n"
 
@@ -33,7 +36,6 @@ def _logistic_logp(y, eta):
     return np.where(y == 1, np.log(p), np.log1p(-p))
 
 
-@pytest.mark.skipif(compat.PYMC_6, reason="random slopes need PyMC 5 for now: the compiler refuses them on PyMC 6")
 def test_the_likelihood_adds_each_rows_cluster_intercept_and_slope():
     df = _data()
     model = dagmed.compile(dagmed.parse(SPEC), df)
@@ -51,10 +53,9 @@ def test_the_likelihood_adds_each_rows_cluster_intercept_and_slope():
         "y_z_school": rng.normal(size=g),
         "y_slope_sd_school": 0.6,
         "y_slope_z_school": rng.normal(size=g),
-        "y_corr_school": compat.lkj_value(-0.4),  # a vector of one on PyMC 5, a 2 x 2 matrix on PyMC 6
+        "y_corr_school": -0.4,
     }
-    corr_dims = [f"corr_{i}" for i in range(values["y_corr_school"].ndim)]
-    dims = {"m_beta": ["m_parents"], "y_beta": ["y_parents"], "y_corr_school": corr_dims}
+    dims = {"m_beta": ["m_parents"], "y_beta": ["y_parents"]}
     dims.update({k: ["school_cluster"] for k in values if "_z_" in k})
     posterior = xr.Dataset(
         {k: (("chain", "draw", *dims.get(k, ())), np.asarray(v)[None, None]) for k, v in values.items()},
@@ -81,7 +82,6 @@ def test_the_likelihood_adds_each_rows_cluster_intercept_and_slope():
     np.testing.assert_allclose(ll["y"].values.ravel(), want_y, rtol=1e-10)
 
 
-@pytest.mark.skipif(compat.PYMC_6, reason="random slopes need PyMC 5 for now: the compiler refuses them on PyMC 6")
 def test_cluster_parameters_and_dimensions():
     df = _data()
     model = dagmed.compile(dagmed.parse(SPEC), df)
@@ -100,6 +100,73 @@ def test_cluster_parameters_and_dimensions():
         "y_corr_school",
     ]
     assert model.coords["school_cluster"] == tuple(sorted(df.school.unique()))
+
+
+def _corr(eta):
+    """The compiled model's ``y_corr_school`` under the prior lkj(eta), and its model."""
+    model = dagmed.compile(dagmed.parse(SPEC + f"prior y.corr_school = lkj({eta})\n"), _data())
+    return model["y_corr_school"], model
+
+
+@pytest.mark.parametrize("eta", [2.0, 4.0])
+def test_the_correlations_prior_draws_have_the_lkj_second_moment(eta):
+    """E[rho^2] = Var(2B - 1) = 4 Var(B) = 1 / (2 eta + 1) for B ~ Beta(eta, eta): within 5 Monte Carlo sds."""
+    rho, _ = _corr(eta)
+    assert rho.ndim == 0  # a scalar on both stacks
+    draws = pm.draw(rho, draws=100_000, random_seed=1)
+    assert draws.shape == (100_000,) and np.all(np.abs(draws) < 1)
+    sq = draws**2
+    assert abs(sq.mean() - 1.0 / (2.0 * eta + 1.0)) < 5 * sq.std() / np.sqrt(sq.size)
+
+
+@pytest.mark.parametrize("eta", [0.5, 2.0, 4.0])
+def test_the_correlations_log_density_is_the_two_dimensional_lkj(eta):
+    """PyMC's log density of rho, as given and through the sampler's interval transform (no Jacobian), is
+    Beta(eta, eta)'s at (rho + 1) / 2 less log 2.
+
+    Tolerance: x = (rho + 1) / 2 and 1 - x carry a rounding of about one ulp of x (the transform's
+    round trip adds a few: -1 + 2 sigmoid(u)), which (eta - 1) log x and (eta - 1) log(1 - x) turn into
+    |eta - 1| eps / x and |eta - 1| eps / (1 - x); the constants (betaln, log 2) and the sum a few ulps of
+    their size. 8 eps times the sum of those bounds the error; measured: as given, at most 4 eps
+    (scipy's and PyMC's betaln differ by that); through the transform, up to 6000 eps at rho = 0.999
+    (eta = 4), 25% of the bound there, since the logistic's 1 - x is accurate to eps only absolutely.
+    """
+    rho_var, model = _corr(eta)
+    rho = np.array([-0.999, -0.9, -0.5, 0.0, 0.3, 0.9, 0.999])
+    x = (rho + 1.0) / 2.0
+    want = stats.beta.logpdf(x, eta, eta) - np.log(2.0)
+    eps = np.finfo(np.float64).eps
+    tol = 8 * eps * (1 + abs(eta - 1) * (1 / x + 1 / (1 - x)) + abs(special.betaln(eta, eta)) + np.abs(want))
+    assert np.all(np.abs(pm.logp(rho_var, rho).eval() - want) <= tol)
+    transform, value = model.rvs_to_transforms[rho_var], model.rvs_to_values[rho_var].name
+    logp = model.compile_logp(vars=[rho_var], jacobian=False)
+    point = model.initial_point()
+    got = np.array([logp({**point, value: transform.forward(r).eval()}) for r in rho])
+    assert np.all(np.abs(got - want) <= tol)
+
+
+@pytest.mark.parametrize("sampler", ["pymc", "nutpie"])
+def test_a_random_slope_fits_on_either_stack(sampler):
+    """Two chains x 200 draws of a random slope (four schools), with PyMC's NUTS or nutpie on PyMC's model."""
+    if sampler == "nutpie":
+        pytest.importorskip("nutpie")
+    spec = dagmed.parse(SPEC)
+    result = dagmed.run(spec, _data(n=60, g=4), draws=200, tune=200, chains=2, seed=1, sampler=sampler,
+                        progressbar=False, log=lambda m: None)  # fmt: skip
+    rho = result.idata.posterior["y_corr_school"]
+    assert rho.dims == ("chain", "draw") and np.all(np.abs(rho.values) < 1) and rho.std() > 0
+    assert all(np.all(np.isfinite(d)) for d in result.effect_draws.values())
+
+
+def test_a_posterior_holding_pymc5s_lkjcorr_vector_is_read_as_a_scalar():
+    """A posterior written before the correlation was a scalar: PyMC 5's LKJCorr, a vector of one."""
+    model = dagmed.compile(dagmed.parse(SPEC), _data())
+    prior = compat.group(pm.sample_prior_predictive(draws=3, model=model, random_seed=1), "prior")
+    scalar = prior["y_corr_school"]
+    old = prior.assign(y_corr_school=scalar.expand_dims(y_corr_school_dim_0=1, axis=-1))
+    ir = ModelIR.from_analysis(dagmed.check(dagmed.parse(SPEC)))
+    got = Draws.from_posterior(old, ir)["y"].clusters["school"].corr
+    np.testing.assert_array_equal(got, scalar.values.reshape(-1))
 
 
 def test_numeric_labels_in_numeric_order_and_dropped_rows_renumbered():

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 import dagmed
-from dagmed import cli, compat, examples
+from dagmed import cli, examples
 from dagmed.effects.regimes import RegimeInputs
 from dagmed.lang.families import FAMILIES
 from dagmed.model.draws import NodeDraws
@@ -691,7 +691,6 @@ def test_clusters_for_a_spec_without_them_and_bad_counts_are_refused():
         Clusters(3, 0)
 
 
-@pytest.mark.skipif(compat.PYMC_6, reason="random slopes need PyMC 5 for now: the compiler refuses them on PyMC 6")
 def test_a_random_slopes_correlation_is_a_parameter():
     spec = dagmed.parse(CLUSTER_SPEC + "cluster g: t -> y\n")
     sim = simulate(spec, None, params={"y_corr_g": -0.3}, seed=1, clusters=Clusters(4, 3))
