@@ -228,6 +228,22 @@ def test_log_prior_is_pymcs_for_every_prior(real, positive):
         np.testing.assert_allclose(ours[name].values, theirs[name].values, **tol, err_msg=name)
 
 
+def test_log_prior_of_a_random_slopes_correlation_is_the_two_dimensional_lkj():
+    """PyMC's own log density of the correlation (a scalar): Beta(4, 4) at (rho + 1) / 2, less log 2."""
+    import pymc as pm
+
+    spec = dagmed.parse("treatment t\noutcome y\nt -> y ~ bernoulli\ncluster g: t -> y\nprior y.corr_g = lkj(4)\n")
+    model = dagmed.compile(spec, pd.DataFrame({"g": [1, 1, 2, 2], "t": [0, 1, 0, 1], "y": [0, 1, 1, 1]}))
+    idata = inference_data(posterior=pm.sample_prior_predictive(draws=30, model=model, random_seed=6).prior)
+    ours = sens.log_densities(idata, model, model_ir(spec)).log_prior
+    theirs = pm.stats.compute_log_prior(idata, model=model, extend_inferencedata=False, progressbar=False)
+    rho = compat.group(idata, "posterior")["y_corr_g"].values
+    # as in the compiled model's test (tests/model/test_clusters.py): a few ulps of the terms
+    tol = dict(rtol=16 * np.finfo(float).eps, atol=16 * np.finfo(float).eps)
+    np.testing.assert_allclose(ours["y_corr_g"].values, stats.beta.logpdf((rho + 1) / 2, 4, 4) - np.log(2), **tol)
+    np.testing.assert_allclose(ours["y_corr_g"].values, theirs["y_corr_g"].values, **tol)
+
+
 def test_log_densities_refuse_rows_with_missing_values_modelled():
     spec = dagmed.parse("treatment t\noutcome y\nx -> t, y\nt -> y\nx, t, y ~ bernoulli\nmissing model\n")
     df = pd.DataFrame({"x": [1, None, 0, 1, 0, 1], "t": [0, 1, 1, 0, 1, 0], "y": [1, 0, 1, 1, 0, 0]})
