@@ -82,7 +82,16 @@ class Link:
 
 
 def _logistic(eta):
-    return 0.5 * (1.0 + np.tanh(0.5 * eta))  # stable for any eta, no overflow warning
+    # 0.5 (1 + tanh(eta / 2)): stable for any eta, no overflow warning. Computed in one array,
+    # in place (the same operations in the same order: the same bits), so that a large eta
+    # makes one new array instead of three (the decomposition's marginals, per draw and row).
+    out = np.multiply(eta, 0.5)
+    if np.ndim(out) == 0:
+        return 0.5 * (1.0 + np.tanh(0.5 * eta))
+    np.tanh(out, out=out)
+    out += 1.0
+    out *= 0.5
+    return out
 
 
 LINKS = {

@@ -129,7 +129,7 @@ def fit_point(sweep: Sweep, mediators: tuple, strength: float, strength_y: float
         model = compiler.attach(compiler.build(ir, data.n_obs), data)
         fast = sampling.fast_plan(model, settings, ir, data)
         idata = sampling.sample(model, settings, fast)
-        diag = diagnostics.diagnostics(idata)
+        diag = diagnostics.diagnostics(idata, ess=False)  # reported: R-hat and divergences
         _, _, eff = decomposition.decompose(compat.group(idata, "posterior"), data, sweep.convention, scale=sweep.scale)
     except DagmedError as exc:
         return {"rows": [{**base, "mediator": m, "error": str(exc)} for m in mediators], "coefficients": []}

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from dagmed.effects import regimes as R
+from dagmed.lang.families import LINKS
 
 from reference import regimes_naive
 from synthetic_draws import DAGS, glm, make_inputs, table_tolerance
@@ -67,6 +68,22 @@ def test_chunking_does_not_change_the_numbers():
         np.testing.assert_allclose(tiny, whole, rtol=0, atol=table_tolerance(p))
         np.testing.assert_allclose(some, whole, rtol=0, atol=table_tolerance(p))
     assert R.chunk_shape(4000, 410, 8, 256 * 2**20)[0] * 410 * 2**9 * 8 * 4 <= 256 * 2**20
+
+
+def test_the_kernels_chunks_of_draws_change_no_bit(monkeypatch):
+    """Each draw is computed alone: KERNEL_CHUNK_BYTES (and any chunk) gives the table bit for bit."""
+    p = make_inputs(3, n_draws=40, n_obs=25, seed=5)
+    monkeypatch.setattr(R, "KERNEL_CHUNK_BYTES", 2**40)
+    whole = R.regimes(p, chunk_bytes=2**40, engine="numba")
+    monkeypatch.setattr(R, "KERNEL_CHUNK_BYTES", 8 * 25 * 4 * 3 * 7)  # 7 draws a chunk per kernel thread
+    chunked = R.regimes(p, chunk_bytes=2**40, engine="numba")
+    assert np.array_equal(chunked.table, whole.table) and np.array_equal(chunked.joint, whole.joint)
+
+
+def test_the_logistic_in_one_array_is_the_formula_bit_for_bit():
+    eta = np.random.default_rng(0).normal(0, 20, size=(50, 7, 2))
+    assert np.array_equal(LINKS["logit"].inverse(eta), 0.5 * (1.0 + np.tanh(0.5 * eta)))
+    assert LINKS["logit"].inverse(0.0) == 0.5 and LINKS["logit"].inverse(np.float64(2.0)) == 0.5 * (1 + np.tanh(1.0))
 
 
 def test_progress_counts_every_draw_once_per_chunk():
