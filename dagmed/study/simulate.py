@@ -567,8 +567,7 @@ def _truth(
     variables = {}
     for k, v in {**values, **(cluster_effects or {})}.items():
         v = np.asarray(v, dtype=float)
-        extra = tuple(f"{k}_dim_{i}" for i in range(v.ndim - len(dims[k])))  # a correlation's vector of one
-        variables[k] = (("chain", "draw", *dims[k], *extra), v[None, None])
+        variables[k] = (("chain", "draw", *dims[k]), v[None, None])
     dataset = data_mod.load(ir, data)
     coords.update({names.cluster_dim(c): list(labels) for c, (_, labels) in dataset.clusters.items()})
     posterior = xr.Dataset(variables, coords=coords)
