@@ -16,9 +16,14 @@ nutpie samples the compiled PyMC model instead.
 The density is PyMC's own, term for term, in the same unconstrained space (log transform
 for positive parameters, interval transform for uniform priors): ``tests/fit/test_fastglm.py``
 checks the value and the gradient against ``model.compile_logp`` / ``compile_dlogp`` at
-random points for every family and prior. Two changes of arithmetic, neither of which
-changes the posterior:
+random points for every family and prior. Changes of arithmetic, none of which changes the
+posterior:
 
+* a node's rows are computed phase by phase (linear predictor, terms, weighted sums), each
+  a loop LLVM vectorises: ``exp`` and ``log1p`` are :mod:`dagmed.fit.vmath`'s (within 2 and 6
+  units in the last place of the C library's), and the sums over rows are added in SIMD
+  lanes, another order than one by one. A logistic GLM's row costs about 2.4 ns instead of
+  22 (three_mediators at 600 rows: 12 against 67 microseconds per density and gradient);
 * identical rows of a node (its parents' values and its own) are summed once, weighted by
   their count: the likelihood is a sum over rows, so this only reorders the sum;
 * in an incomplete row, a node whose value and parents do not change across the row's
@@ -59,6 +64,7 @@ from .. import compat
 from ..lang.ir import Dist
 from ..lang.priors import PRIORS
 from ..model import compiler, missing, names
+from . import vmath
 
 # The branches of :func:`logp_grad` by family row (``Family.fast``) and of :func:`_prior_logp`
 # by prior row (``PriorDist.code``): a row names its branch, the kernel holds its arithmetic.
@@ -145,6 +151,71 @@ def _row_grad(r, d, dsig, grad, value, dvalue, shape, design, soff, clusters):
     return dsig
 
 
+# One node's rows, phase by phase, each a loop LLVM vectorises (:mod:`dagmed.fit.vmath`).
+
+
+@numba.njit(**vmath.VECTOR)
+def _fill(a, v):
+    for i in range(a.shape[0]):
+        a[i] = v
+
+
+@numba.njit(**vmath.VECTOR)
+def _axpy(a, b, x):
+    """``a += b * x``."""
+    for i in range(a.shape[0]):
+        a[i] += b * x[i]
+
+
+@numba.njit(**vmath.VECTOR)
+def _scale(a, b):
+    """``a *= b``."""
+    for i in range(a.shape[0]):
+        a[i] *= b[i]
+
+
+@numba.njit(**vmath.VECTOR)
+def _known(eta, off, soff, sigma):
+    """Known coefficients' part of the linear predictor: ``off + sigma * soff``."""
+    for i in range(eta.shape[0]):
+        eta[i] += off[i] + sigma * soff[i]
+
+
+@numba.njit(**vmath.VECTOR)
+def _bernoulli(eta, y, ll, deta, bits_hi, bits_lo):
+    """Logit link: the log likelihood ``y eta - softplus(eta)`` and ``y - sigmoid(eta)``, from one exponential."""
+    n = eta.shape[0]
+    for i in range(n):
+        deta[i] = -abs(eta[i])
+    vmath.exp_into(deta, ll, bits_hi, bits_lo)  # not in place: LLVM vectorises a loop only where arrays cannot overlap
+    for i in range(n):
+        e, t = ll[i], eta[i]
+        ll[i] = y[i] * t - (max(t, 0.0) + vmath.log1p_unit(e))
+        inv = 1.0 / (1.0 + e)
+        deta[i] = y[i] - (inv if t >= 0.0 else e * inv)
+
+
+@numba.njit(**vmath.VECTOR)
+def _normal(eta, y, sigma, ll, deta, dsig):
+    """Identity link: the log likelihood, ``d / d eta`` and ``d / d sigma`` at fixed eta."""
+    c = -0.5 * _LOG_2PI - math.log(sigma)
+    for i in range(eta.shape[0]):
+        z = (y[i] - eta[i]) / sigma
+        ll[i] = c - 0.5 * z * z
+        deta[i] = z / sigma
+        dsig[i] = (z * z - 1.0) / sigma
+
+
+@numba.njit(**vmath.VECTOR)
+def _poisson(eta, y, const, ll, deta, bits_hi, bits_lo):
+    """Log link: the log likelihood ``y eta - exp(eta) + const`` and ``y - exp(eta)``."""
+    vmath.exp_into(eta, deta, bits_hi, bits_lo)
+    for i in range(eta.shape[0]):
+        mu = deta[i]
+        ll[i] = y[i] * eta[i] - mu + const[i]
+        deta[i] = y[i] - mu
+
+
 @numba.njit(cache=True, nogil=True)
 def logp_grad(
     x, grad, value, dvalue, priors, prior_params, nodes, design, y, w, const, clusters, off, soff, target, groups
@@ -163,7 +234,7 @@ def logp_grad(
         coefficient, of its extra parameter, a scale (-1 if none), its number K of random
         intercepts and the first of their rows in ``clusters``, its number of entry rows (its
         last rows) and whether it has known coefficients
-    design : (rows, Pmax) the parents' values of every distinct row; after a node's P terms,
+    design : (rows, Pmax), column-major: the parents' values of every distinct row; after a node's P terms,
         the row's cluster code of each of its K random intercepts
     clusters : (C, 2) integers (any dtype), per random intercept: the index in ``x`` of its sd
         and of its first standardised intercept ``z``; a row of cluster ``c`` adds ``sd * z[c]``
@@ -201,55 +272,62 @@ def logp_grad(
     entry = np.zeros(n_entries)  # each combination's log likelihood, summed over the nodes
     at = y.shape[0] if n_entries else 0
     deta_at, dsig_at = np.empty(at), np.empty(at)  # an entry row's d ll / d eta, d ll / d sigma at fixed eta
+    # scratch for one node's rows: the linear predictor, the terms and their derivatives
+    most = 0
+    for g in range(nodes.shape[0]):
+        most = max(most, int(nodes[g, 2]) - int(nodes[g, 1]))
+    eta_s, ll_s, deta_s, dsig_s = np.empty(most), np.empty(most), np.empty(most), np.empty(most)
+    bits_hi, bits_lo = np.empty(most, np.int64), np.empty(most, np.int64)
+    columns = design.T  # the design is column-major (:meth:`FastModel.packed`): a column's rows are contiguous
     for g in range(nodes.shape[0]):
         lik, r0, r1, p = int(nodes[g, 0]), int(nodes[g, 1]), int(nodes[g, 2]), int(nodes[g, 3])
         icpt, beta0, sig = int(nodes[g, 4]), int(nodes[g, 5]), int(nodes[g, 6])
         nk, k0 = int(nodes[g, 7]), int(nodes[g, 8])
         rm = r1 - int(nodes[g, 9])  # the plain rows, then the incomplete rows' entry rows
         known = nodes[g, 10] != 0
-        shape = (p, icpt, beta0, nk, k0, known)
         sigma = value[sig] if sig >= 0 else 1.0
-        dsigma = 0.0
-        for r in range(r0, r1):
-            eta = value[icpt] if icpt >= 0 else 0.0
-            for j in range(p):
-                eta += value[beta0 + j] * design[r, j]
-            for k in range(nk):  # non-centred random intercepts: sd * z[the row's cluster]
-                eta += value[int(clusters[k0 + k, 0])] * value[int(clusters[k0 + k, 1]) + int(design[r, p + k])]
-            if known:  # known coefficients: a number, or a number times sigma
-                eta += off[r] + sigma * soff[r]
-            if lik == 0:  # bernoulli, logit link: softplus and sigmoid from one exponential
-                e = math.exp(-abs(eta))
-                ll = y[r] * eta - (max(eta, 0.0) + math.log1p(e))
-                deta = y[r] - (1.0 / (1.0 + e) if eta >= 0.0 else e / (1.0 + e))
-                dsig = 0.0
-            elif lik == 1:  # normal, identity link
-                z = (y[r] - eta) / sigma
-                ll = -0.5 * _LOG_2PI - math.log(sigma) - 0.5 * z * z
-                deta = z / sigma
-                dsig = w[r] * (z * z - 1.0) / sigma if r < rm else (z * z - 1.0) / sigma
-            else:  # poisson, log link
-                mu = math.exp(eta)
-                ll = y[r] * eta - mu + const[r]
-                deta = y[r] - mu
-                dsig = 0.0
-            if r >= rm:  # an incomplete row's term: its weight is known after the log-sum-exp
-                entry[int(target[r])] += ll
-                deta_at[r], dsig_at[r] = deta, dsig
-                continue
-            total += w[r] * ll
-            dsigma += dsig
-            deta *= w[r]  # _row_grad's arithmetic written out: the call costs the plain rows ~40 % (measured)
-            if icpt >= 0:
-                grad[icpt] += deta * dvalue[icpt]
-            for j in range(p):
-                grad[beta0 + j] += deta * design[r, j] * dvalue[beta0 + j]
-            for k in range(nk):
-                sd, z = int(clusters[k0 + k, 0]), int(clusters[k0 + k, 1]) + int(design[r, p + k])
-                grad[sd] += deta * value[z] * dvalue[sd]
-                grad[z] += deta * value[sd] * dvalue[z]
-            if known:
-                dsigma += deta * soff[r]
+        n = r1 - r0
+        eta, ll, deta, dsig = eta_s[:n], ll_s[:n], deta_s[:n], dsig_s[:n]
+        # each row's linear predictor, column by column (vectorised): intercept, coefficients,
+        # non-centred random intercepts (sd * z[the row's cluster]), known coefficients
+        _fill(eta, value[icpt] if icpt >= 0 else 0.0)
+        for j in range(p):
+            _axpy(eta, value[beta0 + j], columns[j, r0:r1])
+        for k in range(nk):
+            sd, z0 = int(clusters[k0 + k, 0]), int(clusters[k0 + k, 1])
+            for i in range(n):
+                eta[i] += value[sd] * value[z0 + int(columns[p + k, r0 + i])]
+        if known:  # a number, or a number times sigma
+            _known(eta, off[r0:r1], soff[r0:r1], sigma)
+        # each row's log likelihood and its derivatives in eta (and in sigma at fixed eta)
+        if lik == 0:  # bernoulli, logit link
+            _bernoulli(eta, y[r0:r1], ll, deta, bits_hi[:n], bits_lo[:n])
+        elif lik == 1:  # normal, identity link
+            _normal(eta, y[r0:r1], sigma, ll, deta, dsig)
+        else:  # poisson, log link
+            _poisson(eta, y[r0:r1], const[r0:r1], ll, deta, bits_hi[:n], bits_lo[:n])
+        # the plain rows: weighted sums (vectorised)
+        m = rm - r0
+        wt = w[r0:rm]
+        total += vmath.dot(wt, ll[:m])
+        _scale(deta[:m], wt)  # d ll / d eta of a row, times its count
+        dsigma = vmath.dot(wt, dsig[:m]) if lik == 1 else 0.0
+        if icpt >= 0:
+            grad[icpt] += vmath.total(deta[:m]) * dvalue[icpt]
+        for j in range(p):
+            grad[beta0 + j] += vmath.dot(deta[:m], columns[j, r0:rm]) * dvalue[beta0 + j]
+        for k in range(nk):
+            sd, z0 = int(clusters[k0 + k, 0]), int(clusters[k0 + k, 1])
+            for i in range(m):
+                z = z0 + int(columns[p + k, r0 + i])
+                grad[sd] += deta[i] * value[z] * dvalue[sd]
+                grad[z] += deta[i] * value[sd] * dvalue[z]
+        if known:
+            dsigma += vmath.dot(deta[:m], soff[r0:rm])
+        # an incomplete row's terms: their weight is known after the log-sum-exp
+        for i in range(m, n):
+            entry[int(target[r0 + i])] += ll[i]
+            deta_at[r0 + i], dsig_at[r0 + i] = deta[i], dsig[i] if lik == 1 else 0.0
         if sig >= 0:
             grad[sig] += dsigma * dvalue[sig]
     if n_entries == 0:
@@ -315,7 +393,7 @@ def _unpack(user_data):
         buf[int(o[0]) : int(o[0]) + 2 * d].reshape((d, 2)),
         buf[int(o[1]) : int(o[1]) + 4 * d].reshape((d, 4)),
         buf[int(o[2]) : int(o[2]) + 11 * g].reshape((g, 11)),
-        buf[int(o[3]) : int(o[3]) + rows * pmax].reshape((rows, pmax)),
+        buf[int(o[3]) : int(o[3]) + rows * pmax].reshape((pmax, rows)).T,  # column-major
         buf[int(o[4]) : int(o[4]) + rows],
         buf[int(o[5]) : int(o[5]) + rows],
         buf[int(o[6]) : int(o[6]) + rows],
@@ -434,7 +512,7 @@ class FastModel:
             self.priors,
             self.prior_params,
             self.nodes,
-            self.design,
+            np.asfortranarray(self.design),  # a column's rows contiguous: the kernel's loops run down columns
             self.y,
             self.w,
             self.const,
@@ -459,7 +537,9 @@ class FastModel:
             parts[11].shape[0],
             *sizes[:-1],
         ]
-        return np.concatenate([np.array(head, dtype=np.float64)] + [np.ravel(p).astype(np.float64) for p in parts])
+        return np.concatenate(
+            [np.array(head, dtype=np.float64)] + [np.ravel(p, order="K").astype(np.float64) for p in parts]
+        )
 
 
 def why_not(ir, model, dataset=None) -> str | None:
