@@ -51,6 +51,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 
+from ..fit import vmath
+
 # Every function: cached on disk, fused multiply-add, numpy's error model. See the module's
 # docstring for why nothing is inlined and why constant arguments are passed as np.int64.
 _OPT = dict(cache=True, fastmath={"contract"}, error_model="numpy")
@@ -418,7 +420,112 @@ def threads() -> int:
     return numba.config.NUMBA_NUM_THREADS
 
 
-def regime_kernel(y_base, y_t, y_m, y_link, q_all, w):
+# Observation-vectorised kernel (:func:`_regime_rows_by_obs`): for few mediators a half has
+# too few corners to fill vector registers, so the vectors run over a block of observations.
+OBS_BLOCK_BYTES = 32 * 2**10  # a block's corner table (2^(K+1) rows of its observations): in L1
+BY_OBS_MAX_K = 4  # up to here the observation-vectorised kernel is faster (bench: README, issue 21)
+
+
+@numba.njit(**_OPT)
+def _add_to(row, v):
+    """``row += v``."""
+    for i in range(row.shape[0]):
+        row[i] += v
+
+
+@numba.njit(**_OPT)
+def _corner_means(row, link, scratch, bits_hi, bits_lo):
+    """``row`` (a corner's linear predictor) replaced by the outcome mean: the inverse link, elementwise."""
+    n = row.shape[0]
+    if link == 1:
+        return
+    if link == 2:
+        for i in range(n):
+            scratch[i] = row[i]
+        vmath.exp_into(scratch[:n], row, bits_hi[:n], bits_lo[:n])
+        return
+    for i in range(n):
+        scratch[i] = -row[i]
+    vmath.exp_into(scratch[:n], row, bits_hi[:n], bits_lo[:n])
+    for i in range(n):
+        row[i] = 1.0 / (1.0 + row[i])
+
+
+@numba.njit(**_OPT)
+def _contract_rows(r0, r1, q0, q1):
+    """One mediator axis over a block of observations: ``(r0, r1) <- (r0 + q0 (r1 - r0), r0 + q1 (r1 - r0))``."""
+    for i in range(r0.shape[0]):
+        a = r0[i]
+        d = r1[i] - a
+        r0[i] = a + q0[i] * d
+        r1[i] = a + q1[i] * d
+
+
+@numba.njit(**_OPT)
+def _split_pairs(pairs, q0, q1):
+    """``q0, q1 = pairs[:, 0], pairs[:, 1]`` into contiguous arrays."""
+    for i in range(q0.shape[0]):
+        q0[i] = pairs[i, 0]
+        q1[i] = pairs[i, 1]
+
+
+@numba.njit(nogil=True, **_OPT)
+def _regime_rows_by_obs(y_base, y_t, y_m, y_link, q_all, w, blk, out, s0, s1):
+    """:func:`regime_kernel` for draws ``s0 .. s1 - 1`` with vectors over observations, into their rows of ``out``.
+
+    Per draw and block of observations: the linear predictor at every corner (the base, then
+    the treatment's and the mediators' coefficients added in the order of the NumPy path),
+    the means (:mod:`dagmed.fit.vmath`'s exponential, vectorised), the K contractions, each
+    over pairs of corner rows, and each corner's sum over the block. ``blk``: observations per
+    block (:func:`regime_kernel`).
+    """
+    n_obs = y_base.shape[1]
+    k = y_m.shape[1]
+    cells = 1 << (k + 1)
+    table = np.empty((cells, blk))
+    q0 = np.empty((max(k, 1), blk))
+    q1 = np.empty((max(k, 1), blk))
+    scratch = np.empty(blk)
+    bits_hi = np.empty(blk, np.int64)
+    bits_lo = np.empty(blk, np.int64)
+    acc = np.empty(cells)
+    for s in range(s0, s1):
+        acc[:] = 0.0
+        weight = 0.0
+        for i0 in range(0, n_obs, blk):
+            i1 = min(n_obs, i0 + blk)
+            nb = i1 - i0
+            base = y_base[s, i0:i1]
+            for c in range(cells):
+                row = table[c, :nb]
+                row[:] = base
+                if (c >> k) & 1:
+                    _add_to(row, y_t[s])
+                for j in range(k):
+                    if (c >> (k - 1 - j)) & 1:
+                        _add_to(row, y_m[s, j])
+                _corner_means(row, y_link, scratch, bits_hi, bits_lo)
+            for j in range(k):
+                _split_pairs(q_all[j, s, i0:i1], q0[j, :nb], q1[j, :nb])
+                h = 1 << (k - 1 - j)
+                for c in range(cells):
+                    if c & h == 0:
+                        _contract_rows(table[c, :nb], table[c + h, :nb], q0[j, :nb], q1[j, :nb])
+            if w.shape[0] == 0:
+                for c in range(cells):
+                    acc[c] += vmath.total(table[c, :nb])
+            else:
+                wb = w[s, i0:i1]
+                weight += vmath.total(wb)
+                for c in range(cells):
+                    acc[c] += vmath.dot(wb, table[c, :nb])
+        if w.shape[0] == 0:
+            weight = float(n_obs)
+        for c in range(cells):
+            out[s, c] = acc[c] / weight
+
+
+def regime_kernel(y_base, y_t, y_m, y_link, q_all, w, by=None):
     """``E(t; t_1..t_K)`` per draw, flattened: ``(S, 2^(K+1))`` in C order of ``[t, t_1..t_K]``.
 
     Per observation and treatment half: :func:`_half_table` makes the factors of the corners
@@ -444,10 +551,21 @@ def regime_kernel(y_base, y_t, y_m, y_link, q_all, w):
     y_link : the outcome's link code
     q_all : (K, S, N, 2) the mediators' interventional marginals ``E[M_k | do(T=t), x_i]``
     w : (S, N) weight of each observation per draw, or (0, 0): every observation weight 1
+    by : {"observation", "corner"}, optional
+        Vectors over a block of observations (:func:`_regime_rows_by_obs`) or over the corners
+        of one observation (the passes above). Default: over observations up to
+        :data:`BY_OBS_MAX_K` mediators, where one observation's corners are too few to fill
+        the vectors.
     """
     k = y_m.shape[1]
     out = np.zeros((y_base.shape[0], 1 << (k + 1)))
-    _over_draws(_regime_rows, (y_base, y_t, y_m, y_link, q_all, w, out))
+    if by is None:
+        by = "observation" if k <= BY_OBS_MAX_K else "corner"
+    if by == "observation":
+        block = np.int64(max(1, min(y_base.shape[1], OBS_BLOCK_BYTES // (8 << (k + 1)))))
+        _over_draws(_regime_rows_by_obs, (y_base, y_t, y_m, y_link, q_all, w, block, out))
+    else:
+        _over_draws(_regime_rows, (y_base, y_t, y_m, y_link, q_all, w, out))
     return out
 
 

@@ -6,6 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
+from dagmed.effects import kernel
 from dagmed.effects import regimes as R
 from dagmed.lang.families import LINKS
 
@@ -49,6 +50,20 @@ def test_contraction_equals_the_definition(k, engine):
 def test_fused_kernel_equals_the_numpy_contraction(k, links):
     p = make_inputs(k, n_draws=9, n_obs=13, seed=k, outcome_link=links[0], mediator_link=links[1])
     assert p.outcome.link.name == links[0] and all(m.link.name == links[1] for m in p.mediators)
+    fused, plain = R.regime_table(p, engine="numba"), R.regime_table(p, engine="numpy")
+    np.testing.assert_allclose(fused, plain, rtol=0, atol=table_tolerance(p))
+
+
+@pytest.mark.parametrize("by", ["observation", "corner"])
+@pytest.mark.parametrize("links", [("logit", "logit"), ("identity", "log"), ("log", "identity")])
+@pytest.mark.parametrize("k", [0, 1, 2, 3, 4, 5])
+def test_both_kernels_equal_the_numpy_contraction(k, links, by, monkeypatch):
+    # vectors over a block of observations (the default up to BY_OBS_MAX_K mediators) or over
+    # one observation's corners; 70 observations: the by-observation kernel's blocks
+    # (OBS_BLOCK_BYTES) shrunk to 16 observations, so that a block boundary falls inside
+    monkeypatch.setattr(kernel, "BY_OBS_MAX_K", 99 if by == "observation" else -1)
+    monkeypatch.setattr(kernel, "OBS_BLOCK_BYTES", 8 * 16 * 2 ** (k + 1))
+    p = make_inputs(k, n_draws=7, n_obs=70, seed=k, outcome_link=links[0], mediator_link=links[1])
     fused, plain = R.regime_table(p, engine="numba"), R.regime_table(p, engine="numpy")
     np.testing.assert_allclose(fused, plain, rtol=0, atol=table_tolerance(p))
 
