@@ -427,6 +427,13 @@ BY_OBS_MAX_K = 4  # up to here the observation-vectorised kernel is faster (benc
 
 
 @numba.njit(**_OPT)
+def _copy(dst, src):
+    """``dst[:] = src``, as a loop: the slice assignment compiled its shape-mismatch message (about 2 s on a fresh install)."""
+    for i in range(dst.shape[0]):
+        dst[i] = src[i]
+
+
+@numba.njit(**_OPT)
 def _add_to(row, v):
     """``row += v``."""
     for i in range(row.shape[0]):
@@ -490,7 +497,8 @@ def _regime_rows_by_obs(y_base, y_t, y_m, y_link, q_all, w, blk, out, s0, s1):
     bits_lo = np.empty(blk, np.int64)
     acc = np.empty(cells)
     for s in range(s0, s1):
-        acc[:] = 0.0
+        for c in range(cells):
+            acc[c] = 0.0
         weight = 0.0
         for i0 in range(0, n_obs, blk):
             i1 = min(n_obs, i0 + blk)
@@ -498,7 +506,7 @@ def _regime_rows_by_obs(y_base, y_t, y_m, y_link, q_all, w, blk, out, s0, s1):
             base = y_base[s, i0:i1]
             for c in range(cells):
                 row = table[c, :nb]
-                row[:] = base
+                _copy(row, base)
                 if (c >> k) & 1:
                     _add_to(row, y_t[s])
                 for j in range(k):
