@@ -302,7 +302,8 @@ def cmd_study(args) -> int:
     """``dagmed power SPEC`` and ``dagmed calibrate SPEC``: a simulation study on Dask workers, resumable.
 
     Every refusal (options, spec, parameters, an ``--out`` of another study) comes before a
-    worker starts. Ctrl-C stops the study; every finished fit stays in ``results.csv`` and
+    fit starts or a file is written; the workers start first, so that they import PyMC while
+    this process does. Ctrl-C stops the study; every finished fit stays in ``results.csv`` and
     the same command resumes it (exit code 5).
 
     Examples
@@ -315,17 +316,25 @@ def cmd_study(args) -> int:
     wrote study.json, results.csv, summary.csv, power.png to st
     0
     """
-    from ..study import power as study  # PyMC and Dask: only now that there is something to fit
+    from ..study import engine  # Dask: only now that there is something to fit
     from ..study.store import fits_done
 
     common = _fit_options(args)
     spec = load(args.spec)
-    sizes = study.parse_sizes(args.n)
+    engine.check_options(args.workers, args.scheduler)
     try:
-        if args.command == "power":
-            result = study.power(spec, args.params, sizes, args.reps, **common)
-        else:
-            result = study.calibrate(spec, sizes, args.reps, **common)
+        # the workers start first and import the fit stage (PyMC, about 2 s) while this
+        # process imports it too and checks the study; a refusal then closes them
+        with engine.cluster(args.workers, args.scheduler) as client:
+            engine.warm(client, "dagmed.study.fitter")
+            from ..study import power as study  # PyMC
+
+            sizes = study.parse_sizes(args.n)
+            common.update(workers=None, scheduler=client)
+            if args.command == "power":
+                result = study.power(spec, args.params, sizes, args.reps, **common)
+            else:
+                result = study.calibrate(spec, sizes, args.reps, **common)
     except KeyboardInterrupt:
         kept = fits_done(args.out)
         print(

@@ -51,7 +51,7 @@ def _quiet_logs():
             lg.setLevel(level)
 
 
-def check_options(workers: int | None = None, scheduler: str | None = None) -> None:
+def check_options(workers: int | None = None, scheduler=None) -> None:
     """Refuse engine options that cannot work, before anything is simulated or written.
 
     Examples
@@ -68,15 +68,16 @@ def check_options(workers: int | None = None, scheduler: str | None = None) -> N
 
 
 @contextmanager
-def cluster(workers: int | None = None, scheduler: str | None = None):
+def cluster(workers: int | None = None, scheduler=None):
     """A Dask client: to ``scheduler`` when given, else to a new local cluster, closed on leaving.
 
     Parameters
     ----------
     workers : int, optional
         Local worker processes, one thread each (default: one per core). Not with ``scheduler``.
-    scheduler : str, optional
-        The address of a running scheduler, ``tcp://host:port``.
+    scheduler : str or distributed.Client, optional
+        The address of a running scheduler, ``tcp://host:port``, or a client already connected
+        to one (yielded as it is, and left open).
 
     Raises
     ------
@@ -93,6 +94,9 @@ def cluster(workers: int | None = None, scheduler: str | None = None):
     check_options(workers, scheduler)
     from distributed import Client, LocalCluster
 
+    if isinstance(scheduler, Client):
+        yield scheduler
+        return
     with _quiet_logs():
         if scheduler is not None:
             try:
@@ -147,6 +151,30 @@ def _sigint_ignored():
         yield
     finally:
         signal.signal(signal.SIGINT, old)
+
+
+def warm(client, module: str) -> None:
+    """Have every worker import ``module`` now, without waiting for it.
+
+    A worker imports the module of the function it runs when its first task arrives; for a
+    study's fits that is PyMC and the rest of the fit stage, about 2 s. Started as soon as the
+    cluster is up, the import runs while this process does its own (and checks the study),
+    instead of after it.
+    """
+    client.run(_import, module, wait=False)
+
+
+async def _import(module: str) -> None:
+    """Import ``module`` in a thread of the worker (its event loop goes on): :func:`warm`'s coroutine."""
+    import asyncio
+    import importlib
+
+    await asyncio.to_thread(importlib.import_module, module)
+
+
+def where(client) -> str:
+    """`` at ADDRESS`` for a cluster this process did not start, else nothing: for the log."""
+    return "" if client is None or getattr(client, "cluster", None) is not None else f" at {client.scheduler.address}"
 
 
 def n_workers(client) -> int:

@@ -389,7 +389,7 @@ DESIGN_DRAWS = 5  # datasets check_design tries before it calls a design unfitta
 
 
 def check_design(design: Design, n: int) -> None:
-    """Refuse, before any worker starts, what every fit would refuse: the spec, the parameters, the options.
+    """Refuse, before any fit starts, what every fit would refuse: the spec, the parameters, the options.
 
     Draws one small dataset of ``n`` rows in this process and asks of it what ``dagmed run``
     asks before sampling (a stated contrast for a treatment other than 0/1, a regime table

@@ -78,7 +78,7 @@ def power(
     out=None,
     seed: int | None = None,
     workers: int | None = None,
-    scheduler: str | None = None,
+    scheduler=None,
     convention: str = "control",
     progressbar: bool = True,
     log=None,
@@ -110,8 +110,9 @@ def power(
         recorded in ``study.json`` (a resume without a seed reuses it).
     workers : int, optional
         Local worker processes (default: one per core).
-    scheduler : str, optional
-        Address of a running Dask scheduler, ``tcp://host:port``, instead of a local cluster.
+    scheduler : str or distributed.Client, optional
+        Address of a running Dask scheduler, ``tcp://host:port``, or a client connected to one
+        (left open), instead of a local cluster.
     convention : {"control", "treated"}
     progressbar : bool
         A bar of fits done, with the time remaining, on a terminal's stderr.
@@ -157,7 +158,7 @@ def calibrate(
     out=None,
     seed: int | None = None,
     workers: int | None = None,
-    scheduler: str | None = None,
+    scheduler=None,
     convention: str = "control",
     progressbar: bool = True,
     log=None,
@@ -252,7 +253,7 @@ def _study(mode, spec, params, n, reps, out, seed, workers, scheduler, conventio
     store_seed = _recorded_seed(out) if seed is None else seed
     manifest["seed"] = store_seed if store_seed is not None else int(np.random.SeedSequence().entropy % 2**31)
     design = fitter.Design(mode, spec.text, spec.source, params, options, convention, manifest["seed"])
-    fitter.check_design(design, min(sizes))  # every refusal before a worker starts or a file is written
+    fitter.check_design(design, min(sizes))  # every refusal before a fit starts or a file is written
     store = Store(out, manifest, design.columns)
     todo = [(s, r) for r in range(reps) for s in sizes if (s, r) not in store.done]
     total = len(sizes) * reps
@@ -267,7 +268,7 @@ def _study(mode, spec, params, n, reps, out, seed, workers, scheduler, conventio
             nw = engine.n_workers(client)
             log(
                 f"{mode}: {len(todo)} fits ({', '.join(f'n={s}' for s in sizes)}; reps {reps}) on "
-                f"{nw} Dask worker{'s' if nw != 1 else ''}{f' at {scheduler}' if scheduler else ''}{where}"
+                f"{nw} Dask worker{'s' if nw != 1 else ''}{engine.where(client)}{where}"
             )
             with progress.progress("fits", total, progressbar, eta=True, done=kept) as advance:
 
