@@ -180,6 +180,19 @@ def make_parser() -> argparse.ArgumentParser:
         st.add_argument(
             "--seed", type=int, help="every rep's seeds derive from it (default: one is chosen and recorded)"
         )
+        st.add_argument(
+            "--cluster-size",
+            type=int,
+            dest="cluster_size",
+            help="with cluster statements: rows per cluster; each --n is then n / size clusters, their intercepts "
+            "drawn anew for each rep",
+        )
+        st.add_argument(
+            "--by-cluster",
+            dest="by_cluster",
+            help="nodes without a family (comma-separated, e.g. the treatment of a cluster-randomised trial) drawn "
+            "once per cluster instead of once per row",
+        )
         _fit_options(st, "local Dask worker processes, one thread each (default: one per core)")
         st.set_defaults(func=commands.cmd_study)
 

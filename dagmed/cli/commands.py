@@ -330,7 +330,9 @@ def cmd_study(args) -> int:
             from ..study import power as study  # PyMC
 
             sizes = study.parse_sizes(args.n)
-            common.update(workers=None, scheduler=client)
+            common.update(workers=None, scheduler=client, cluster_size=args.cluster_size)
+            if args.by_cluster:
+                common["by_cluster"] = tuple(v.strip() for v in args.by_cluster.split(","))
             if args.command == "power":
                 result = study.power(spec, args.params, sizes, args.reps, **common)
             else:

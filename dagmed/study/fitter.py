@@ -42,7 +42,7 @@ from ..lang.vocabulary import SCALES
 from ..model import compiler
 from ..model import data as data_mod
 from ..report.summary import summarize
-from .simulate import Simulator
+from .simulate import Clusters, Simulator
 
 POWER, CALIBRATE = "power", "calibrate"
 HDI_PROB = 0.95  # power: the 95% HDI excludes the null
@@ -94,6 +94,11 @@ class Design:
     convention : {"control", "treated"}
     seed : int
         The study's seed: every rep's seeds derive from it (:func:`rep_seeds`).
+    cluster_size : int or None
+        With cluster statements: rows per cluster; a dataset of n rows has ``n / cluster_size``
+        clusters (:class:`~dagmed.study.simulate.Clusters`). None without.
+    by_cluster : tuple of str
+        Nodes without a family drawn once per cluster (a cluster-randomised treatment).
     """
 
     mode: str
@@ -103,12 +108,53 @@ class Design:
     sampler: dict
     convention: str
     seed: int
+    cluster_size: int | None = None
+    by_cluster: tuple = ()
 
     @property
     def key(self) -> str:
         """The worker cache's key: everything but the seed (the compiled model does not depend on it)."""
-        blob = json.dumps([self.mode, self.spec_text, self.params, self.sampler, self.convention], sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()
+        what = [
+            self.mode,
+            self.spec_text,
+            self.params,
+            self.sampler,
+            self.convention,
+            self.cluster_size,
+            self.by_cluster,
+        ]
+        return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
+
+    def clusters(self, n: int) -> Clusters | None:
+        """The clusters of a dataset of ``n`` rows, or None without ``cluster_size``.
+
+        Raises
+        ------
+        UsageError
+            ``n`` is not a multiple of ``cluster_size`` of at least two clusters.
+
+        Examples
+        --------
+        >>> d = Design("power", "", "", None, {}, "control", 1, cluster_size=25)
+        >>> d.clusters(200).count
+        8
+        >>> d.clusters(210)
+        Traceback (most recent call last):
+        dagmed.errors.UsageError: --n 210 is not a whole number of clusters of 25 rows (--cluster-size); try 200 or 225
+        """
+        m = self.cluster_size
+        if m is None:
+            if self.by_cluster:
+                raise UsageError("--by-cluster needs --cluster-size (and a spec with cluster statements)")
+            return None
+        if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
+            raise UsageError(f"--cluster-size must be a positive integer, got {m!r}")
+        if n % m or n < 2 * m:
+            near = sorted({max(2, n // m) * m, max(2, -(-n // m)) * m})
+            raise UsageError(
+                f"--n {n} is not a whole number of clusters of {m} rows (--cluster-size); try {' or '.join(map(str, near))}"
+            )
+        return Clusters(n // m, m, tuple(self.by_cluster))
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -148,7 +194,8 @@ class Prepared:
 
     def simulator(self, n: int) -> Simulator:
         if n not in self.simulators:
-            self.simulators[n] = Simulator(self.spec, n, self.design.params)
+            clusters = self.design.clusters(n)
+            self.simulators[n] = Simulator(self.spec, None if clusters else n, self.design.params, clusters)
             self.ir = self.simulators[n].ir
         return self.simulators[n]
 
@@ -161,7 +208,7 @@ class Prepared:
         model, fast = self.models[n]
         if fast is None:  # no fast density (PyMC's sampler, or a family without one): the model is rebuilt
             return compiler.attach(self.simulator(n).model, dataset), None
-        if fast.groups is not None:  # incomplete rows or known coefficients: swap_data rebuilds plain rows only
+        if fast.groups is not None or self.ir.cluster_columns:  # swap_data rebuilds plain, unclustered rows only
             model = compiler.attach(self.simulator(n).model, dataset)
             return model, sampling.fast_plan(model, settings, self.ir, dataset)
         return model, swap_data(fast, self.ir, dataset)
@@ -415,14 +462,16 @@ def check_design(design: Design, n: int) -> None:
     settings.resolved_sampler()
     spec = parse(design.spec_text, design.spec_source)
     check(spec)
-    if spec.clusters:  # a study draws n rows; how many clusters of what size is not a study option yet
+    if spec.clusters and design.cluster_size is None:
         columns = ", ".join(dict.fromkeys(c.column for c in spec.clusters))
         raise UsageError(
-            f"dagmed {design.mode} does not simulate clustered data yet (the spec has cluster statements: "
-            f"{columns}); draw datasets with 'dagmed simulate --clusters G --cluster-size n' and fit each with "
-            f"'dagmed run' (docs/clusters.md)"
+            f"the spec has cluster statements ({columns}): say how many rows each cluster has (--cluster-size 25); "
+            f"each --n is then a number of rows, n / 25 clusters"
         )
-    simulator = Simulator(spec, n, design.params)
+    if design.cluster_size is not None and not spec.clusters:
+        raise UsageError("--cluster-size given, but the spec has no cluster statement (add e.g. 'cluster school')")
+    clusters = design.clusters(n)
+    simulator = Simulator(spec, None if clusters else n, design.params, clusters)
     regimes.check_size(len(simulator.ir.mediators), settings.chains * settings.draws)
     # A small draw can be degenerate by chance (a treatment constant in 10 rows): that rep's row
     # will say so; the design is refused only when no draw of a few can be loaded.

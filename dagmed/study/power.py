@@ -83,6 +83,8 @@ def power(
     progressbar: bool = True,
     log=None,
     plots: bool = True,
+    cluster_size: int | None = None,
+    by_cluster=(),
     **sampler,
 ) -> Study:
     """Power, coverage, bias and RMSE of every effect at each sample size, by simulation.
@@ -120,6 +122,12 @@ def power(
         Receives progress lines (default: stderr).
     plots : bool
         Draw ``power.png`` (with ``out``).
+    cluster_size : int, optional
+        With cluster statements (and only then): rows per cluster. Each n is a number of rows,
+        ``n / cluster_size`` clusters, each cluster's intercepts drawn anew for each rep
+        (:class:`dagmed.study.simulate.Clusters`, as ``dagmed simulate --clusters``).
+    by_cluster : sequence of str
+        Nodes without a family drawn once per cluster (the treatment of a cluster-randomised trial).
     **sampler
         draws, tune, chains, cores, target_accept, sampler (as for :func:`dagmed.run`); ``cores``
         defaults to the worker's threads (1).
@@ -145,9 +153,11 @@ def power(
     Traceback (most recent call last):
     dagmed.errors.UsageError: --reps must be a positive integer, got 0
     """
+    clusters = (cluster_size, tuple(by_cluster))
     return _study(
-        fitter.POWER, spec, params, n, reps, out, seed, workers, scheduler, convention, progressbar, log, plots, sampler
-    )
+        fitter.POWER, spec, params, n, reps, out, seed, workers, scheduler, convention, progressbar, log, plots,
+        clusters, sampler,
+    )  # fmt: skip
 
 
 def calibrate(
@@ -163,6 +173,8 @@ def calibrate(
     progressbar: bool = True,
     log=None,
     plots: bool = True,
+    cluster_size: int | None = None,
+    by_cluster=(),
     **sampler,
 ) -> Study:
     """Simulation-based calibration: every parameter drawn from its prior for each rep, then fitted.
@@ -197,6 +209,7 @@ def calibrate(
         progressbar,
         log,
         plots,
+        (cluster_size, tuple(by_cluster)),
         sampler,
     )
 
@@ -222,7 +235,9 @@ def parse_sizes(text) -> list[int]:
     return sorted(set(sizes))
 
 
-def _study(mode, spec, params, n, reps, out, seed, workers, scheduler, convention, progressbar, log, plots, sampler):
+def _study(
+    mode, spec, params, n, reps, out, seed, workers, scheduler, convention, progressbar, log, plots, clusters, sampler
+):
     log = log or (lambda msg: print(msg, file=sys.stderr))
     sizes = parse_sizes(n)
     if isinstance(reps, bool) or not isinstance(reps, (int, np.integer)) or reps < 1:
@@ -250,9 +265,16 @@ def _study(mode, spec, params, n, reps, out, seed, workers, scheduler, conventio
         "seed": seed,
         "dagmed": __version__,
     }
+    cluster_size, by_cluster = clusters
+    if cluster_size is not None or by_cluster:  # only then: a study.json of before has neither key
+        manifest["cluster_size"], manifest["by_cluster"] = cluster_size, list(by_cluster)
     store_seed = _recorded_seed(out) if seed is None else seed
     manifest["seed"] = store_seed if store_seed is not None else int(np.random.SeedSequence().entropy % 2**31)
-    design = fitter.Design(mode, spec.text, spec.source, params, options, convention, manifest["seed"])
+    design = fitter.Design(
+        mode, spec.text, spec.source, params, options, convention, manifest["seed"], cluster_size, by_cluster
+    )
+    for size in sizes:  # each n a whole number of clusters
+        design.clusters(size)
     fitter.check_design(design, min(sizes))  # every refusal before a fit starts or a file is written
     store = Store(out, manifest, design.columns)
     todo = [(s, r) for r in range(reps) for s in sizes if (s, r) not in store.done]

@@ -5,6 +5,7 @@ The cluster is started once for the module; the studies are tiny (a handful of r
 """
 
 import csv
+import json
 import os
 import re
 import signal
@@ -22,7 +23,7 @@ from dagmed.fit import fastglm
 from dagmed.model.ir import ModelIR
 from dagmed.study import fitter, store
 from dagmed.study.power import calibration_summary, format_summary, parse_sizes, power_summary, results_frame
-from dagmed.study.simulate import Simulator, simulate
+from dagmed.study.simulate import Clusters, Simulator, read_params, simulate
 
 from conftest import REPO, SPECS
 
@@ -335,8 +336,62 @@ def test_ctrl_c_keeps_finished_fits_and_the_rerun_completes(tmp_path, chain_spec
     assert len(final) == 2 * reps * 5 and not final.duplicated(["n", "rep", "effect"]).any()
 
 
-def test_a_clustered_spec_is_refused_before_anything_starts():
-    spec = "treatment t\noutcome y\nt -> y\nt, y ~ bernoulli\ncluster g\n"
-    design = fitter.Design("power", spec, "<string>", {}, {}, "control", 1)
-    with pytest.raises(dagmed.errors.UsageError, match=r"dagmed power does not simulate clustered data yet .*: g\)"):
-        fitter.check_design(design, 20)
+CLUSTERED = (REPO / "specs" / "clustered.dag").read_text()
+CLUSTERED_PARAMS = REPO / "examples" / "clustered" / "params.yaml"
+
+
+def test_a_clustered_study_fit_is_a_run_on_the_clustered_data():
+    """With ``cluster_size``, rep r's row equals ``dagmed simulate --clusters G --cluster-size m`` then ``dagmed run``."""
+    params = read_params(CLUSTERED_PARAMS)
+    design = fitter.Design("power", CLUSTERED, "<string>", params, FAST, "control", 3, 10, ("program",))
+    spec = dagmed.parse(CLUSTERED)
+    for rep in (0, 1):  # the second fit: the cached model, its density planned anew (clusters are not swapped)
+        rows = fitter.fit_one(design, 60, rep)
+        assert not rows[0].get("error"), rows[0].get("error")
+        data_seed, fit_seed = fitter.rep_seeds(3, 60, rep)
+        sim = simulate(spec, None, params=params, seed=data_seed, clusters=Clusters(6, 10, ("program",)))
+        assert sim.data["school"].nunique() == 6 and (sim.data.groupby("school")["program"].nunique() == 1).all()
+        result = dagmed.run(spec, sim.data, seed=fit_seed, progressbar=False, log=quiet, cores=1, **FAST)
+        for row in rows:
+            assert row["mean"] == pytest.approx(result.effects.loc[row["effect"], "mean"], rel=1e-9)
+            assert row["truth"] == pytest.approx(sim.truth["effects"][row["effect"]])
+
+
+@pytest.mark.parametrize(
+    "spec, n, size, by, message",
+    [
+        (CLUSTERED, [60], None, (), r"the spec has cluster statements \(school\): say how many rows each cluster has"),
+        (CHAIN, [60], 10, (), "--cluster-size given, but the spec has no cluster statement"),
+        (
+            CLUSTERED,
+            [60, 65],
+            10,
+            (),
+            r"--n 65 is not a whole number of clusters of 10 rows \(--cluster-size\); try 60 or 70",
+        ),
+        (CLUSTERED, [10], 10, (), "--n 10 is not a whole number of clusters of 10 rows .*; try 20"),
+        (CLUSTERED, [60], 0, (), "--cluster-size must be a positive integer, got 0"),
+        (CLUSTERED, [60], None, ("program",), "--by-cluster needs --cluster-size"),
+        (CLUSTERED, [60], 10, ("attendance",), "by-cluster attendance: attendance has a family"),
+    ],
+)
+def test_clustered_studies_are_refused_before_anything_starts(tmp_path, spec, n, size, by, message):
+    with pytest.raises(dagmed.errors.UsageError, match=message):
+        dagmed.power(dagmed.parse(spec), {}, n=n, reps=1, out=tmp_path / "st", cluster_size=size, by_cluster=by,
+                     seed=1, progressbar=False, log=quiet, **FAST)  # fmt: skip
+    assert not (tmp_path / "st").exists()
+
+
+def test_cli_power_of_a_cluster_randomised_trial(tmp_path, scheduler, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    argv = ["power", str(SPECS / "clustered.dag"), "--params", str(CLUSTERED_PARAMS), "--n", "40,80"]
+    argv += ["--cluster-size", "10", "--by-cluster", "program", "--reps", "1", "--out", "st", "--seed", "2"]
+    argv += ["--scheduler", scheduler, "--draws", "100", "--tune", "100", "--chains", "2", "--no-plots"]
+    assert cli.main(argv) == 0, capsys.readouterr().err
+    results = pd.read_csv(tmp_path / "st" / "results.csv")
+    assert sorted(results["n"].unique()) == [40, 80] and results["error"].isna().all()
+    manifest = json.loads((tmp_path / "st" / "study.json").read_text())
+    assert manifest["cluster_size"] == 10 and manifest["by_cluster"] == ["program"]
+    capsys.readouterr()
+    assert cli.main(argv) == 0  # resumed: nothing left to fit
+    assert "2 of 2 fits done already" in capsys.readouterr().err
