@@ -84,9 +84,14 @@ def exp_into(x, out, bits_hi, bits_lo):
         p = p * r + _E2
         p = p * r + _E1
         out[i] = p * r + _E0
-        k1 = min(max(k, -1022.0), 1023.0)  # 2**k = 2**k1 * 2**(k - k1), each a normal number
+        # 2**k = 2**k1 * 2**(k - k1), each a normal number; the clamps also give a NaN's k an
+        # integer (a NaN converted to an integer is undefined), its result being NaN through p
+        k1 = k if k > -1022.0 else -1022.0  # written as comparisons: a NaN goes to the bound
+        k1 = k1 if k1 < 1023.0 else 1023.0
+        k2 = k - k1 if k - k1 > -60.0 else -60.0
+        k2 = k2 if k2 < 1.0 else 1.0
         bits_hi[i] = (np.int64(k1) + 1023) << 52
-        bits_lo[i] = (np.int64(k - k1) + 1023) << 52
+        bits_lo[i] = (np.int64(k2) + 1023) << 52
     hi, lo = bits_hi.view(np.float64), bits_lo.view(np.float64)
     for i in range(n):
         out[i] = (out[i] * hi[i]) * lo[i]  # exact, then one rounding where the result is subnormal
